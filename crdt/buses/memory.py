@@ -1,0 +1,56 @@
+"""The in-process bus: the embedded default.
+
+Instances created with the same `hub` see each other's messages, which is how tests run
+several server instances in one process; with its own hub a bus has no one to talk to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from ..bus import Bus, BusMessage, Handler
+
+schemes = ("memory",)
+
+
+def from_url(url: str, instance: str) -> MemoryBus:
+    return MemoryBus(instance)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.handlers: defaultdict[str, dict[str, Handler]] = defaultdict(dict)
+
+
+class MemoryBus(Bus):
+    def __init__(self, instance: str, hub: Hub | None = None) -> None:
+        super().__init__(instance)
+        self.hub = hub or Hub()
+
+    async def open(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        for handlers in self.hub.handlers.values():
+            handlers.pop(self.instance, None)
+
+    async def ping(self) -> None:
+        pass
+
+    async def subscribe(self, doc: str, handler: Handler) -> None:
+        self.hub.handlers[doc][self.instance] = handler
+
+    async def unsubscribe(self, doc: str) -> None:
+        handlers = self.hub.handlers.get(doc)
+        if handlers is not None:
+            handlers.pop(self.instance, None)
+            if not handlers:
+                del self.hub.handlers[doc]
+
+    def publish(self, message: BusMessage) -> None:
+        loop = asyncio.get_running_loop()
+        for instance, handler in self.hub.handlers.get(message.doc, {}).items():
+            if instance != self.instance:
+                # Delivered on a later loop turn, as a network bus would.
+                loop.call_soon(handler, message)

@@ -1,0 +1,326 @@
+"""A room: one live document, the peers editing it, and the path of every update.
+
+An update from a peer is validated and applied to the live `pycrdt.Doc` at once (so the
+next message from anyone sees it), then appended to the store; only once it is durable is
+it relayed to the other peers and the bus. What a client has been sent is therefore
+always in the store, and a crash can lose only updates their senders still hold and will
+send again on reconnect.
+
+Everything that touches the document runs synchronously on the event loop; the only
+awaits are the store and the bus, in the room's flush task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pycrdt import Awareness, Doc, TransactionEvent, create_sync_message, handle_sync_message
+
+from . import protocol
+from .bus import Bus, BusMessage, Kind
+from .errors import CollabError, MalformedMessage, RateLimited, StoreUnavailable, TooLarge
+from .groupcommit import GroupCommit
+from .peer import Peer
+from .store import Store
+from .types import Limits, Loaded, NewEntry
+
+log = logging.getLogger("sinopia.room")
+
+# Yjs' empty update: two zero varints (no structs, no deletions).
+_EMPTY_UPDATE = b"\x00\x00"
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters the server exports as metrics; shared by all rooms of a manager."""
+
+    updates: int = 0
+    duplicates: int = 0
+    deliveries: int = 0
+    awareness: int = 0
+    refused: int = 0
+    remote_updates: int = 0
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        *,
+        store: Store,
+        log: GroupCommit,
+        bus: Bus,
+        limits: Limits,
+        stats: Stats,
+        checkpoint_every: int,
+        on_broken: Callable[[Room], None],
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.log = log
+        self.bus = bus
+        self.limits = limits
+        self.stats = stats
+        self.checkpoint_every = checkpoint_every
+        self.on_broken = on_broken
+
+        self.doc: Doc = Doc()
+        self.awareness = Awareness(self.doc)
+        # The server itself is not a participant: no presence of its own.
+        self.awareness.set_local_state(None)
+        # peer -> awareness client ids it has announced (removed when it leaves)
+        self.peers: dict[Peer, set[int]] = {}
+        self.idle_since: float | None = time.monotonic()
+        self.broken = False
+
+        self.head = 0  # highest stored sequence number this room has applied
+        self.checkpoint_seq = 0
+        self.size = 0  # bytes: the loaded state plus every update accepted since
+
+        # The delta of the transaction being applied, caught by the doc observer. Only the
+        # part new to the document is stored and relayed: a re-sent update adds nothing.
+        self._delta: bytes | None = None
+        self._capture = False
+        self.doc.observe(self._on_transaction)
+
+        self._pending: list[tuple[bytes, Peer]] = []
+        self._applied = 0  # updates applied to the doc, counted locally
+        self._stored = 0  # of which durable
+        self._deferred: list[tuple[int, Peer, bytes]] = []  # (needs _stored >=, to, message)
+        self._flush_task: asyncio.Task[None] | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load(self, loaded: Loaded) -> None:
+        if loaded.checkpoint:
+            self.doc.apply_update(loaded.checkpoint.state)
+            self.checkpoint_seq = loaded.checkpoint.seq
+        for entry in loaded.entries:
+            self.doc.apply_update(entry.update)
+        self.head = loaded.head
+        self.size = len(self.doc.get_update())
+
+    # -- peers -------------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        if len(self.peers) >= self.limits.max_clients_per_room:
+            raise RateLimited(f"room is full ({self.limits.max_clients_per_room} clients)")
+        self.peers[peer] = set()
+        self.idle_since = None
+        # As the y-websocket server does: our state vector, so the client sends what we
+        # lack, then everyone's presence.
+        peer.send(create_sync_message(self.doc))
+        if self.awareness.states:
+            ids = list(self.awareness.states)
+            peer.send(protocol.awareness_message(self.awareness.encode_awareness_update(ids)))
+
+    def leave(self, peer: Peer) -> None:
+        ids = self.peers.pop(peer, None)
+        if not self.peers:
+            self.idle_since = time.monotonic()
+        self._deferred = [d for d in self._deferred if d[1] is not peer]
+        if ids:
+            gone = [i for i in ids if i in self.awareness.states]
+            self.awareness.remove_awareness_states(gone, peer)
+            if gone:
+                payload = self.awareness.encode_awareness_update(gone)
+                self._relay_awareness(protocol.awareness_message(payload), payload, None)
+
+    # -- incoming ----------------------------------------------------------------------
+
+    def receive(self, peer: Peer, frame: bytes) -> None:
+        """Handle one frame from `peer`; raises `CollabError` to have it disconnected."""
+        if len(frame) > self.limits.max_message_bytes:
+            raise TooLarge(f"message exceeds {self.limits.max_message_bytes} bytes")
+        message = protocol.parse(frame)
+        if isinstance(message, protocol.SyncStep1):
+            try:
+                reply = handle_sync_message(frame[1:], self.doc)
+            except ValueError:
+                raise MalformedMessage("invalid state vector") from None
+            assert reply is not None
+            self._send_when_stored(peer, reply)
+        elif isinstance(message, protocol.SyncStep2 | protocol.SyncUpdate):
+            self._apply(peer, message.update)
+        elif isinstance(message, protocol.AwarenessUpdate):
+            self._receive_awareness(peer, frame, message)
+        elif isinstance(message, protocol.QueryAwareness):
+            ids = list(self.awareness.states)
+            peer.send(protocol.awareness_message(self.awareness.encode_awareness_update(ids)))
+
+    def _apply(self, peer: Peer, update: bytes) -> None:
+        if update == _EMPTY_UPDATE:
+            return
+        if not peer.can_write:
+            self.stats.refused += 1
+            peer.send(protocol.permission_denied_message("permission denied"))
+            return
+        if self.size + len(update) > self.limits.max_document_bytes:
+            raise TooLarge(f"document would exceed {self.limits.max_document_bytes} bytes")
+        self._delta = None
+        self._capture = True
+        try:
+            # pycrdt decodes the whole update before integrating any of it, so an update
+            # it cannot decode changes nothing.
+            self.doc.apply_update(update)
+        except ValueError:
+            raise MalformedMessage("invalid update") from None
+        finally:
+            self._capture = False
+        delta, self._delta = self._delta, None
+        if delta is None:
+            self.stats.duplicates += 1
+            return
+        self.size += len(delta)
+        self._applied += 1
+        self._pending.append((delta, peer))
+        if self._flush_task is None:
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        if self._capture:
+            self._delta = event.update
+
+    def _receive_awareness(
+        self, peer: Peer, frame: bytes, message: protocol.AwarenessUpdate
+    ) -> None:
+        ids = self.peers.get(peer)
+        if ids is None:
+            return
+        self.awareness.apply_awareness_update(message.payload, peer)
+        for client_id, _, state in message.entries:
+            if state is None:
+                ids.discard(client_id)
+            else:
+                ids.add(client_id)
+        self._relay_awareness(frame, message.payload, peer)
+
+    def _relay_awareness(self, frame: bytes, payload: bytes, origin: Peer | None) -> None:
+        self.stats.awareness += 1
+        for other in self.peers:
+            if other is not origin:
+                other.send(frame)
+        message = BusMessage(self.name, Kind.AWARENESS, payload, 0, self.bus.instance)
+        self.bus.publish(message)
+
+    # -- durability, then fan-out ------------------------------------------------------
+
+    def _send_when_stored(self, peer: Peer, message: bytes) -> None:
+        # A sync reply carries everything applied so far; it may leave only once all of
+        # that is durable.
+        if self._stored >= self._applied:
+            peer.send(message)
+        else:
+            self._deferred.append((self._applied, peer, message))
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer in batch]
+                try:
+                    stored = await self.log.append(self.name, entries)
+                except Exception as exc:
+                    self._break(exc)
+                    return
+                self._stored += len(batch)
+                self.head = max(self.head, stored[-1].seq)
+                self.stats.updates += len(batch)
+                for (delta, origin), entry in zip(batch, stored, strict=True):
+                    message = protocol.update_message(delta)
+                    for peer in self.peers:
+                        if peer is not origin:
+                            peer.send(message)
+                            self.stats.deliveries += 1
+                    self.bus.publish(
+                        BusMessage(self.name, Kind.UPDATE, delta, entry.seq, self.bus.instance)
+                    )
+                if self._deferred:
+                    ready = [d for d in self._deferred if d[0] <= self._stored]
+                    self._deferred = [d for d in self._deferred if d[0] > self._stored]
+                    for _, peer, msg in ready:
+                        peer.send(msg)
+                self._maybe_checkpoint()
+        finally:
+            self._flush_task = None
+
+    def _break(self, exc: Exception) -> None:
+        # The document holds updates the store refused. Rather than serve state that is not
+        # durable, drop the room: clients reconnect, resync from the store and re-send
+        # what they hold.
+        log.error("store append failed for %s: %s", self.name, exc, extra={"doc": self.name})
+        self.broken = True
+        self._pending.clear()
+        error = StoreUnavailable("store unavailable, reconnect")
+        for peer in list(self.peers):
+            peer.close(error.code, error.reason)
+        self.on_broken(self)
+
+    # -- from other instances ----------------------------------------------------------
+
+    def on_bus(self, message: BusMessage) -> None:
+        if self.broken:
+            return
+        if message.kind == Kind.UPDATE:
+            self.stats.remote_updates += 1
+            try:
+                self.doc.apply_update(message.payload)
+            except ValueError:
+                log.error("invalid update on the bus for %s", self.name)
+                return
+            self.head = max(self.head, message.seq)
+            self.size += len(message.payload)
+            frame = protocol.update_message(message.payload)
+            for peer in self.peers:
+                peer.send(frame)
+                self.stats.deliveries += 1
+        else:
+            self.awareness.apply_awareness_update(message.payload, "bus")
+            frame = protocol.awareness_message(message.payload)
+            for peer in self.peers:
+                peer.send(frame)
+
+    # -- upkeep ------------------------------------------------------------------------
+
+    def _maybe_checkpoint(self) -> None:
+        if self.head - self.checkpoint_seq < self.checkpoint_every:
+            return
+        if self._checkpoint_task is None:
+            self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            checkpoint = await self.store.checkpoint(self.name)
+            if checkpoint:
+                self.checkpoint_seq = max(self.checkpoint_seq, checkpoint.seq)
+        except Exception as exc:
+            log.error("checkpoint failed for %s: %s", self.name, exc, extra={"doc": self.name})
+        finally:
+            self._checkpoint_task = None
+
+    async def flush(self) -> None:
+        """Wait until every applied update is durable (and any checkpoint is written)."""
+        while self._flush_task is not None or self._checkpoint_task is not None:
+            task = self._flush_task or self._checkpoint_task
+            assert task is not None
+            await asyncio.shield(task)
+
+    def expire_awareness(self, older_than_ms: int) -> None:
+        # States of clients that stopped renewing (an instance died, a socket vanished):
+        # Yjs clients renew every 15 s, so a state older than the timeout is gone.
+        now = int(time.time() * 1000)
+        stale = [
+            cid
+            for cid, meta in self.awareness.meta.items()
+            if cid in self.awareness.states and now - meta["lastUpdated"] > older_than_ms
+        ]
+        if stale:
+            self.awareness.remove_awareness_states(stale, "timeout")
+
+
+__all__ = ["CollabError", "Room", "Stats"]

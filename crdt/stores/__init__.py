@@ -1,0 +1,24 @@
+"""Store backends, one module each, chosen by the URL's scheme.
+
+A backend module defines `schemes` (the URL schemes it serves) and
+`from_url(url, data_dir) -> Store`. Adding a backend is adding a module here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..store import Store
+
+
+def open_store(url: str, data_dir: Path) -> Store:
+    """The (not yet opened) store for `url`, e.g. `sqlite:` or `mongodb://host/db`."""
+    scheme = urlsplit(url).scheme
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if scheme in getattr(module, "schemes", ()):
+            return module.from_url(url, data_dir)
+    raise ValueError(f"no store backend for URL scheme {scheme!r}")

@@ -1,0 +1,210 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+One connection writes (on its own thread, so a commit's fsync never blocks the event
+loop) and one reads; WAL lets reads proceed while a write is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from ..store import Store, StoreError, chain
+from ..types import Checkpoint, Entry, NewEntry
+
+schemes = ("sqlite",)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    doc TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    client_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (doc, seq)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    doc TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (doc, seq)
+);
+"""
+
+_COLUMNS = "doc, seq, data, time_ms, client_id, principal, prev_hash, hash"
+
+
+def from_url(url: str, data_dir: Path) -> SQLiteStore:
+    """`sqlite:` alone means `sinopia.db` in the data directory; `sqlite:///abs/path.db`."""
+    path = urlsplit(url).path
+    return SQLiteStore(Path(path) if path else data_dir / "sinopia.db")
+
+
+class _Connection:
+    """A sqlite3 connection confined to one thread of its own."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk when append_batch returns, power loss included.
+        # Group commit keeps the cost to one fsync per batch.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            if self._conn is None:
+                self._conn = self._connect()
+            return fn(self._conn)
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, close)
+        self._executor.shutdown(wait=True)
+
+
+def _entry(row: tuple) -> Entry:
+    doc, seq, data, time_ms, client_id, principal, prev_hash, digest = row
+    return Entry(
+        doc, seq, bytes(data), time_ms, client_id, principal, bytes(prev_hash), bytes(digest)
+    )
+
+
+def _head(conn: sqlite3.Connection, doc: str) -> Entry | None:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM entries WHERE doc = ? ORDER BY seq DESC LIMIT 1", (doc,)
+    ).fetchone()
+    return _entry(row) if row else None
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = _Connection(path, "sqlite-writer")
+        self._reader = _Connection(path, "sqlite-reader")
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._writer.run(lambda conn: conn.executescript(_SCHEMA))
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()
+
+    async def ping(self) -> None:
+        await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def append_batch(
+        self, batch: Sequence[tuple[str, Sequence[NewEntry]]]
+    ) -> list[list[Entry]]:
+        def write(conn: sqlite3.Connection) -> list[list[Entry]]:
+            # IMMEDIATE takes the write lock first, so the head we read cannot move under us
+            # even if another process appends to the same file.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                heads: dict[str, Entry | None] = {}
+                results = []
+                for doc, new in batch:
+                    head = heads[doc] if doc in heads else _head(conn, doc)
+                    stored = chain(doc, head, new)
+                    if stored:
+                        heads[doc] = stored[-1]
+                    results.append(stored)
+                conn.executemany(
+                    f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            e.doc,
+                            e.seq,
+                            e.update,
+                            e.time_ms,
+                            e.client_id,
+                            e.principal,
+                            e.prev_hash,
+                            e.hash,
+                        )
+                        for stored in results
+                        for e in stored
+                    ],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return results
+
+        return await self._writer.run(write)
+
+    async def read(self, doc: str, after: int = 0, limit: int | None = None) -> list[Entry]:
+        def read(conn: sqlite3.Connection) -> list[Entry]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE doc = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (doc, after, -1 if limit is None else limit),
+            ).fetchall()
+            return [_entry(row) for row in rows]
+
+        return await self._reader.run(read)
+
+    async def latest_checkpoint(self, doc: str, at_most: int | None = None) -> Checkpoint | None:
+        def read(conn: sqlite3.Connection) -> Checkpoint | None:
+            row = conn.execute(
+                "SELECT doc, seq, state, time_ms FROM checkpoints WHERE doc = ? AND seq <= ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (doc, (1 << 62) if at_most is None else at_most),
+            ).fetchone()
+            return Checkpoint(row[0], row[1], bytes(row[2]), row[3]) if row else None
+
+        return await self._reader.run(read)
+
+    async def write_checkpoint(self, checkpoint: Checkpoint) -> None:
+        c = checkpoint
+        await self._writer.run(
+            lambda conn: conn.execute(
+                "INSERT OR IGNORE INTO checkpoints (doc, seq, state, time_ms) VALUES (?, ?, ?, ?)",
+                (c.doc, c.seq, c.state, c.time_ms),
+            )
+        )
+
+    async def head(self, doc: str) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT MAX(seq) FROM entries WHERE doc = ?", (doc,)).fetchone()
+            return row[0] or 0
+
+        return await self._reader.run(read)
+
+    async def documents(self, prefix: str = "") -> list[str]:
+        def read(conn: sqlite3.Connection) -> list[str]:
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = conn.execute(
+                "SELECT DISTINCT doc FROM entries WHERE doc LIKE ? ESCAPE '\\' ORDER BY doc",
+                (escaped + "%",),
+            ).fetchall()
+            return [row[0] for row in rows]
+
+        return await self._reader.run(read)

@@ -1,0 +1,1 @@
+"""The ASGI server: routes, websocket endpoint, settings, CLI and wiring."""

@@ -1,0 +1,66 @@
+"""Every setting, read from `SINOPIA_*` environment variables (and CLI flags on top)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crdt import Limits
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SINOPIA_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Where the embedded store (and later keys) live.
+    data_dir: Path = Path("data")
+
+    # The store: SQLite in the data directory unless MongoDB is configured.
+    store_url: str = "sqlite:"
+    mongo_url: str | None = None
+    # The bus: in-process unless Redis is configured.
+    redis_url: str | None = None
+
+    # Limits (see crdt.types.Limits for what each one guards).
+    max_message_bytes: int = Field(8 * MiB, gt=0)
+    max_document_bytes: int = Field(64 * MiB, gt=0)
+    max_clients_per_room: int = Field(200, gt=0)
+    max_send_queue_bytes: int = Field(16 * MiB, gt=0)
+
+    # Rooms with no client for this long are flushed and dropped from memory.
+    room_idle_seconds: float = Field(30.0, ge=0)
+    # A checkpoint every this many updates: loading never replays more than this many.
+    checkpoint_every: int = Field(500, gt=0)
+
+    # Websocket ping frames find dead sockets: no pong within the timeout closes them.
+    ping_interval: float = Field(20.0, gt=0)
+    ping_timeout: float = Field(20.0, gt=0)
+    # A socket we have sent nothing to for this long gets a no-op message: npm y-websocket
+    # drops a connection that hears nothing for 30 s, even a lone idle client's.
+    keepalive_seconds: float = Field(10.0, gt=0)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+
+    @property
+    def store_location(self) -> str:
+        return self.mongo_url or self.store_url
+
+    @property
+    def bus_location(self) -> str:
+        return self.redis_url or "memory:"
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_message_bytes=self.max_message_bytes,
+            max_document_bytes=self.max_document_bytes,
+            max_clients_per_room=self.max_clients_per_room,
+            max_send_queue_bytes=self.max_send_queue_bytes,
+        )
