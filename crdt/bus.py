@@ -36,6 +36,10 @@ class Bus(ABC):
     def __init__(self, instance: str) -> None:
         self.instance = instance
 
+    def describe(self) -> str:
+        """Where messages travel, for the log (never with credentials)."""
+        return type(self).__name__
+
     @abstractmethod
     async def open(self) -> None: ...
 

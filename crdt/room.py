@@ -295,9 +295,12 @@ class Room:
 
     async def _checkpoint(self) -> None:
         try:
-            checkpoint = await self.store.checkpoint(self.name)
-            if checkpoint:
-                self.checkpoint_seq = max(self.checkpoint_seq, checkpoint.seq)
+            # Edits go on while a checkpoint is built; catch up before stopping.
+            while self.head - self.checkpoint_seq >= self.checkpoint_every and not self.broken:
+                checkpoint = await self.store.checkpoint(self.name)
+                if checkpoint is None or checkpoint.seq <= self.checkpoint_seq:
+                    break
+                self.checkpoint_seq = checkpoint.seq
         except Exception as exc:
             log.error("checkpoint failed for %s: %s", self.name, exc, extra={"doc": self.name})
         finally:

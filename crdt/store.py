@@ -65,6 +65,10 @@ class Store(ABC):
     async def documents(self, prefix: str = "") -> list[str]:
         """Names of documents with a log, sorted."""
 
+    def describe(self) -> str:
+        """Where the data lives, for the log (never with credentials)."""
+        return type(self).__name__
+
     async def load(self, doc: str) -> Loaded:
         """The latest checkpoint and every entry after it."""
         checkpoint = await self.latest_checkpoint(doc)

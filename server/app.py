@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
@@ -22,6 +24,8 @@ from .collab import Collab
 from .health import healthz, readyz
 from .metrics import Metrics
 from .settings import Settings
+
+log = logging.getLogger("sinopia.server")
 
 
 async def _bad_document_path(websocket: WebSocket) -> None:
@@ -55,6 +59,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keepalive = asyncio.get_running_loop().create_task(
             collab.keepalive_forever(settings.keepalive_seconds)
         )
+        log.info(
+            "started",
+            extra={
+                "event": "start",
+                "instance": instance,
+                "store": store.describe(),
+                "bus": bus.describe(),
+            },
+        )
         try:
             yield
         finally:
@@ -63,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await manager.close()
             await bus.close()
             await store.close()
+            log.info(
+                "stopped: every update is stored", extra={"event": "stop", "instance": instance}
+            )
 
     app = Starlette(
         routes=[
@@ -79,3 +95,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.collab = collab
     app.state.instance = instance
     return app
+
+
+def server_config(app: Starlette, settings: Settings, **overrides: object) -> uvicorn.Config:
+    """How uvicorn serves the app, shared by `sinopia serve` and the tests."""
+    options: dict[str, object] = dict(
+        host=settings.host,
+        port=settings.port,
+        # Measured fastest here (bench/); wsproto is several times slower.
+        ws="websockets-sansio",
+        loop="auto",
+        # Twice our own limit, so a message over the limit still reaches us and gets our
+        # close code (4413) and reason; a frame beyond this is cut off by the protocol
+        # layer with 1009 before it is read in full.
+        ws_max_size=settings.max_message_bytes * 2,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_timeout,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    options.update(overrides)
+    return uvicorn.Config(app, **options)  # type: ignore[arg-type]

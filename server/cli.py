@@ -13,7 +13,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from . import logs
-    from .app import create_app
+    from .app import create_app, server_config
 
     overrides = {
         key: value
@@ -22,22 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
     }
     settings = Settings(**overrides)
     logs.configure(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        # Measured fastest here (see bench/); wsproto is several times slower.
-        ws="websockets-sansio",
-        loop="auto",
-        # A little above our own limit, so a message just over it gets our close code
-        # (4413) and reason; a frame beyond this is cut off by the protocol layer (1009).
-        ws_max_size=settings.max_message_bytes * 2,
-        ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_timeout,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
 
 

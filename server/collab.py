@@ -13,7 +13,7 @@ from collections import deque
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crdt import CollabError, DocumentName, Room, RoomManager
-from crdt.errors import InvalidName, MalformedMessage, RateLimited
+from crdt.errors import InvalidName, MalformedMessage
 from crdt.protocol import KEEPALIVE_MESSAGE
 
 log = logging.getLogger("sinopia.collab")
@@ -39,6 +39,8 @@ class Connection:
         self.messages_in = self.bytes_in = self.messages_out = self.bytes_out = 0
         self.close_code: int | None = None
         self.close_reason = ""
+        # The client closed or vanished: nothing more can be delivered.
+        self.disconnected = False
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
@@ -58,8 +60,9 @@ class Connection:
         if self._queued_bytes > self.max_queue_bytes:
             self._queue.clear()
             self._queued_bytes = 0
-            error = RateLimited("too slow: send queue full, reconnect")
-            self.close(error.code, error.reason)
+            # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
+            # permanent and would stop reconnecting, and this client should come back.
+            self.close(1013, "too slow: send queue full, reconnect")
         self._wakeup.set()
 
     def close(self, code: int, reason: str) -> None:
@@ -96,9 +99,10 @@ class Connection:
         if self._writer is None:
             self.start()
         assert self._writer is not None
-        if self.close_code is None:
-            self.close_code = 1000
-            self._wakeup.set()
+        if self.disconnected:
+            self._writer.cancel()
+            return
+        self.close(1000, "")
         try:
             await asyncio.wait_for(asyncio.shield(self._writer), timeout)
         except TimeoutError:
@@ -149,7 +153,10 @@ class Collab:
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                conn.close_code = conn.close_code or message.get("code", 1000)
+                conn.disconnected = True
+                if conn.close_code is None:
+                    conn.close_code = message.get("code", 1005)
+                    conn.close_reason = message.get("reason") or ""
                 return
             data = message.get("bytes")
             if data is None:

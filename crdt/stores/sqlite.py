@@ -58,6 +58,7 @@ class _Connection:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -80,6 +81,10 @@ class _Connection:
             raise StoreError(f"sqlite: {exc}") from exc
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
         def close() -> None:
             if self._conn is not None:
                 self._conn.close()
@@ -108,6 +113,9 @@ class SQLiteStore(Store):
         self.path = path
         self._writer = _Connection(path, "sqlite-writer")
         self._reader = _Connection(path, "sqlite-reader")
+
+    def describe(self) -> str:
+        return f"sqlite:{self.path}"
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

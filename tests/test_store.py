@@ -1,0 +1,194 @@
+"""The store conformance suite: every backend behaves the same (run per backend)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Map
+
+from crdt.groupcommit import GroupCommit
+from crdt.store import Store
+from crdt.stores import open_store
+from crdt.types import GENESIS, Entry, NewEntry, entry_hash
+
+DOC = "ws/canvas/c1"
+BACKENDS = ["sqlite"]
+
+
+def _url(backend: str, tmp_path: Path) -> str:
+    return {"sqlite": f"sqlite://{tmp_path}/store.db"}[backend]
+
+
+StoreFactory = Callable[[], "asyncio.Future[Store]"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator:
+    """Open stores on one backing database: several are several server instances."""
+    opened: list[Store] = []
+
+    async def make() -> Store:
+        store = open_store(_url(request.param, tmp_path), tmp_path)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(make_store) -> Store:
+    return await make_store()
+
+
+def _edits(n: int, prefix: str = "k") -> list[bytes]:
+    doc: Doc = Doc()
+    m = doc.get("m", type=Map)
+    updates = []
+    for i in range(n):
+        state = doc.get_state()
+        m[f"{prefix}{i}"] = i
+        updates.append(doc.get_update(state))
+    return updates
+
+
+def _new(updates: list[bytes], client: str = "conn-1", who: str = "alice") -> list[NewEntry]:
+    return [NewEntry(u, client, who) for u in updates]
+
+
+def _assert_chain(entries: list[Entry]) -> None:
+    prev = GENESIS
+    for i, e in enumerate(entries, start=1):
+        assert e.seq == i
+        assert e.prev_hash == prev
+        digest = entry_hash(e.doc, e.seq, e.time_ms, e.client_id, e.principal, prev, e.update)
+        assert e.hash == digest
+        prev = e.hash
+
+
+async def test_empty_document(store: Store) -> None:
+    assert await store.head(DOC) == 0
+    assert await store.read(DOC) == []
+    assert await store.latest_checkpoint(DOC) is None
+    loaded = await store.load(DOC)
+    assert loaded.checkpoint is None and loaded.entries == [] and loaded.head == 0
+    assert await store.documents() == []
+
+
+async def test_append_numbers_timestamps_and_chains_entries(store: Store) -> None:
+    updates = _edits(7)
+    first = await store.append_batch([(DOC, _new(updates[:3]))])
+    second = await store.append_batch([(DOC, _new(updates[3:], "conn-2", "bob"))])
+    assert [e.seq for e in first[0]] == [1, 2, 3]
+    assert [e.seq for e in second[0]] == [4, 5, 6, 7]
+    entries = await store.read(DOC)
+    assert entries == first[0] + second[0]
+    assert [e.update for e in entries] == updates
+    assert [e.principal for e in entries] == ["alice"] * 3 + ["bob"] * 4
+    assert [e.client_id for e in entries] == ["conn-1"] * 3 + ["conn-2"] * 4
+    times = [e.time_ms for e in entries]
+    assert times == sorted(times) and times[0] > 1_700_000_000_000
+    _assert_chain(entries)
+    assert await store.head(DOC) == 7
+
+
+async def test_one_batch_spans_documents_and_repeats_one(store: Store) -> None:
+    a, b = _edits(4, "a"), _edits(2, "b")
+    results = await store.append_batch(
+        [(DOC, _new(a[:2])), ("ws/model/m1", _new(b)), (DOC, _new(a[2:]))]
+    )
+    assert [[e.seq for e in r] for r in results] == [[1, 2], [1, 2], [3, 4]]
+    _assert_chain(await store.read(DOC))
+    _assert_chain(await store.read("ws/model/m1"))
+    assert await store.documents() == [DOC, "ws/model/m1"]
+
+
+async def test_read_after_and_limit(store: Store) -> None:
+    await store.append_batch([(DOC, _new(_edits(10)))])
+    assert [e.seq for e in await store.read(DOC, after=6)] == [7, 8, 9, 10]
+    assert [e.seq for e in await store.read(DOC, after=2, limit=3)] == [3, 4, 5]
+    assert await store.read(DOC, after=10) == []
+
+
+async def test_instances_appending_to_one_log_get_distinct_sequence_numbers(make_store) -> None:
+    # Sequence numbers come from the store: two instances appending at once never collide.
+    one, two = await make_store(), await make_store()
+    updates = _edits(40)
+    await asyncio.gather(
+        *(
+            (one if i % 2 else two).append_batch([(DOC, _new([u], f"conn-{i % 2}"))])
+            for i, u in enumerate(updates)
+        )
+    )
+    entries = await one.read(DOC)
+    assert len(entries) == 40
+    _assert_chain(entries)
+    assert sorted(e.update for e in entries) == sorted(updates)
+
+
+async def test_checkpoint_is_the_state_after_the_log(store: Store) -> None:
+    updates = _edits(25)
+    await store.append_batch([(DOC, _new(updates[:20]))])
+    checkpoint = await store.checkpoint(DOC)
+    assert checkpoint is not None and checkpoint.seq == 20
+    await store.append_batch([(DOC, _new(updates[20:]))])
+
+    loaded = await store.load(DOC)
+    assert loaded.checkpoint == checkpoint
+    assert [e.seq for e in loaded.entries] == [21, 22, 23, 24, 25]
+    doc: Doc = Doc()
+    doc.apply_update(loaded.checkpoint.state)
+    assert doc.get("m", type=Map).to_py() == {f"k{i}": float(i) for i in range(20)}
+    for e in loaded.entries:
+        doc.apply_update(e.update)
+    assert len(doc.get("m", type=Map)) == 25
+
+    # Checkpoints never replace the log: history before them is all still there.
+    assert len(await store.read(DOC)) == 25
+    later = await store.checkpoint(DOC)
+    assert later is not None and later.seq == 25
+    assert await store.latest_checkpoint(DOC, at_most=24) == checkpoint
+    assert await store.latest_checkpoint(DOC, at_most=19) is None
+    # Writing the same checkpoint twice is harmless.
+    await store.write_checkpoint(checkpoint)
+    assert await store.latest_checkpoint(DOC, at_most=24) == checkpoint
+
+
+async def test_documents_by_prefix_treats_wildcards_literally(store: Store) -> None:
+    for name in ["a_b/canvas/1", "axb/canvas/1", "a%/canvas/1", "b/report/1"]:
+        await store.append_batch([(name, _new(_edits(1)))])
+    assert await store.documents("a_b/") == ["a_b/canvas/1"]
+    assert await store.documents("a%") == ["a%/canvas/1"]
+    assert await store.documents("b/") == ["b/report/1"]
+
+
+async def test_data_survives_reopening(make_store) -> None:
+    store = await make_store()
+    await store.append_batch([(DOC, _new(_edits(3)))])
+    await store.close()
+    again = await make_store()
+    _assert_chain(await again.read(DOC))
+    assert await again.head(DOC) == 3
+
+
+async def test_group_commit_batches_concurrent_appends(store: Store) -> None:
+    commits: list[int] = []
+    log = GroupCommit(store, on_commit=lambda n, _s: commits.append(n))
+    docs = [f"ws/canvas/{i}" for i in range(20)]
+    per_doc = {d: _edits(10, d) for d in docs}
+    await asyncio.gather(
+        *(log.append(d, _new([u])) for i in range(10) for d in docs for u in [per_doc[d][i]])
+    )
+    assert sum(commits) == 200
+    # Appends that arrived while a write was in flight shared the next one.
+    assert len(commits) < 200 / 4
+    for d in docs:
+        entries = await store.read(d)
+        assert [e.update for e in entries] == per_doc[d]
+        _assert_chain(entries)
+    await log.close()
