@@ -15,11 +15,15 @@ from collections.abc import Sequence
 
 from pycrdt import Doc
 
-from .types import GENESIS, Checkpoint, Entry, Loaded, NewEntry, entry_hash
+from .types import GENESIS, Checkpoint, Entry, Loaded, NewEntry, Seal, Version, entry_hash
 
 
 class StoreError(Exception):
     """The store could not do what was asked (unreachable, corrupt, conflicting)."""
+
+
+class VersionExists(StoreError):
+    """A named version with that name already exists for the document."""
 
 
 class Store(ABC):
@@ -47,8 +51,20 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def read(self, doc: str, after: int = 0, limit: int | None = None) -> list[Entry]:
-        """Entries with `seq > after`, ascending."""
+    async def read(
+        self, doc: str, after: int = 0, limit: int | None = None, upto: int | None = None
+    ) -> list[Entry]:
+        """Entries with `after < seq <= upto`, ascending, at most `limit` of them."""
+
+    @abstractmethod
+    async def read_newest(
+        self, doc: str, before: int | None = None, limit: int = 50
+    ) -> list[Entry]:
+        """Entries with `seq < before` (or all), newest first, at most `limit`."""
+
+    @abstractmethod
+    async def seq_at(self, doc: str, time_ms: int) -> int:
+        """The highest sequence number stored at or before `time_ms`, 0 if none."""
 
     @abstractmethod
     async def latest_checkpoint(self, doc: str, at_most: int | None = None) -> Checkpoint | None:
@@ -64,6 +80,22 @@ class Store(ABC):
     @abstractmethod
     async def documents(self, prefix: str = "") -> list[str]:
         """Names of documents with a log, sorted."""
+
+    @abstractmethod
+    async def write_seal(self, seal: Seal) -> None:
+        """Keep a seal; writing one with the same (doc, last_seq) again is harmless."""
+
+    @abstractmethod
+    async def seals(self, doc: str) -> list[Seal]:
+        """The document's seals, by `last_seq` ascending."""
+
+    @abstractmethod
+    async def add_version(self, version: Version) -> None:
+        """Name a point of history; `VersionExists` if the name is taken for that document."""
+
+    @abstractmethod
+    async def versions(self, doc: str) -> list[Version]:
+        """The document's named versions, by `seq` then time, ascending."""
 
     def describe(self) -> str:
         """Where the data lives, for the log (never with credentials)."""

@@ -44,6 +44,35 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Seal:
+    """A signature over a document's log up to `last_seq`.
+
+    Entries are hash-chained, so signing the hash of entry `last_seq` commits to every entry
+    before it too; `first_seq` says where the range this seal added starts.
+    """
+
+    doc: str
+    first_seq: int
+    last_seq: int
+    last_hash: bytes
+    time_ms: int
+    key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A named point in a document's history ("report v2 as sent to the lender")."""
+
+    doc: str
+    name: str
+    seq: int
+    time_ms: int
+    principal: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded:
     """What a room needs to open a document: a checkpoint (if any) and the entries after it."""
 

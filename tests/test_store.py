@@ -192,3 +192,51 @@ async def test_group_commit_batches_concurrent_appends(store: Store) -> None:
         assert [e.update for e in entries] == per_doc[d]
         _assert_chain(entries)
     await log.close()
+
+
+async def test_read_ranges_and_newest_first(store: Store) -> None:
+    await store.append_batch([(DOC, _new(_edits(10)))])
+    assert [e.seq for e in await store.read(DOC, after=2, upto=5)] == [3, 4, 5]
+    assert [e.seq for e in await store.read(DOC, upto=0)] == []
+    assert [e.seq for e in await store.read_newest(DOC, limit=3)] == [10, 9, 8]
+    assert [e.seq for e in await store.read_newest(DOC, before=8, limit=3)] == [7, 6, 5]
+    assert [e.seq for e in await store.read_newest(DOC, before=3, limit=10)] == [2, 1]
+    assert await store.read_newest("ws/canvas/none") == []
+
+
+async def test_seq_at_a_point_in_time(store: Store) -> None:
+    first = (await store.append_batch([(DOC, _new(_edits(3)))]))[0]
+    t = first[-1].time_ms
+    assert await store.seq_at(DOC, t) == 3
+    assert await store.seq_at(DOC, t - 1_000_000) == 0
+    assert await store.seq_at(DOC, t + 10**9) == 3
+
+
+async def test_seals_are_kept_once_per_range(store: Store) -> None:
+    from crdt.types import Seal
+
+    entries = (await store.append_batch([(DOC, _new(_edits(4)))]))[0]
+    one = Seal(DOC, 1, 2, entries[1].hash, 1, "key-a", b"sig-1")
+    two = Seal(DOC, 3, 4, entries[3].hash, 2, "key-a", b"sig-2")
+    await store.write_seal(two)
+    await store.write_seal(one)
+    await store.write_seal(one)
+    assert await store.seals(DOC) == [one, two]
+    assert await store.seals("ws/canvas/other") == []
+
+
+async def test_named_versions_are_unique_per_document(store: Store) -> None:
+    from crdt.store import VersionExists
+    from crdt.types import Version
+
+    await store.append_batch([(DOC, _new(_edits(5)))])
+    v1 = Version(DOC, "v1 as sent to the lender", 3, 10, "alice", "loan 2026-114")
+    v2 = Version(DOC, "v2", 5, 20, "bob")
+    await store.add_version(v2)
+    await store.add_version(v1)
+    with pytest.raises(VersionExists):
+        await store.add_version(Version(DOC, "v2", 4, 30, "carol"))
+    assert await store.versions(DOC) == [v1, v2]
+    # The same name on another document is another version.
+    await store.add_version(Version("ws/canvas/other", "v2", 1, 1, "bob"))
+    assert await store.versions(DOC) == [v1, v2]

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ..store import Store, StoreError, chain
-from ..types import Checkpoint, Entry, NewEntry
+from ..store import Store, StoreError, VersionExists, chain
+from ..types import Checkpoint, Entry, NewEntry, Seal, Version
 
 schemes = ("sqlite",)
 
@@ -33,6 +33,26 @@ CREATE TABLE IF NOT EXISTS entries (
     data BLOB NOT NULL,
     PRIMARY KEY (doc, seq)
 );
+CREATE INDEX IF NOT EXISTS entries_time ON entries (doc, time_ms);
+CREATE TABLE IF NOT EXISTS seals (
+    doc TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_hash BLOB NOT NULL,
+    time_ms INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (doc, last_seq)
+);
+CREATE TABLE IF NOT EXISTS versions (
+    doc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    principal TEXT NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (doc, name)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     doc TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -41,6 +61,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     PRIMARY KEY (doc, seq)
 );
 """
+
+# Larger than any sequence number, for open-ended ranges.
+_MAX = 1 << 62
 
 _COLUMNS = "doc, seq, data, time_ms, client_id, principal, prev_hash, hash"
 
@@ -77,6 +100,8 @@ class _Connection:
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except StoreError:
+            raise
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite: {exc}") from exc
 
@@ -169,13 +194,85 @@ class SQLiteStore(Store):
 
         return await self._writer.run(write)
 
-    async def read(self, doc: str, after: int = 0, limit: int | None = None) -> list[Entry]:
+    async def read(
+        self, doc: str, after: int = 0, limit: int | None = None, upto: int | None = None
+    ) -> list[Entry]:
         def read(conn: sqlite3.Connection) -> list[Entry]:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM entries WHERE doc = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (doc, after, -1 if limit is None else limit),
+                f"SELECT {_COLUMNS} FROM entries WHERE doc = ? AND seq > ? AND seq <= ? "
+                "ORDER BY seq LIMIT ?",
+                (doc, after, _MAX if upto is None else upto, -1 if limit is None else limit),
             ).fetchall()
             return [_entry(row) for row in rows]
+
+        return await self._reader.run(read)
+
+    async def read_newest(
+        self, doc: str, before: int | None = None, limit: int = 50
+    ) -> list[Entry]:
+        def read(conn: sqlite3.Connection) -> list[Entry]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM entries WHERE doc = ? AND seq < ? "
+                "ORDER BY seq DESC LIMIT ?",
+                (doc, _MAX if before is None else before, limit),
+            ).fetchall()
+            return [_entry(row) for row in rows]
+
+        return await self._reader.run(read)
+
+    async def seq_at(self, doc: str, time_ms: int) -> int:
+        def read(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT MAX(seq) FROM entries WHERE doc = ? AND time_ms <= ?", (doc, time_ms)
+            ).fetchone()
+            return row[0] or 0
+
+        return await self._reader.run(read)
+
+    async def write_seal(self, seal: Seal) -> None:
+        s = seal
+        await self._writer.run(
+            lambda conn: conn.execute(
+                "INSERT OR IGNORE INTO seals (doc, first_seq, last_seq, last_hash, time_ms, "
+                "key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (s.doc, s.first_seq, s.last_seq, s.last_hash, s.time_ms, s.key_id, s.signature),
+            )
+        )
+
+    async def seals(self, doc: str) -> list[Seal]:
+        def read(conn: sqlite3.Connection) -> list[Seal]:
+            rows = conn.execute(
+                "SELECT doc, first_seq, last_seq, last_hash, time_ms, key_id, signature "
+                "FROM seals WHERE doc = ? ORDER BY last_seq",
+                (doc,),
+            ).fetchall()
+            return [Seal(r[0], r[1], r[2], bytes(r[3]), r[4], r[5], bytes(r[6])) for r in rows]
+
+        return await self._reader.run(read)
+
+    async def add_version(self, version: Version) -> None:
+        v = version
+
+        def write(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO versions (doc, name, seq, time_ms, principal, note) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (v.doc, v.name, v.seq, v.time_ms, v.principal, v.note),
+                )
+            except sqlite3.IntegrityError:
+                raise VersionExists(f"version {v.name!r} already exists") from None
+
+        await self._writer.run(write)
+
+    async def versions(self, doc: str) -> list[Version]:
+        def read(conn: sqlite3.Connection) -> list[Version]:
+            rows = conn.execute(
+                "SELECT doc, name, seq, time_ms, principal, note FROM versions WHERE doc = ? "
+                "ORDER BY seq, time_ms, name",
+                (doc,),
+            ).fetchall()
+            return [Version(*row) for row in rows]
 
         return await self._reader.run(read)
 
@@ -184,7 +281,7 @@ class SQLiteStore(Store):
             row = conn.execute(
                 "SELECT doc, seq, state, time_ms FROM checkpoints WHERE doc = ? AND seq <= ? "
                 "ORDER BY seq DESC LIMIT 1",
-                (doc, (1 << 62) if at_most is None else at_most),
+                (doc, _MAX if at_most is None else at_most),
             ).fetchone()
             return Checkpoint(row[0], row[1], bytes(row[2]), row[3]) if row else None
 
