@@ -97,6 +97,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return app
 
 
+class Server(uvicorn.Server):
+    """uvicorn, draining our clients first on shutdown (SIGTERM, SIGINT).
+
+    uvicorn alone would close every websocket with 1012; we stop accepting, tell clients
+    1001 "going away" (y-websocket reconnects, to another instance behind a load
+    balancer) and let their queued messages go out, then the lifespan flushes the rooms.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await self.app.state.collab.shutdown()
+        await super().shutdown(sockets)
+
+
 def server_config(app: Starlette, settings: Settings, **overrides: object) -> uvicorn.Config:
     """How uvicorn serves the app, shared by `sinopia serve` and the tests."""
     options: dict[str, object] = dict(
@@ -114,6 +133,8 @@ def server_config(app: Starlette, settings: Settings, **overrides: object) -> uv
         log_config=None,
         access_log=False,
         lifespan="on",
+        # Bounded exit: clients were told to go at the start of the shutdown.
+        timeout_graceful_shutdown=10,
     )
     options.update(overrides)
     return uvicorn.Config(app, **options)  # type: ignore[arg-type]

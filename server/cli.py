@@ -10,10 +10,8 @@ from .settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from . import logs
-    from .app import create_app, server_config
+    from .app import Server, create_app, server_config
 
     overrides = {
         key: value
@@ -22,7 +20,8 @@ def _serve(args: argparse.Namespace) -> int:
     }
     settings = Settings(**overrides)
     logs.configure(settings.log_level, settings.log_format)
-    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    app = create_app(settings)
+    Server(server_config(app, settings), app).run()
     return 0
 
 

@@ -17,10 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
-from server.app import create_app, server_config
+from server.app import Server, create_app, server_config
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +78,13 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: 
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
     """Start in-process servers: `await make_server(max_clients_per_room=3, ...)`."""
-    started: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+    started: list[tuple[Server, asyncio.Task[None]]] = []
 
     async def start(data_dir: Path | None = None, **settings: Any) -> Running:
         data_dir = data_dir or tmp_path / f"data{len(started)}"
         config = Settings(data_dir=data_dir, port=free_port(), **settings)
         app = create_app(config)
-        server = uvicorn.Server(server_config(app, config))
+        server = Server(server_config(app, config), app)
         # The test runner owns signals; the server must not take SIGINT away from it.
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.get_running_loop().create_task(server.serve())

@@ -81,3 +81,20 @@ async def test_serve_flags_and_environment_are_honoured(process_factory, tmp_pat
     assert {c["code"] for c in connections} >= {4429}
     assert all(c["doc"] == DOC for c in connections)
     assert any(line.get("event") == "stop" for line in lines)
+
+
+async def test_sigterm_tells_clients_to_go_and_keeps_every_update(process_factory) -> None:
+    proc: Process = process_factory("drained")
+    server = await proc.start()
+    a, b = await connected(server.ws(DOC), 2)
+    for i in range(50):
+        a.map()[f"k{i}"] = i
+    await b.wait_for(lambda: len(b.content()) == 50)
+    proc.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+    # Clients hear 1001 "going away" (y-websocket then reconnects), not a dropped socket.
+    assert await a.wait_closed() == (1001, "server going away")
+    assert await b.wait_closed() == (1001, "server going away")
+    assert proc.proc.wait(15) in (0, -signal.SIGTERM)  # type: ignore[union-attr]
+    with sqlite3.connect(proc.data_dir / "sinopia.db") as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM entries WHERE doc = ?", (DOC,)).fetchone()
+    assert count == 50
