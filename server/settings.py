@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     mongo_url: str | None = None
     # The bus: in-process unless Redis is configured.
     redis_url: str | None = None
+    bus_url: str = "memory:"
 
     # Limits (see crdt.types.Limits for what each one guards).
     max_message_bytes: int = Field(8 * MiB, gt=0)
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
 
     @property
     def bus_location(self) -> str:
-        return self.redis_url or "memory:"
+        return self.redis_url or self.bus_url
 
     @property
     def limits(self) -> Limits:

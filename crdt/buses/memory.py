@@ -1,26 +1,32 @@
 """The in-process bus: the embedded default.
 
-Instances created with the same `hub` see each other's messages, which is how tests run
-several server instances in one process; with its own hub a bus has no one to talk to.
+`memory:` gives a bus with no one to talk to (one instance needs none). Buses made with
+the same named hub, `memory://name`, see each other's messages: several instances in one
+process, as tests run them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 from ..bus import Bus, BusMessage, Handler
 
 schemes = ("memory",)
 
 
-def from_url(url: str, instance: str) -> MemoryBus:
-    return MemoryBus(instance)
-
-
 class Hub:
     def __init__(self) -> None:
         self.handlers: defaultdict[str, dict[str, Handler]] = defaultdict(dict)
+
+
+_named: dict[str, Hub] = {}
+
+
+def from_url(url: str, instance: str) -> MemoryBus:
+    name = urlsplit(url).netloc
+    return MemoryBus(instance, _named.setdefault(name, Hub()) if name else None)
 
 
 class MemoryBus(Bus):
