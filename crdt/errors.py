@@ -46,5 +46,11 @@ class StoreUnavailable(CollabError):
     code = 1011
 
 
+class IntegrityError(CollabError):
+    """The stored history does not verify; the document is not served until it is fixed."""
+
+    code = 1011
+
+
 class InvalidName(ValueError):
     """A document name that is not `workspace/kind/id` in the safe character set."""

@@ -9,11 +9,13 @@ import logging
 import time
 
 from .bus import Bus, BusMessage
+from .errors import IntegrityError
 from .groupcommit import GroupCommit
 from .peer import Peer
 from .room import Room, Stats
+from .seals import ChainVerifier, Sealer
 from .store import Store
-from .types import Limits
+from .types import Limits, Loaded
 
 log = logging.getLogger("sinopia.rooms")
 
@@ -31,12 +33,14 @@ class RoomManager:
         limits: Limits | None = None,
         checkpoint_every: int = 500,
         idle_seconds: float = 30.0,
+        sealer: Sealer | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.limits = limits or Limits()
         self.checkpoint_every = checkpoint_every
         self.idle_seconds = idle_seconds
+        self.sealer = sealer
         self.stats = Stats()
         self.log = GroupCommit(store)
         self.rooms: dict[str, Room] = {}
@@ -81,6 +85,7 @@ class RoomManager:
             stats=self.stats,
             checkpoint_every=self.checkpoint_every,
             on_broken=self._drop,
+            on_stored=self.sealer.note if self.sealer else None,
         )
         # Subscribe before loading and replay what arrived meanwhile: an update another
         # instance stores while we read is then either in what we read or in the buffer.
@@ -88,6 +93,7 @@ class RoomManager:
         try:
             await self.bus.subscribe(name, early.append)
             loaded = await self.store.load(name)
+            await self._verify(name, loaded)
             room.load(loaded)
             for message in early:
                 room.on_bus(message)
@@ -107,6 +113,22 @@ class RoomManager:
             raise
         finally:
             del self._loading[name]
+
+    async def _verify(self, name: str, loaded: Loaded) -> None:
+        # Check the entries about to be replayed before serving them: a tampered or
+        # damaged log is refused with its first bad entry named, and nothing is written.
+        if not loaded.entries:
+            return
+        prev = None
+        if loaded.checkpoint and loaded.checkpoint.seq > 0:
+            before = await self.store.read(name, after=loaded.checkpoint.seq - 1, limit=1)
+            prev = before[0] if before else None
+        chain = ChainVerifier(name, prev)
+        for entry in loaded.entries:
+            problem = chain.check(entry)
+            if problem:
+                log.error("integrity check failed: %s", problem, extra={"doc": name})
+                raise IntegrityError(f"history failed its integrity check at entry {problem.seq}")
 
     def leave(self, room: Room, peer: Peer) -> None:
         room.leave(peer)
@@ -130,6 +152,11 @@ class RoomManager:
 
     async def _evict(self, room: Room) -> None:
         await room.flush()
+        if self.sealer and not room.broken:
+            try:
+                await self.sealer.seal(room.name)
+            except Exception as exc:
+                log.error("sealing on eviction failed for %s: %s", room.name, exc)
         if room.head > room.checkpoint_seq and not room.broken:
             # Flushing first: the next open loads one checkpoint instead of replaying.
             try:
@@ -169,3 +196,5 @@ class RoomManager:
         for name in list(self.rooms):
             await self.evict(name)
         await self.log.close()
+        if self.sealer:
+            await self.sealer.close()

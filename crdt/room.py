@@ -58,6 +58,7 @@ class Room:
         stats: Stats,
         checkpoint_every: int,
         on_broken: Callable[[Room], None],
+        on_stored: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.store = store
@@ -67,6 +68,7 @@ class Room:
         self.stats = stats
         self.checkpoint_every = checkpoint_every
         self.on_broken = on_broken
+        self.on_stored = on_stored
 
         self.doc: Doc = Doc()
         self.awareness = Awareness(self.doc)
@@ -231,6 +233,8 @@ class Room:
                 self._stored += len(batch)
                 self.head = max(self.head, stored[-1].seq)
                 self.stats.updates += len(batch)
+                if self.on_stored:
+                    self.on_stored(self.name)
                 for (delta, origin), entry in zip(batch, stored, strict=True):
                     message = protocol.update_message(delta)
                     for peer in self.peers:

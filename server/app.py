@@ -18,8 +18,10 @@ from starlette.websockets import WebSocket
 from crdt import RoomManager
 from crdt.buses import open_bus
 from crdt.errors import MalformedMessage
+from crdt.seals import Sealer
 from crdt.stores import open_store
 
+from . import keys
 from .collab import Collab
 from .health import healthz, readyz
 from .metrics import Metrics
@@ -41,12 +43,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     store = open_store(settings.store_location, settings.data_dir)
     bus = open_bus(settings.bus_location, instance)
+    key = keys.load_or_create(settings.seal_key_file)
+    sealer = Sealer(store, key, settings.seal_interval_seconds)
     manager = RoomManager(
         store,
         bus,
         limits=settings.limits,
         checkpoint_every=settings.checkpoint_every,
         idle_seconds=settings.room_idle_seconds,
+        sealer=sealer,
     )
     collab = Collab(manager, settings.max_send_queue_bytes)
     metrics = Metrics(manager, collab)
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await store.open()
         await bus.open()
         await manager.start()
+        await sealer.start()
         keepalive = asyncio.get_running_loop().create_task(
             collab.keepalive_forever(settings.keepalive_seconds)
         )
@@ -94,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.manager = manager
     app.state.collab = collab
     app.state.instance = instance
+    app.state.seal_key = key
     return app
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # A checkpoint every this many updates: loading never replays more than this many.
     checkpoint_every: int = Field(500, gt=0)
 
+    # History seals: an Ed25519 signature over each changed document's log this often.
+    seal_interval_seconds: float = Field(60.0, gt=0)
+    # The sealing key; default `seal-key.pem` in the data directory, created on first start.
+    seal_key_path: Path | None = None
+
     # Websocket ping frames find dead sockets: no pong within the timeout closes them.
     ping_interval: float = Field(20.0, gt=0)
     ping_timeout: float = Field(20.0, gt=0)
@@ -56,6 +61,10 @@ class Settings(BaseSettings):
     @property
     def bus_location(self) -> str:
         return self.redis_url or self.bus_url
+
+    @property
+    def seal_key_file(self) -> Path:
+        return self.seal_key_path or self.data_dir / "seal-key.pem"
 
     @property
     def limits(self) -> Limits:
