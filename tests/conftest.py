@@ -67,9 +67,16 @@ ServerFactory = Callable[..., Any]
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-    """Wait for server-side state that sends no event: re-check briefly until true."""
+    """Wait for server-side state that sends no event: re-check briefly until true.
+
+    `predicate` may be a coroutine function (for state read from a store)."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what or predicate}")
         await asyncio.sleep(0.01)

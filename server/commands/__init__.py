@@ -1,0 +1,1 @@
+"""Subcommands of `sinopia`, one module each; each adds its parser with `register`."""
