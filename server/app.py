@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.endpoint),
-            WebSocketRoute("/collab/{workspace}/{kind}/{id}", collab),
+            WebSocketRoute("/collab/{workspace}/{kind}/{id}", collab.endpoint),
             WebSocketRoute("/collab/{rest:path}", _bad_document_path),
         ],
         lifespan=lifespan,

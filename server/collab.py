@@ -9,11 +9,8 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Coroutine
-from typing import Any
 
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crdt import CollabError, DocumentName, Room, RoomManager
 from crdt.errors import InvalidName, MalformedMessage
@@ -22,41 +19,18 @@ from crdt.protocol import KEEPALIVE_MESSAGE
 log = logging.getLogger("sinopia.collab")
 
 
-async def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Finish a coroutine that was started by hand and is now waiting on `waiting`."""
-    while True:
-        try:
-            if waiting is None:
-                await asyncio.sleep(0)  # a bare yield: just let the loop run once
-            else:
-                await waiting
-        except BaseException as exc:
-            try:
-                waiting = coro.throw(exc)
-            except StopIteration:
-                return
-            continue
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return
-
-
 class Connection:
     """One client socket, as the room sees it (`crdt.Peer`).
 
-    A message to an idle socket is written at once, inside the room's broadcast: the ASGI
-    send is started by hand and, as long as the transport takes the bytes (the common
-    case), it completes without a task or a loop turn, which is most of what a delivery
-    costs. If the socket pushes back (flow control), the rest of that send and everything
-    after it is written by a task, in order, so one slow client never holds up a room; a
-    client whose backlog passes the limit is disconnected instead of growing the server's
-    memory (it resyncs when it reconnects).
+    Sends are queued and written by a task of its own, so one slow client never holds up a
+    room's broadcast; a client whose backlog passes the limit while its socket pushes back
+    is disconnected instead of growing the server's memory (it resyncs when it
+    reconnects). Writing to an idle socket directly from the broadcast was measured
+    (bench/) and saved nothing, so this stays simple.
     """
 
-    def __init__(self, websocket: WebSocket, send: Send, doc: str, max_queue_bytes: int) -> None:
+    def __init__(self, websocket: WebSocket, doc: str, max_queue_bytes: int) -> None:
         self.websocket = websocket
-        self._send = send
         self.doc = doc
         self.id = secrets.token_hex(8)
         self.principal = "anonymous"
@@ -71,98 +45,83 @@ class Connection:
         self.disconnected = False
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
-        # The task writing the backlog (and finally the close frame), while there is one.
+        self._blocked = False
+        self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._closed = False
 
     def __hash__(self) -> int:
         return id(self)
 
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+
     def send(self, message: bytes) -> None:
-        if self.close_code is not None or self.disconnected:
+        if self.close_code is not None:
             return
-        if self._writer is not None:
-            self._queue.append(message)
-            self._queued_bytes += len(message)
-            if self._queued_bytes > self.max_queue_bytes:
-                self._queue.clear()
-                self._queued_bytes = 0
-                # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
-                # permanent and would stop reconnecting, and this client should come back.
-                self.close(1013, "too slow: send queue full, reconnect")
-            return
-        coro = self._send({"type": "websocket.send", "bytes": message})
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            self._sent(message)
-            return
-        except OSError:  # uvicorn's ClientDisconnected
-            self.disconnected = True
-            return
-        self._writer = asyncio.get_running_loop().create_task(self._write(coro, waiting, message))
+        self._queue.append(message)
+        self._queued_bytes += len(message)
+        self._check_backlog()
+        self._wakeup.set()
 
-    def _sent(self, message: bytes) -> None:
-        self.messages_out += 1
-        self.bytes_out += len(message)
-        self.last_sent = time.monotonic()
-
-    async def _write(
-        self,
-        started: Coroutine[Any, Any, None] | None = None,
-        waiting: Any = None,
-        message: bytes = b"",
-    ) -> None:
-        try:
-            if started is not None:
-                await _resume(started, waiting)
-                self._sent(message)
-            while self._queue:
-                message = self._queue.popleft()
-                self._queued_bytes -= len(message)
-                await self._send({"type": "websocket.send", "bytes": message})
-                self._sent(message)
-            if self.close_code is not None and not self._closed:
-                self._closed = True
-                await self._send(
-                    {
-                        "type": "websocket.close",
-                        "code": self.close_code,
-                        "reason": self.close_reason,
-                    }
-                )
-        except (OSError, RuntimeError):
-            # The client went away (or the socket is already closed): nothing to deliver to.
-            self.disconnected = True
-        finally:
-            self._writer = None
-            if self._queue and not self.disconnected:
-                self._writer = asyncio.get_running_loop().create_task(self._write())
+    def _check_backlog(self) -> None:
+        # Only a backlog behind a blocked write counts (the socket pushes back): messages
+        # waiting for the writer's next turn, such as a big document's full-state sync, do
+        # not mean the client is slow.
+        if self._blocked and self._queued_bytes > self.max_queue_bytes:
+            self._queue.clear()
+            self._queued_bytes = 0
+            # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
+            # permanent and would stop reconnecting, and this client should come back.
+            self.close(1013, "too slow: send queue full, reconnect")
 
     def close(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
-        if self._writer is None and not self._closed and not self.disconnected:
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._wakeup.set()
 
     def keepalive(self, idle_seconds: float, now: float) -> None:
-        if now - self.last_sent >= idle_seconds and self._writer is None:
+        # Also a periodic look at the backlog, for a room that went quiet meanwhile.
+        self._check_backlog()
+        if now - self.last_sent >= idle_seconds and not self._queue:
             self.send(KEEPALIVE_MESSAGE)
 
+    async def _write(self) -> None:
+        send = self.websocket.send
+        try:
+            while True:
+                while self._queue:
+                    message = self._queue.popleft()
+                    self._queued_bytes -= len(message)
+                    # Seen as True from outside only while this send is suspended, that is
+                    # while the transport refuses more bytes.
+                    self._blocked = True
+                    await send({"type": "websocket.send", "bytes": message})
+                    self._blocked = False
+                    self.messages_out += 1
+                    self.bytes_out += len(message)
+                self.last_sent = time.monotonic()
+                if self.close_code is not None:
+                    await self.websocket.close(self.close_code, self.close_reason)
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client went away (or the socket is already closed): nothing to deliver to.
+            pass
+
     async def finish(self, timeout: float = 5.0) -> None:
-        """Write what is queued and the close frame, bounded by `timeout`."""
+        """Flush what is queued (a close included), bounded by `timeout`."""
+        if self._writer is None:
+            self.start()
+        assert self._writer is not None
         if self.disconnected:
-            if self._writer is not None:
-                self._writer.cancel()
+            self._writer.cancel()
             return
         self.close(1000, "")
-        writer = self._writer
-        if writer is None:
-            return
         try:
-            await asyncio.wait_for(asyncio.shield(writer), timeout)
+            await asyncio.wait_for(asyncio.shield(self._writer), timeout)
         except TimeoutError:
-            writer.cancel()
+            self._writer.cancel()
 
 
 class Collab:
@@ -174,13 +133,10 @@ class Collab:
         self.connections: set[Connection] = set()
         self.errors: dict[int, int] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A raw ASGI app: the hot path (every frame in, every delivery out) talks to the
-        # server's receive/send directly; Starlette's WebSocket serves the handshake.
-        websocket = WebSocket(scope, receive, send)
+    async def endpoint(self, websocket: WebSocket) -> None:
         params = websocket.path_params
         raw_name = f"{params['workspace']}/{params['kind']}/{params['id']}"
-        conn = Connection(websocket, send, raw_name, self.max_queue_bytes)
+        conn = Connection(websocket, raw_name, self.max_queue_bytes)
         await websocket.accept()
         self.connections.add(conn)
         room: Room | None = None
@@ -190,7 +146,8 @@ class Collab:
             except InvalidName as exc:
                 raise MalformedMessage(f"invalid document name: {exc}") from None
             room = await self.manager.join(name, conn)
-            await self._serve(receive, conn, room)
+            conn.start()
+            await self._serve(websocket, conn, room)
         except CollabError as exc:
             self._error(conn, exc)
         except Exception:
@@ -206,7 +163,8 @@ class Collab:
             self.connections.discard(conn)
             self._log_connection(websocket, conn)
 
-    async def _serve(self, receive: Receive, conn: Connection, room: Room) -> None:
+    async def _serve(self, websocket: WebSocket, conn: Connection, room: Room) -> None:
+        receive = websocket.receive
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":

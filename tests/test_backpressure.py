@@ -1,0 +1,110 @@
+"""A client that reads slowly gets everything, in order; one that stops reading is
+disconnected (1013) once its backlog passes the limit, and the room carries on."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import struct
+
+from pycrdt import Doc, Map, handle_sync_message
+
+from .conftest import ServerFactory
+from .test_protocol import _masked_frame
+from .yclient import connected
+
+DOC = "scans/canvas/large-tiles"
+CHUNK = "x" * 60_000
+
+
+class RawClient:
+    """A websocket client that reads only when told to, as a frozen browser tab does.
+
+    (Library clients keep draining the socket into their own buffers; this one leaves the
+    bytes in TCP, with a small receive buffer, so the server feels the push-back at once.)
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> RawClient:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=2**24)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /collab/{DOC} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        return cls(reader, writer)
+
+    async def send(self, message: bytes) -> None:
+        self.writer.write(_masked_frame(message))
+        await self.writer.drain()
+
+    async def frame(self) -> tuple[int, bytes]:
+        """The next (opcode, payload) from the server (server frames are not masked)."""
+        first, second = await self.reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack(">H", await self.reader.readexactly(2))
+        elif length == 127:
+            (length,) = struct.unpack(">Q", await self.reader.readexactly(8))
+        return first & 0x0F, await self.reader.readexactly(length)
+
+
+async def _push(writer_map: Map, count: int) -> None:
+    for i in range(count):
+        writer_map[f"tile{i}"] = CHUNK + str(i)
+
+
+async def test_slow_reader_receives_everything_in_order(make_server: ServerFactory) -> None:
+    server = await make_server(max_send_queue_bytes=256 * 1024 * 1024)
+    (writer,) = await connected(server.ws(DOC))
+    slow = await RawClient.open(server.port)
+    await _push(writer.map(), 150)  # ~9 MB, far more than the socket buffers hold
+    (watcher,) = await connected(server.ws(DOC))
+    await watcher.wait_for(lambda: len(watcher.content()) == 150, 30, "the room moved on")
+    assert server.app is not None
+    backlog = [c for c in server.app.state.collab.connections if c._blocked]
+    assert backlog, "the server should be holding a backlog for the stalled client"
+
+    # Now the slow client reads: it gets every update, in order.
+    doc: Doc = Doc()
+    while len(doc.get("m", type=Map)) < 150:
+        opcode, message = await slow.frame()
+        assert opcode == 2
+        if message[0] == 0:
+            reply = handle_sync_message(message[1:], doc)
+            if reply:
+                await slow.send(reply)
+    assert doc.get("m", type=Map).to_py() == writer.content()
+    slow.writer.close()
+
+
+async def test_client_that_stops_reading_is_disconnected(make_server: ServerFactory) -> None:
+    server = await make_server(max_send_queue_bytes=512 * 1024, keepalive_seconds=0.2)
+    (writer,) = await connected(server.ws(DOC))
+    stalled = await RawClient.open(server.port)
+    await _push(writer.map(), 100)  # ~6 MB
+    (watcher,) = await connected(server.ws(DOC))
+    await watcher.wait_for(lambda: len(watcher.content()) == 100, 30, "the room moved on")
+    assert writer.close_code is None and watcher.close_code is None
+
+    # Reading again, the stalled client finds what was in flight, then the close.
+    while True:
+        opcode, payload = await stalled.frame()
+        if opcode == 8:
+            break
+    assert struct.unpack(">H", payload[:2])[0] == 1013
+    assert payload[2:] == b"too slow: send queue full, reconnect"
+    stalled.writer.close()
