@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -10,16 +12,20 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt.groupcommit import GroupCommit
-from crdt.store import Store
+from crdt.store import Store, StoreError
 from crdt.stores import open_store
-from crdt.types import GENESIS, Entry, NewEntry, entry_hash
+from crdt.types import GENESIS, Checkpoint, Entry, NewEntry, entry_hash
+from tests.mongo import mongo_database, mongo_server  # noqa: F401 (fixtures)
 
 DOC = "ws/canvas/c1"
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "mongodb"]
 
 
-def _url(backend: str, tmp_path: Path) -> str:
-    return {"sqlite": f"sqlite://{tmp_path}/store.db"}[backend]
+def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "mongodb":
+        # Requested lazily, so a run without MongoDB tests starts no server.
+        return request.getfixturevalue("mongo_database")
+    return f"sqlite://{tmp_path}/store.db"
 
 
 StoreFactory = Callable[[], "asyncio.Future[Store]"]
@@ -29,9 +35,10 @@ StoreFactory = Callable[[], "asyncio.Future[Store]"]
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator:
     """Open stores on one backing database: several are several server instances."""
     opened: list[Store] = []
+    url = _url(request.param, tmp_path, request)
 
     async def make() -> Store:
-        store = open_store(_url(request.param, tmp_path), tmp_path)
+        store = open_store(url, tmp_path)
         await store.open()
         opened.append(store)
         return store
@@ -131,6 +138,40 @@ async def test_instances_appending_to_one_log_get_distinct_sequence_numbers(make
     assert sorted(e.update for e in entries) == sorted(updates)
 
 
+async def test_instances_appending_batches_across_documents_store_each_entry_once(
+    make_store,
+) -> None:
+    # Batches from several instances interleave on shared logs, so a batch can find one of
+    # its documents moved on after it stored the ones before it (here, its own document,
+    # always first): those must be stored once, and what each append returns must be
+    # exactly what is stored.
+    stores = [await make_store() for _ in range(3)]
+    shared = [f"ws/canvas/{i}" for i in range(3)]
+    docs = shared + [f"ws/canvas/own-{k}" for k in range(3)]
+    per_doc = {d: _edits(30, f"{d}-") for d in docs}
+    returned: dict[tuple[str, int], Entry] = {}
+
+    async def writer(k: int, store: Store) -> None:
+        own = f"ws/canvas/own-{k}"
+        for r in range(5):
+            i = (k * 5 + r) * 2
+            batch = [(own, _new(per_doc[own][r * 2 : r * 2 + 2], f"conn-{k}"))]
+            batch += [(d, _new(per_doc[d][i : i + 2], f"conn-{k}")) for d in shared]
+            results = await store.append_batch(batch)
+            for (_, new), stored in zip(batch, results, strict=True):
+                assert [e.update for e in stored] == [n.update for n in new]
+                returned.update(((e.doc, e.seq), e) for e in stored)
+
+    await asyncio.gather(*(writer(k, s) for k, s in enumerate(stores)))
+    for d in docs:
+        entries = await stores[0].read(d)
+        _assert_chain(entries)
+        expected = per_doc[d] if d in shared else per_doc[d][:10]
+        assert sorted(e.update for e in entries) == sorted(expected)
+        assert all(returned[(d, e.seq)] == e for e in entries)
+    assert len(returned) == 3 * 30 + 3 * 10
+
+
 async def test_checkpoint_is_the_state_after_the_log(store: Store) -> None:
     updates = _edits(25)
     await store.append_batch([(DOC, _new(updates[:20]))])
@@ -157,6 +198,14 @@ async def test_checkpoint_is_the_state_after_the_log(store: Store) -> None:
     # Writing the same checkpoint twice is harmless.
     await store.write_checkpoint(checkpoint)
     assert await store.latest_checkpoint(DOC, at_most=24) == checkpoint
+
+
+async def test_checkpoint_larger_than_a_database_record(store: Store) -> None:
+    # Checkpoints may grow to max_document_bytes (64 MiB); MongoDB records stop at 16 MiB.
+    big = Checkpoint(DOC, 7, os.urandom(20 * 1024 * 1024), 5)
+    await store.write_checkpoint(big)
+    await store.write_checkpoint(big)
+    assert await store.latest_checkpoint(DOC) == big
 
 
 async def test_documents_by_prefix_treats_wildcards_literally(store: Store) -> None:
@@ -240,3 +289,30 @@ async def test_named_versions_are_unique_per_document(store: Store) -> None:
     # The same name on another document is another version.
     await store.add_version(Version("ws/canvas/other", "v2", 1, 1, "bob"))
     assert await store.versions(DOC) == [v1, v2]
+
+
+# -- MongoDB specifics -----------------------------------------------------------------
+
+
+async def test_mongodb_unreachable_is_a_store_error(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"mongodb://127.0.0.1:{port}/db?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+    store = open_store(url, tmp_path)
+    with pytest.raises(StoreError, match="no server available"):
+        await store.open()
+    with pytest.raises(StoreError):
+        await store.ping()
+    await store.close()
+    await store.close()
+
+
+def test_mongodb_describe_leaves_out_credentials(tmp_path: Path) -> None:
+    url = (
+        "mongodb://u:secret@h1:27017,h2/annotations?replicaSet=rs0&tlsCertificateKeyFilePassword=x"
+    )
+    assert open_store(url, tmp_path).describe() == "mongodb://h1:27017,h2/annotations"
+    assert open_store("mongodb+srv://u:p@cluster.example", tmp_path).describe() == (
+        "mongodb+srv://cluster.example/sinopia"
+    )

@@ -1,0 +1,479 @@
+"""MongoDB store, for several server instances sharing one database.
+
+`mongodb://user:pass@host1,host2/dbname?replicaSet=rs0` (database `sinopia` if the path is
+empty). Uses pymongo's native asyncio client. Every write waits for the journal on a
+majority (`w=majority, j=true, wtimeoutMS=10000`) unless the URL sets its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    NetworkTimeout,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
+
+from ..store import Store, StoreError, VersionExists, chain
+from ..types import Checkpoint, Entry, NewEntry, Seal, Version
+
+schemes = ("mongodb", "mongodb+srv")
+
+DEFAULT_DATABASE = "sinopia"
+
+# Fail fast when the server is down, so an outage shows as StoreError (and /readyz
+# failing) within seconds instead of pymongo's 30 s default. The URL can override both.
+_DEFAULT_OPTIONS = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}
+
+# A majority that cannot be reached (secondaries down) must surface as StoreError rather
+# than hold the group commit, and every room behind it, forever.
+_WRITE_TIMEOUT_MS = 10_000
+
+# Rounds of "read heads, chain, insert" before giving up on a log other instances keep
+# appending to. Every round stores at least one instance's entries, so this is ample.
+MAX_APPEND_ATTEMPTS = 100
+
+# BSON documents are limited to 16 MiB; checkpoints may be larger, so their state is split.
+CHECKPOINT_CHUNK = 8 * 1024 * 1024
+
+_DUPLICATE_KEY = 11000
+
+# Documents whose head seq is remembered as a search hint; forgotten all at once beyond.
+_MAX_SEEN = 100_000
+
+_Doc = dict[str, Any]
+
+
+def from_url(url: str, data_dir: Path) -> MongoStore:
+    return MongoStore(url)
+
+
+def _options(url: str) -> dict[str, Any]:
+    """Our defaults for options the URL does not set (URL option names are case-blind)."""
+    present = {key.lower() for key, _ in parse_qsl(urlsplit(url).query)}
+    return {k: v for k, v in _DEFAULT_OPTIONS.items() if k.lower() not in present}
+
+
+def _message(exc: PyMongoError) -> str:
+    # pymongo's own messages can run to kilobytes (a whole topology description).
+    if isinstance(exc, ServerSelectionTimeoutError):
+        return "mongodb: no server available (server selection timed out)"
+    if isinstance(exc, NetworkTimeout):
+        return "mongodb: network timeout"
+    if isinstance(exc, ConnectionFailure):
+        return "mongodb: connection lost"
+    if isinstance(exc, OperationFailure):
+        detail = (exc.details or {}).get("errmsg") or str(exc)
+        return f"mongodb: {detail}"[:300]
+    return f"mongodb: {type(exc).__name__}: {exc}"[:300]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except PyMongoError as exc:
+        raise StoreError(_message(exc)) from exc
+
+
+def _entry_doc(e: Entry) -> _Doc:
+    # bytes are stored as BSON binary (subtype 0) and read back as bytes.
+    return {
+        "doc": e.doc,
+        "seq": e.seq,
+        "time_ms": e.time_ms,
+        "client_id": e.client_id,
+        "principal": e.principal,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+        "data": e.update,
+    }
+
+
+def _entry(d: Mapping[str, Any]) -> Entry:
+    return Entry(
+        d["doc"],
+        d["seq"],
+        bytes(d.get("data", b"")),
+        d["time_ms"],
+        d["client_id"],
+        d["principal"],
+        bytes(d["prev_hash"]),
+        bytes(d["hash"]),
+    )
+
+
+_NO_ID = {"_id": False}
+# A head is only chained after: its update is not needed.
+_HEAD = {"_id": False, "data": False}
+
+
+class MongoStore(Store):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        self.database_name = parts.path.lstrip("/") or DEFAULT_DATABASE
+        self._client: AsyncMongoClient[_Doc] | None = None
+        self._db: AsyncDatabase[_Doc] | None = None
+        # Appends from one instance never race each other; conflicts are only ever
+        # with other instances, which the unique (doc, seq) index arbitrates.
+        self._append_lock = asyncio.Lock()
+        # Per document, the highest seq seen stored: only ever a hint (see `_last`).
+        self._seen: dict[str, int] = {}
+
+    def describe(self) -> str:
+        parts = urlsplit(self.url)
+        # Neither the user info nor the options (which may hold TLS key passwords).
+        hosts = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, hosts, "/" + self.database_name, "", ""))
+
+    @property
+    def db(self) -> AsyncDatabase[_Doc]:
+        if self._db is None:
+            raise StoreError("mongodb: store is not open")
+        return self._db
+
+    def _coll(self, name: str) -> AsyncCollection[_Doc]:
+        return self.db[name]
+
+    async def open(self) -> None:
+        with _errors():
+            client: AsyncMongoClient[_Doc] = AsyncMongoClient(
+                self.url, appname="sinopia", **_options(self.url)
+            )
+            self._client = client
+            if not client.write_concern.acknowledged:
+                raise StoreError("mongodb: unacknowledged writes (w=0) cannot be used")
+            # The URL's write concern wins; what it leaves out is durable by default.
+            wc = dict(client.write_concern.document)
+            wc.setdefault("w", "majority")
+            wc.setdefault("wtimeout", _WRITE_TIMEOUT_MS)
+            if "fsync" not in wc:
+                wc.setdefault("j", True)
+            self._db = client.get_default_database(
+                DEFAULT_DATABASE, write_concern=WriteConcern(**wc)
+            )
+            by_doc_seq = [("doc", ASCENDING), ("seq", ASCENDING)]
+            # (doc, time_ms, seq) rather than (doc, time_ms): seq_at sorts on both.
+            by_time = [("doc", ASCENDING), ("time_ms", ASCENDING), ("seq", ASCENDING)]
+            await asyncio.gather(
+                self._coll("entries").create_indexes(
+                    [IndexModel(by_doc_seq, unique=True), IndexModel(by_time)]
+                ),
+                self._coll("checkpoints").create_indexes([IndexModel(by_doc_seq, unique=True)]),
+                self._coll("checkpoint_chunks").create_indexes(
+                    [IndexModel([("doc", 1), ("seq", 1), ("write", 1), ("n", 1)], unique=True)]
+                ),
+                self._coll("seals").create_indexes(
+                    [IndexModel([("doc", ASCENDING), ("last_seq", ASCENDING)], unique=True)]
+                ),
+                self._coll("versions").create_indexes(
+                    [IndexModel([("doc", ASCENDING), ("name", ASCENDING)], unique=True)]
+                ),
+            )
+
+    async def close(self) -> None:
+        client, self._client, self._db = self._client, None, None
+        if client is not None:
+            await client.close()
+
+    async def ping(self) -> None:
+        with _errors():
+            await self.db.command("ping")
+
+    # -- the log -----------------------------------------------------------------------
+
+    def _saw(self, doc: str, seq: int) -> None:
+        if seq > self._seen.get(doc, 0):
+            if len(self._seen) >= _MAX_SEEN:
+                self._seen.clear()
+            self._seen[doc] = seq
+
+    async def _last(self, doc: str, projection: Mapping[str, bool]) -> _Doc | None:
+        """The entry with the highest seq, from the store.
+
+        Logs only grow, so the highest seq this instance has seen stored is a lower bound
+        that keeps the index scan short: some servers (SecantusDB) read the whole range
+        before applying the sort's limit. With nothing at or above it (a restored
+        database), ask again unbounded.
+        """
+        entries = self._coll("entries")
+        newest = [("seq", DESCENDING)]
+        found = None
+        if seen := self._seen.get(doc):
+            found = await entries.find_one(
+                {"doc": doc, "seq": {"$gte": seen}}, projection, sort=newest
+            )
+        if found is None:
+            found = await entries.find_one({"doc": doc}, projection, sort=newest)
+        if found is not None:
+            self._saw(doc, found["seq"])
+        return found
+
+    async def _heads(self, docs: Sequence[str]) -> dict[str, Entry | None]:
+        """The last entry of each document's log, from the store, without its update.
+
+        One query per document: SecantusDB answers `$or` and `$in` with a scan of the
+        whole collection.
+        """
+        found = await asyncio.gather(*(self._last(doc, _HEAD) for doc in docs))
+        return {doc: _entry(f) if f else None for doc, f in zip(docs, found, strict=True)}
+
+    async def append_batch(
+        self, batch: Sequence[tuple[str, Sequence[NewEntry]]]
+    ) -> list[list[Entry]]:
+        results: list[list[Entry]] = [[] for _ in batch]
+        # What is still to be stored, per item of the batch.
+        pending: list[Sequence[NewEntry]] = [new for _, new in batch]
+        async with self._append_lock:
+            with _errors():
+                for _ in range(MAX_APPEND_ATTEMPTS):
+                    if await self._append_round(batch, pending, results):
+                        return results
+        raise StoreError("mongodb: gave up appending, the log keeps moving (contention)")
+
+    async def _append_round(
+        self,
+        batch: Sequence[tuple[str, Sequence[NewEntry]]],
+        pending: list[Sequence[NewEntry]],
+        results: list[list[Entry]],
+    ) -> bool:
+        """One try: chain what is pending after the stored heads and insert it in order.
+
+        True when everything is stored. After a duplicate (doc, seq), another instance
+        got there first: what was inserted before it is stored and recorded in
+        `results`, and the rest stays in `pending` for the next round.
+        """
+        docs = list(dict.fromkeys(doc for (doc, _), new in zip(batch, pending, strict=True) if new))
+        heads = await self._heads(docs)
+        chained: list[tuple[int, Entry]] = []
+        for i, ((doc, _), new) in enumerate(zip(batch, pending, strict=True)):
+            if not new:
+                continue
+            stored = chain(doc, heads[doc], new)
+            heads[doc] = stored[-1]
+            chained.extend((i, e) for e in stored)
+        if not chained:
+            return True
+        # Ordered: a failure stops the insert there, so what went in is a prefix.
+        try:
+            await self._coll("entries").insert_many(
+                [_entry_doc(e) for _, e in chained], ordered=True
+            )
+            inserted = len(chained)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if exc.details.get("writeConcernErrors") or not all(
+                e.get("code") == _DUPLICATE_KEY for e in errors
+            ):
+                raise
+            inserted = exc.details["nInserted"]
+        done = [0] * len(batch)
+        for i, e in chained[:inserted]:
+            results[i].append(e)
+            done[i] += 1
+        for i, n in enumerate(done):
+            pending[i] = pending[i][n:]
+            if n:
+                self._saw(results[i][-1].doc, results[i][-1].seq)
+        return inserted == len(chained)
+
+    async def read(
+        self, doc: str, after: int = 0, limit: int | None = None, upto: int | None = None
+    ) -> list[Entry]:
+        if limit is not None and limit <= 0:
+            return []  # MongoDB reads limit 0 as "no limit"
+        seq: _Doc = {"$gt": after}
+        if upto is not None:
+            seq["$lte"] = upto
+        cursor = self._coll("entries").find({"doc": doc, "seq": seq}, _NO_ID).sort("seq", 1)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        with _errors():
+            entries = [_entry(d) async for d in cursor]
+        if entries:
+            self._saw(doc, entries[-1].seq)
+        return entries
+
+    async def read_newest(
+        self, doc: str, before: int | None = None, limit: int = 50
+    ) -> list[Entry]:
+        if limit <= 0:
+            return []
+        query: _Doc = {"doc": doc}
+        if before is not None:
+            query["seq"] = {"$lt": before}
+        cursor = self._coll("entries").find(query, _NO_ID).sort("seq", -1).limit(limit)
+        with _errors():
+            return [_entry(d) async for d in cursor]
+
+    async def seq_at(self, doc: str, time_ms: int) -> int:
+        # Times never go backwards along a log, so the latest time has the highest seq.
+        # `$lt t + 1` rather than `$lte t` (the same for integers): SecantusDB's index scan
+        # drops keys equal to a `$lte` bound on a field that is not the index's last.
+        with _errors():
+            found = await self._coll("entries").find_one(
+                {"doc": doc, "time_ms": {"$lt": time_ms + 1}},
+                {"_id": False, "seq": True},
+                sort=[("time_ms", DESCENDING), ("seq", DESCENDING)],
+            )
+        return found["seq"] if found else 0
+
+    async def head(self, doc: str) -> int:
+        with _errors():
+            found = await self._last(doc, {"_id": False, "seq": True})
+        return found["seq"] if found else 0
+
+    async def documents(self, prefix: str = "") -> list[str]:
+        match: _Doc = {"doc": {"$regex": "^" + re.escape(prefix)}} if prefix else {}
+        # $sort then $group on the index prefix lets mongod use a DISTINCT_SCAN of the index.
+        pipeline: list[_Doc] = [
+            {"$match": match},
+            {"$sort": {"doc": 1}},
+            {"$group": {"_id": "$doc"}},
+            {"$sort": {"_id": 1}},
+        ]
+        with _errors():
+            cursor = await self._coll("entries").aggregate(pipeline)
+            return [d["_id"] async for d in cursor]
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    async def latest_checkpoint(self, doc: str, at_most: int | None = None) -> Checkpoint | None:
+        query: _Doc = {"doc": doc}
+        if at_most is not None:
+            query["seq"] = {"$lte": at_most}
+        with _errors():
+            found = await self._coll("checkpoints").find_one(
+                query, _NO_ID, sort=[("seq", DESCENDING)]
+            )
+            if found is None:
+                return None
+            self._saw(doc, found["seq"])
+            state = bytes(found["state"])
+            if found.get("chunks", 1) > 1:
+                cursor = (
+                    self._coll("checkpoint_chunks")
+                    .find({"doc": doc, "seq": found["seq"], "write": found["write"]}, _NO_ID)
+                    .sort("n", 1)
+                )
+                rest = [bytes(c["data"]) async for c in cursor]
+                if len(rest) != found["chunks"] - 1:
+                    raise StoreError(f"mongodb: checkpoint {doc}@{found['seq']} is incomplete")
+                state = b"".join([state, *rest])
+        return Checkpoint(found["doc"], found["seq"], state, found["time_ms"])
+
+    async def write_checkpoint(self, checkpoint: Checkpoint) -> None:
+        c = checkpoint
+        chunks = [
+            c.state[i : i + CHECKPOINT_CHUNK] for i in range(0, len(c.state), CHECKPOINT_CHUNK)
+        ]
+        chunks = chunks or [b""]
+        # Chunks past the first carry this write's id and go in before the checkpoint that
+        # names them, so a checkpoint is never visible incomplete, and two instances
+        # writing the same checkpoint at once never mix their chunks.
+        write = uuid.uuid4().hex
+        extra = [
+            {"doc": c.doc, "seq": c.seq, "write": write, "n": n, "data": data}
+            for n, data in enumerate(chunks[1:], start=1)
+        ]
+        with _errors():
+            for part in extra:  # one at a time: each is up to CHECKPOINT_CHUNK bytes
+                await self._coll("checkpoint_chunks").insert_one(part)
+            try:
+                await self._coll("checkpoints").insert_one(
+                    {
+                        "doc": c.doc,
+                        "seq": c.seq,
+                        "time_ms": c.time_ms,
+                        "state": chunks[0],
+                        "chunks": len(chunks),
+                        "write": write,
+                    }
+                )
+            except DuplicateKeyError:
+                # Already checkpointed at this seq: the same state, so keep that one.
+                if extra:
+                    await self._coll("checkpoint_chunks").delete_many(
+                        {"doc": c.doc, "seq": c.seq, "write": write}
+                    )
+
+    # -- seals and versions ------------------------------------------------------------
+
+    async def write_seal(self, seal: Seal) -> None:
+        s = seal
+        with _errors():
+            try:
+                await self._coll("seals").insert_one(
+                    {
+                        "doc": s.doc,
+                        "first_seq": s.first_seq,
+                        "last_seq": s.last_seq,
+                        "last_hash": s.last_hash,
+                        "time_ms": s.time_ms,
+                        "key_id": s.key_id,
+                        "signature": s.signature,
+                    }
+                )
+            except DuplicateKeyError:
+                pass
+
+    async def seals(self, doc: str) -> list[Seal]:
+        cursor = self._coll("seals").find({"doc": doc}, _NO_ID).sort("last_seq", 1)
+        with _errors():
+            return [
+                Seal(
+                    d["doc"],
+                    d["first_seq"],
+                    d["last_seq"],
+                    bytes(d["last_hash"]),
+                    d["time_ms"],
+                    d["key_id"],
+                    bytes(d["signature"]),
+                )
+                async for d in cursor
+            ]
+
+    async def add_version(self, version: Version) -> None:
+        v = version
+        with _errors():
+            try:
+                await self._coll("versions").insert_one(
+                    {
+                        "doc": v.doc,
+                        "name": v.name,
+                        "seq": v.seq,
+                        "time_ms": v.time_ms,
+                        "principal": v.principal,
+                        "note": v.note,
+                    }
+                )
+            except DuplicateKeyError:
+                raise VersionExists(f"version {v.name!r} already exists") from None
+
+    async def versions(self, doc: str) -> list[Version]:
+        cursor = (
+            self._coll("versions")
+            .find({"doc": doc}, _NO_ID)
+            .sort([("seq", 1), ("time_ms", 1), ("name", 1)])
+        )
+        with _errors():
+            return [
+                Version(d["doc"], d["name"], d["seq"], d["time_ms"], d["principal"], d["note"])
+                async for d in cursor
+            ]
