@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 from .bus import Bus, BusMessage
 from .errors import IntegrityError
@@ -129,6 +130,21 @@ class RoomManager:
             if problem:
                 log.error("integrity check failed: %s", problem, extra={"doc": name})
                 raise IntegrityError(f"history failed its integrity check at entry {problem.seq}")
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[Room]:
+        """The live room of `name` for server-side use (REST); not evicted while held."""
+        while True:
+            room = await self._room(name)
+            if not room.broken and name not in self._evicting:
+                break
+        room.holds += 1
+        room.idle_since = None
+        try:
+            yield room
+        finally:
+            room.holds -= 1
+            room._maybe_idle()
 
     def leave(self, room: Room, peer: Peer) -> None:
         room.leave(peer)

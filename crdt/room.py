@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pycrdt import Awareness, Doc, TransactionEvent, create_sync_message, handle_sync_message
 
@@ -29,6 +31,8 @@ from .store import Store
 from .types import Limits, Loaded, NewEntry
 
 log = logging.getLogger("sinopia.room")
+
+T = TypeVar("T")
 
 # Yjs' empty update: two zero varints (no structs, no deletions).
 _EMPTY_UPDATE = b"\x00\x00"
@@ -44,6 +48,22 @@ class Stats:
     awareness: int = 0
     refused: int = 0
     remote_updates: int = 0
+
+
+@dataclass(eq=False)
+class ServerPeer:
+    """The author of a change the server makes for someone (REST, restore): recorded in
+    the log like a connection, but nothing is sent to it."""
+
+    principal: str
+    id: str = field(default_factory=lambda: "api-" + secrets.token_hex(6))
+    can_write: bool = True
+
+    def send(self, message: bytes) -> None:
+        pass
+
+    def close(self, code: int, reason: str) -> None:
+        pass
 
 
 class Room:
@@ -89,7 +109,10 @@ class Room:
         self._capture = False
         self.doc.observe(self._on_transaction)
 
-        self._pending: list[tuple[bytes, Peer]] = []
+        # Applied, not yet stored: (delta, from whom, future of a server-side writer).
+        self._pending: list[tuple[bytes, Peer, asyncio.Future[int] | None]] = []
+        # Server-side users of the room (REST calls): it is not idle while they hold it.
+        self.holds = 0
         self._applied = 0  # updates applied to the doc, counted locally
         self._stored = 0  # of which durable
         self._deferred: list[tuple[int, Peer, bytes]] = []  # (needs _stored >=, to, message)
@@ -123,8 +146,7 @@ class Room:
 
     def leave(self, peer: Peer) -> None:
         ids = self.peers.pop(peer, None)
-        if not self.peers:
-            self.idle_since = time.monotonic()
+        self._maybe_idle()
         self._deferred = [d for d in self._deferred if d[1] is not peer]
         if ids:
             gone = [i for i in ids if i in self.awareness.states]
@@ -178,11 +200,43 @@ class Room:
         if delta is None:
             self.stats.duplicates += 1
             return
+        self._accept(delta, peer, None)
+
+    def _accept(self, delta: bytes, peer: Peer, waiter: asyncio.Future[int] | None) -> None:
         self.size += len(delta)
         self._applied += 1
-        self._pending.append((delta, peer))
+        self._pending.append((delta, peer, waiter))
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+
+    def _maybe_idle(self) -> None:
+        if not self.peers and not self.holds:
+            self.idle_since = time.monotonic()
+
+    async def write(
+        self, principal: str, change: Callable[[Doc], T], *, size_hint: int = 0
+    ) -> tuple[T, int | None]:
+        """Change the document on the server, on behalf of `principal` (a REST write, a
+        restore): one transaction that travels the path of a client's update, stored and
+        then relayed to every peer. Returns what `change` returned and the sequence number
+        the change was stored at (None if it changed nothing)."""
+        if self.broken:
+            raise StoreUnavailable("document unavailable, try again")
+        if self.size + size_hint > self.limits.max_document_bytes:
+            raise TooLarge(f"document would exceed {self.limits.max_document_bytes} bytes")
+        self._delta = None
+        self._capture = True
+        try:
+            with self.doc.transaction():
+                result = change(self.doc)
+        finally:
+            self._capture = False
+        delta, self._delta = self._delta, None
+        if delta is None:
+            return result, None
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._accept(delta, ServerPeer(principal), waiter)
+        return result, await waiter
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         if self._capture:
@@ -224,10 +278,13 @@ class Room:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer in batch]
+                entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer, _ in batch]
                 try:
                     stored = await self.log.append(self.name, entries)
                 except Exception as exc:
+                    for _, _, waiter in batch:
+                        if waiter and not waiter.done():
+                            waiter.set_exception(StoreUnavailable("store unavailable"))
                     self._break(exc)
                     return
                 self._stored += len(batch)
@@ -235,7 +292,9 @@ class Room:
                 self.stats.updates += len(batch)
                 if self.on_stored:
                     self.on_stored(self.name)
-                for (delta, origin), entry in zip(batch, stored, strict=True):
+                for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
+                    if waiter and not waiter.done():
+                        waiter.set_result(entry.seq)
                     message = protocol.update_message(delta)
                     for peer in self.peers:
                         if peer is not origin:
@@ -259,6 +318,9 @@ class Room:
         # what they hold.
         log.error("store append failed for %s: %s", self.name, exc, extra={"doc": self.name})
         self.broken = True
+        for _, _, waiter in self._pending:
+            if waiter and not waiter.done():
+                waiter.set_exception(StoreUnavailable("store unavailable"))
         self._pending.clear()
         error = StoreUnavailable("store unavailable, reconnect")
         for peer in list(self.peers):
