@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import os
 import secrets
@@ -12,6 +13,8 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -21,7 +24,8 @@ from crdt.errors import MalformedMessage
 from crdt.seals import Sealer
 from crdt.stores import open_store
 
-from . import keys
+from . import history_api, keys, problems
+from .api import Api, Endpoint, Handler
 from .collab import Collab
 from .health import healthz, readyz
 from .metrics import Metrics
@@ -36,6 +40,27 @@ async def _bad_document_path(websocket: WebSocket) -> None:
     await websocket.accept()
     error = MalformedMessage("invalid document name: use /collab/{workspace}/{kind}/{id}")
     await websocket.close(error.code, error.reason)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sinopia")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+def rest_api() -> Api:
+    """Every REST endpoint of the product, in one table."""
+    table = Api()
+    for module in (history_api,):
+        table.endpoints.extend(module.api.endpoints)
+    return table
+
+
+def _open_guard(endpoint: Endpoint) -> Handler:
+    # Every REST handler is reached through its endpoint's guard; with no sign-in
+    # configured yet, callers act as "anonymous".
+    return endpoint.handler
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -86,8 +111,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "stopped: every update is stored", extra={"event": "stop", "instance": instance}
             )
 
+    api = rest_api()
+
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(api.openapi("Sinopia", _version()))
+
     app = Starlette(
         routes=[
+            *api.routes(_open_guard),
+            Route("/api/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.endpoint),
@@ -95,12 +127,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/collab/{rest:path}", _bad_document_path),
         ],
         lifespan=lifespan,
+        exception_handlers=problems.handlers,  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.state.manager = manager
     app.state.collab = collab
     app.state.instance = instance
     app.state.seal_key = key
+    app.state.api = api
     return app
 
 
