@@ -13,7 +13,7 @@ from .bus import Bus, BusMessage
 from .errors import IntegrityError
 from .groupcommit import GroupCommit
 from .peer import Peer
-from .room import Room, Stats
+from .room import Room, Stats, UpdateCheck
 from .seals import ChainVerifier, Sealer
 from .store import Store
 from .types import Limits, Loaded
@@ -35,6 +35,7 @@ class RoomManager:
         checkpoint_every: int = 500,
         idle_seconds: float = 30.0,
         sealer: Sealer | None = None,
+        check: UpdateCheck | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -42,6 +43,7 @@ class RoomManager:
         self.checkpoint_every = checkpoint_every
         self.idle_seconds = idle_seconds
         self.sealer = sealer
+        self.check = check
         self.stats = Stats()
         self.log = GroupCommit(store)
         self.rooms: dict[str, Room] = {}
@@ -87,6 +89,7 @@ class RoomManager:
             checkpoint_every=self.checkpoint_every,
             on_broken=self._drop,
             on_stored=self.sealer.note if self.sealer else None,
+            check=self.check,
         )
         # Subscribe before loading and replay what arrived meanwhile: an update another
         # instance stores while we read is then either in what we read or in the buffer.

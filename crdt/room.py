@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from pycrdt import Awareness, Doc, TransactionEvent, create_sync_message, handle_sync_message
 
@@ -50,6 +50,20 @@ class Stats:
     remote_updates: int = 0
 
 
+class Refusal(NamedTuple):
+    """Why an update is refused before it is applied. `close`: the update is malformed
+    for this document (4400); otherwise the sender is told "permission denied" style, on
+    the y-websocket auth channel, and stays connected."""
+
+    reason: str
+    close: bool = False
+
+
+# (document name, live doc, sender, update) -> None to accept. Installed by the server,
+# which knows the document schema and the roles; the room only enforces the verdict.
+UpdateCheck = Callable[[str, Doc, Peer, bytes], Refusal | None]
+
+
 @dataclass(eq=False)
 class ServerPeer:
     """The author of a change the server makes for someone (REST, restore): recorded in
@@ -79,6 +93,7 @@ class Room:
         checkpoint_every: int,
         on_broken: Callable[[Room], None],
         on_stored: Callable[[str], None] | None = None,
+        check: UpdateCheck | None = None,
     ) -> None:
         self.name = name
         self.store = store
@@ -89,6 +104,7 @@ class Room:
         self.checkpoint_every = checkpoint_every
         self.on_broken = on_broken
         self.on_stored = on_stored
+        self.check = check
 
         self.doc: Doc = Doc()
         self.awareness = Awareness(self.doc)
@@ -186,6 +202,15 @@ class Room:
             return
         if self.size + len(update) > self.limits.max_document_bytes:
             raise TooLarge(f"document would exceed {self.limits.max_document_bytes} bytes")
+        if self.check is not None:
+            refusal = self.check(self.name, self.doc, peer, update)
+            if refusal is not None:
+                self.stats.refused += 1
+                if refusal.close:
+                    raise MalformedMessage(refusal.reason)
+                # Refused as a whole: nothing of it is applied, stored or relayed.
+                peer.send(protocol.permission_denied_message(refusal.reason))
+                return
         self._delta = None
         self._capture = True
         try:
