@@ -347,7 +347,8 @@ class Room:
             if waiter and not waiter.done():
                 waiter.set_exception(StoreUnavailable("store unavailable"))
         self._pending.clear()
-        error = StoreUnavailable("store unavailable, reconnect")
+        # Say why (e.g. the spool is full), never more than a close reason can hold.
+        error = StoreUnavailable(f"update not stored: {exc}" if str(exc) else "store unavailable")
         for peer in list(self.peers):
             peer.close(error.code, error.reason)
         self.on_broken(self)

@@ -22,12 +22,20 @@ class StoreError(Exception):
     """The store could not do what was asked (unreachable, corrupt, conflicting)."""
 
 
+class Unreachable(StoreError):
+    """The store cannot be reached now (network, server down): the write may be retried."""
+
+
 class VersionExists(StoreError):
     """A named version with that name already exists for the document."""
 
 
 class Store(ABC):
     """One backend: the embedded SQLite file, MongoDB, ..."""
+
+    # A store across a network can be away for a while: the server then keeps accepted
+    # updates in a local spool (crdt.spool) until it returns.
+    remote = False
 
     @abstractmethod
     async def open(self) -> None:
@@ -146,11 +154,11 @@ def chain(
     """
     seq = head.seq if head else 0
     prev = head.hash if head else GENESIS
-    t = max(
-        now_ms if now_ms is not None else time.time_ns() // 1_000_000, head.time_ms if head else 0
-    )
+    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    t = head.time_ms if head else 0
     out = []
     for item in new:
+        t = max(t, item.time_ms if item.time_ms is not None else now)
         seq += 1
         digest = entry_hash(doc, seq, t, item.client_id, item.principal, prev, item.update)
         out.append(Entry(doc, seq, item.update, t, item.client_id, item.principal, prev, digest))

@@ -17,6 +17,9 @@ class NewEntry:
     update: bytes
     client_id: str
     principal: str
+    # When the server accepted it, if earlier than the append (an update held in the
+    # local spool during a store outage keeps its time).
+    time_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

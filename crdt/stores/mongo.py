@@ -27,9 +27,10 @@ from pymongo.errors import (
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
+    WTimeoutError,
 )
 
-from ..store import Store, StoreError, VersionExists, chain
+from ..store import Store, StoreError, Unreachable, VersionExists, chain
 from ..types import Checkpoint, Entry, NewEntry, Seal, Version
 
 schemes = ("mongodb", "mongodb+srv")
@@ -87,6 +88,10 @@ def _message(exc: PyMongoError) -> str:
 def _errors() -> Iterator[None]:
     try:
         yield
+    except (ConnectionFailure, WTimeoutError) as exc:
+        # Server selection timeouts, dropped connections, an unreachable majority: the
+        # store is away and the caller may keep the write for later.
+        raise Unreachable(_message(exc)) from exc
     except PyMongoError as exc:
         raise StoreError(_message(exc)) from exc
 
@@ -124,6 +129,8 @@ _HEAD = {"_id": False, "data": False}
 
 
 class MongoStore(Store):
+    remote = True
+
     def __init__(self, url: str) -> None:
         self.url = url
         parts = urlsplit(url)
