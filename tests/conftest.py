@@ -22,6 +22,8 @@ from starlette.applications import Starlette
 from server.app import Server, create_app, server_config
 from server.settings import Settings
 
+from .mongo import mongo_database, mongo_server  # noqa: F401 (fixtures for every test)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -4,24 +4,28 @@ that verify offline, and refusal to serve a document whose history does not veri
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+from pymongo import MongoClient
+
 from .conftest import ROOT, Running, ServerFactory, eventually
 from .yclient import connected
 
-DOC = "lender/report/loan-2026-114"
+DOC = "lender/canvas/loan-2026-114"
 
 
-def sinopia(*args: str) -> subprocess.CompletedProcess[str]:
+def sinopia(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -65,6 +69,31 @@ async def test_verify_passes_then_names_the_altered_entry(make_server: ServerFac
     bad = sinopia("history", "--data-dir", data, "verify", "lender")
     assert bad.returncode == 1
     assert f"FAIL  {DOC} entry 7: content does not match its hash" in bad.stdout
+
+
+async def test_verify_names_the_altered_entry_in_mongodb(
+    make_server: ServerFactory, mongo_database: str
+) -> None:
+    server = await make_server(seal_interval_seconds=0.05, mongo_url=mongo_database)
+    await _sealed_history(server)
+    env = {"SINOPIA_MONGO_URL": mongo_database}
+    data = str(server.data_dir)
+    ok = sinopia("history", "--data-dir", data, "verify", DOC, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    client: MongoClient[dict] = MongoClient(mongo_database)
+    try:
+        entries = client.get_default_database()["entries"]
+        stored = entries.find_one({"doc": DOC, "seq": 5})
+        assert stored is not None
+        data_bytes = bytes(stored["data"])
+        altered = data_bytes[:-1] + bytes([data_bytes[-1] ^ 0x01])
+        entries.update_one({"_id": stored["_id"]}, {"$set": {"data": altered}})
+    finally:
+        client.close()
+    bad = sinopia("history", "--data-dir", data, "verify", env=env)
+    assert bad.returncode == 1
+    assert f"FAIL  {DOC} entry 5: content does not match its hash" in bad.stdout
 
 
 async def test_rewritten_and_rehashed_log_fails_its_seal(make_server: ServerFactory) -> None:
