@@ -23,6 +23,8 @@ log = logging.getLogger("sinopia.rooms")
 # Awareness states not renewed for this long are dropped (Yjs clients renew every 15 s
 # and time out others after 30 s).
 AWARENESS_TIMEOUT_MS = 30_000
+# How long a join waits for a room's re-read of the store before going ahead without it.
+JOIN_CATCH_UP_SECONDS = 2.0
 
 
 class RoomManager:
@@ -58,7 +60,13 @@ class RoomManager:
         """The room of document `name`, with `peer` in it and sent the sync opening."""
         while True:
             room = await self._room(name)
-            if not room.broken and name not in self._evicting:
+            if self.bus.shared:
+                # Another instance may have stored updates the bus has not brought yet
+                # (or never will: it died in between). Read them first, so the joiner
+                # does not send them back to be stored a second time.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(room.catch_up(), JOIN_CATCH_UP_SECONDS)
+            if not room.broken and name not in self._evicting and self.rooms.get(name) is room:
                 room.join(peer)
                 return room
 
@@ -103,6 +111,7 @@ class RoomManager:
                 room.on_bus(message)
             await self.bus.subscribe(name, room.on_bus)
             self.rooms[name] = room
+            room.ask_presence()
             future.set_result(room)
             if loaded.head - room.checkpoint_seq >= self.checkpoint_every:
                 # Loaded more than a checkpoint's worth (the server stopped before writing
@@ -153,6 +162,7 @@ class RoomManager:
         room.leave(peer)
 
     def _drop(self, room: Room) -> None:
+        room.retire()
         if self.rooms.get(room.name) is room:
             del self.rooms[room.name]
             task = asyncio.get_running_loop().create_task(self.bus.unsubscribe(room.name))
@@ -186,6 +196,7 @@ class RoomManager:
                 log.error("checkpoint on eviction failed for %s: %s", room.name, exc)
         if self.rooms.get(room.name) is room:
             del self.rooms[room.name]
+            room.retire()
             await self.bus.unsubscribe(room.name)
 
     async def sweep(self) -> None:

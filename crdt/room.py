@@ -37,6 +37,14 @@ T = TypeVar("T")
 # Yjs' empty update: two zero varints (no structs, no deletions).
 _EMPTY_UPDATE = b"\x00\x00"
 
+# A hole in the sequence numbers a room has applied that lasts this long means a bus
+# message was lost (an instance died between storing and publishing, a stream was
+# trimmed past a slow reader): the room re-reads the store. Shorter holes are messages
+# still on their way, as instances' appends interleave.
+GAP_GRACE_SECONDS = 1.0
+# Entries read per store round trip when catching up.
+CATCH_UP_PAGE = 500
+
 
 @dataclass(slots=True)
 class Stats:
@@ -48,6 +56,8 @@ class Stats:
     awareness: int = 0
     refused: int = 0
     remote_updates: int = 0
+    # Entries a room missed on the bus and read back from the store.
+    resynced_updates: int = 0
 
 
 class Refusal(NamedTuple):
@@ -116,6 +126,20 @@ class Room:
         self.broken = False
 
         self.head = 0  # highest stored sequence number this room has applied
+        # Every entry up to `applied_upto` is applied, and those in `_applied_above`
+        # beyond it: a hole between them is an update not (yet) received from the bus.
+        self.applied_upto = 0
+        self._applied_above: set[int] = set()
+        self._gap_timer: asyncio.TimerHandle | None = None
+        # Re-reads of the store: requests and completions are counted, so a caller can
+        # wait for a read that started after it asked.
+        self._catch_up_task: asyncio.Task[None] | None = None
+        self._catch_up_asked = 0
+        self._catch_up_done = 0
+        self._catch_up_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._catch_up_retry: asyncio.TimerHandle | None = None
+        self._catch_up_backoff = GAP_GRACE_SECONDS
+        self.retired = False  # left memory: nothing more to catch up
         self.checkpoint_seq = 0
         self.size = 0  # bytes: the loaded state plus every update accepted since
 
@@ -143,7 +167,8 @@ class Room:
             self.checkpoint_seq = loaded.checkpoint.seq
         for entry in loaded.entries:
             self.doc.apply_update(entry.update)
-        self.head = loaded.head
+        self.head = self.applied_upto = loaded.head
+        self._applied_above.clear()
         self.size = len(self.doc.get_update())
 
     # -- peers -------------------------------------------------------------------------
@@ -320,8 +345,10 @@ class Room:
                 for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
                     if waiter and not waiter.done():
                         waiter.set_result(entry.seq)
+                    # Not fresh: a catch-up read it from the store first and relayed it.
+                    fresh = self._note_applied(entry.seq)
                     message = protocol.update_message(delta)
-                    for peer in self.peers:
+                    for peer in self.peers if fresh else ():
                         if peer is not origin:
                             peer.send(message)
                             self.stats.deliveries += 1
@@ -359,23 +386,166 @@ class Room:
         if self.broken:
             return
         if message.kind == Kind.UPDATE:
+            if self._is_applied(message.seq):
+                return  # already read from the store, or a duplicate on the bus
             self.stats.remote_updates += 1
-            try:
-                self.doc.apply_update(message.payload)
-            except ValueError:
-                log.error("invalid update on the bus for %s", self.name)
-                return
-            self.head = max(self.head, message.seq)
-            self.size += len(message.payload)
-            frame = protocol.update_message(message.payload)
-            for peer in self.peers:
-                peer.send(frame)
-                self.stats.deliveries += 1
+            self._apply_stored(message.seq, message.payload)
+        elif message.kind == Kind.RESET:
+            self.request_catch_up()
+        elif message.kind == Kind.AWARENESS_QUERY:
+            self._tell_presence()
         else:
             self.awareness.apply_awareness_update(message.payload, "bus")
             frame = protocol.awareness_message(message.payload)
             for peer in self.peers:
                 peer.send(frame)
+
+    def ask_presence(self) -> None:
+        """Ask the other instances for their clients' presence: this room just opened, and
+        a joiner should see everyone at once, not at their next renewal (15 s)."""
+        self.bus.publish(BusMessage(self.name, Kind.AWARENESS_QUERY, b"", 0, self.bus.instance))
+
+    def _tell_presence(self) -> None:
+        # Only our own peers' states: each instance answers for its clients.
+        ids = [i for ids in self.peers.values() for i in ids if i in self.awareness.states]
+        if ids:
+            payload = self.awareness.encode_awareness_update(ids)
+            self.bus.publish(BusMessage(self.name, Kind.AWARENESS, payload, 0, self.bus.instance))
+
+    def _apply_stored(self, seq: int, update: bytes) -> bool:
+        """Apply a stored update (from another instance), and relay to our peers what it
+        changes; False if it changed nothing (we had it: our own, drained from a spool)."""
+        self._note_applied(seq)
+        self._delta = None
+        self._capture = True
+        try:
+            self.doc.apply_update(update)
+        except ValueError:
+            log.error("invalid stored update %d for %s", seq, self.name)
+            return False
+        finally:
+            self._capture = False
+        delta, self._delta = self._delta, None
+        if delta is None:
+            return False
+        self.size += len(delta)
+        frame = protocol.update_message(delta)
+        for peer in self.peers:
+            peer.send(frame)
+            self.stats.deliveries += 1
+        return True
+
+    def _is_applied(self, seq: int) -> bool:
+        # 0: stored but not numbered yet (held in a spool); never tracked.
+        return 0 < seq and (seq <= self.applied_upto or seq in self._applied_above)
+
+    def _note_applied(self, seq: int) -> bool:
+        """Record entry `seq` as applied; False if it already was."""
+        if seq <= 0:
+            return True
+        if self._is_applied(seq):
+            return False
+        self.head = max(self.head, seq)
+        if seq == self.applied_upto + 1:
+            self.applied_upto = seq
+            above = self._applied_above
+            while self.applied_upto + 1 in above:
+                self.applied_upto += 1
+                above.remove(self.applied_upto)
+        else:
+            self._applied_above.add(seq)
+        if self._applied_above and self._gap_timer is None and not self.retired:
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                GAP_GRACE_SECONDS, self._check_gap, self.applied_upto
+            )
+        return True
+
+    def _check_gap(self, upto_then: int) -> None:
+        self._gap_timer = None
+        if not self._applied_above or self.broken or self.retired:
+            return
+        idle = self._catch_up_task is None and self._catch_up_retry is None
+        if self.applied_upto == upto_then and idle:
+            # The same hole for the whole grace period: that message is not coming.
+            log.info("missed update %d of %s on the bus: catching up", upto_then + 1, self.name)
+            self.request_catch_up()
+        self._gap_timer = asyncio.get_running_loop().call_later(
+            GAP_GRACE_SECONDS, self._check_gap, self.applied_upto
+        )
+
+    def request_catch_up(self) -> asyncio.Future[None]:
+        """Re-read the store for entries this room has not applied (the bus may have lost
+        some); they are applied and relayed to the peers. The future resolves once a read
+        that started after this call is done (successful or not: see the log)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if self.broken or self.retired:
+            future.set_result(None)
+            return future
+        self._catch_up_asked += 1
+        self._catch_up_waiters.append((self._catch_up_asked, future))
+        if self._catch_up_task is None:
+            self._catch_up_task = loop.create_task(self._catch_up())
+        return future
+
+    async def catch_up(self) -> None:
+        await self.request_catch_up()
+
+    async def _catch_up(self) -> None:
+        try:
+            while self._catch_up_done < self._catch_up_asked and not self.broken:
+                round_ = self._catch_up_asked
+                try:
+                    await self._read_missing()
+                    self._catch_up_backoff = GAP_GRACE_SECONDS
+                except Exception as exc:
+                    # Try again later: what the bus missed is still missing.
+                    log.warning("catch-up from the store failed for %s: %s", self.name, exc)
+                    if self._catch_up_retry is None and not self.retired:
+                        self._catch_up_retry = asyncio.get_running_loop().call_later(
+                            self._catch_up_backoff, self._retry_catch_up
+                        )
+                        self._catch_up_backoff = min(self._catch_up_backoff * 2, 30.0)
+                self._catch_up_done = round_
+                self._resolve_catch_up(round_)
+        finally:
+            self._catch_up_task = None
+            self._resolve_catch_up(None)
+
+    def _retry_catch_up(self) -> None:
+        self._catch_up_retry = None
+        self.request_catch_up()
+
+    def _resolve_catch_up(self, upto: int | None) -> None:
+        waiting = []
+        for round_, future in self._catch_up_waiters:
+            if upto is None or round_ <= upto:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                waiting.append((round_, future))
+        self._catch_up_waiters = waiting
+
+    async def _read_missing(self) -> None:
+        while not self.broken and not self.retired:
+            after = self.applied_upto
+            entries = await self.store.read(self.name, after=after, limit=CATCH_UP_PAGE)
+            if self.broken or self.retired:
+                return
+            for entry in entries:
+                if not self._is_applied(entry.seq) and self._apply_stored(entry.seq, entry.update):
+                    self.stats.resynced_updates += 1
+            if len(entries) < CATCH_UP_PAGE or self.applied_upto == after:
+                return
+
+    def retire(self) -> None:
+        """The room leaves memory: stop watching for missed updates."""
+        self.retired = True
+        for timer in (self._gap_timer, self._catch_up_retry):
+            if timer is not None:
+                timer.cancel()
+        self._gap_timer = self._catch_up_retry = None
+        self._resolve_catch_up(None)
 
     # -- upkeep ------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ def from_url(url: str, instance: str) -> MemoryBus:
 class MemoryBus(Bus):
     def __init__(self, instance: str, hub: Hub | None = None) -> None:
         super().__init__(instance)
+        # Alone (`memory:`), no other instance writes our documents.
+        self.shared = hub is not None
         self.hub = hub or Hub()
 
     async def open(self) -> None:
