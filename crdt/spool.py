@@ -163,23 +163,26 @@ class SpooledStore(Store):
             await self.store.open()
             self._opened = True
         while True:
+            # Only the local spool is read and changed under the lock: appends (which go to
+            # the spool while it is not empty) are never held up by a store still away.
             async with self._lock:
                 rows = self._db.execute(
                     "SELECT id, doc, time_ms, client_id, principal, data FROM spool "
                     "ORDER BY id LIMIT ?",
                     (_DRAIN_BATCH,),
                 ).fetchall()
-                if not rows:
-                    return
-                batch: list[tuple[str, list[NewEntry]]] = []
-                for _, doc, t, client, principal, data in rows:
-                    entry = NewEntry(bytes(data), client, principal, t)
-                    if batch and batch[-1][0] == doc:
-                        batch[-1][1].append(entry)
-                    else:
-                        batch.append((doc, [entry]))
-                batch = [(doc, await self._not_stored(doc, entries)) for doc, entries in batch]
-                await self.store.append_batch([(d, e) for d, e in batch if e])
+            if not rows:
+                return
+            batch: list[tuple[str, list[NewEntry]]] = []
+            for _, doc, t, client, principal, data in rows:
+                entry = NewEntry(bytes(data), client, principal, t)
+                if batch and batch[-1][0] == doc:
+                    batch[-1][1].append(entry)
+                else:
+                    batch.append((doc, [entry]))
+            batch = [(doc, await self._not_stored(doc, entries)) for doc, entries in batch]
+            await self.store.append_batch([(d, e) for d, e in batch if e])
+            async with self._lock:
                 with self._db:
                     self._db.execute("DELETE FROM spool WHERE id <= ?", (rows[-1][0],))
                 self.spooled -= len(rows)

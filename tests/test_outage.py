@@ -119,7 +119,8 @@ async def test_full_spool_refuses_updates_rather_than_losing_them(
     while a.close_code is None:
         a.map()[f"k{i}"] = "x" * 50
         i += 1
-        await a.wait_for(lambda n=i: len(b.content()) > n or a.close_code is not None, 10)
+        # b hears of every accepted edit, and of the room closing when one is refused.
+        await b.wait_for(lambda n=i: len(b.content()) > n or b.close_code is not None, 10)
     code, reason = await a.wait_closed()
     assert code == 1011
     assert "spool is full" in reason
