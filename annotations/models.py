@@ -297,6 +297,15 @@ class Annotation(_Model):
     creator: Agent | None = None
     created: Timestamp | None = None
     modified: Timestamp | None = None
+    # The Web Annotation Protocol keeps these as given: `canonical` is the annotation's
+    # one authoritative IRI wherever copies live, `via` the IRI it was copied from.
+    canonical: Iri | None = None
+    via: Iri | None = None
+
+    @field_validator("canonical", "via")
+    @classmethod
+    def _link_is_iri(cls, value: str | None) -> str | None:
+        return _iri(value) if value is not None else None
 
     @field_validator("id")
     @classmethod
@@ -381,6 +390,9 @@ class Annotation(_Model):
             value = getattr(self, name)
             if value is not None:
                 data[name] = _timestamp(value)
+        for name in ("canonical", "via"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
 

@@ -43,4 +43,3 @@ def restore(doc: Doc, past: Doc, kind: str) -> None:
     subject = subject_document.read_subject(past)
     if subject is not None and subject_document.meta_json(doc) != subject_document.meta_json(past):
         subject_document.write_subject(doc, subject)
-

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Array, Doc, Map, Text
+from pycrdt import Array, Doc, Map, Text, TextEvent
 
 from . import report_document, subject_document
 from .problems import Problem
@@ -56,64 +56,137 @@ def validate(doc: Doc, kind: str) -> list[Problem]:
     return problems + subject_document.validate_document(doc, kind=kind)
 
 
-def check_update(doc: Doc, update: bytes, kind: str) -> list[Problem]:
+def check_update(doc: Doc, update: bytes, kind: str, *, other_roots: bool = False) -> list[Problem]:
     """The problems `update` would bring into `doc`, which is left unchanged: new shared
     types, shared types of the wrong kind, and the annotations, subject or report it
     touches. Problems that were there before the update are not its fault and are not
-    reported, so one bad old entry never locks a document."""
-    _kind(kind)
-    roots_before = set(doc.keys())
-    clone = Doc()
-    clone.apply_update(doc.get_update())
-    touched: set[str] = set()
-    meta_touched = False
-    report_before: dict[str, Any] = {}
-    subscriptions: list[Any] = []
+    reported, so one bad old entry never locks a document.
 
-    def on_annotations(events: list[Any]) -> None:
+    `other_roots`: top-level shared types outside the schema are allowed (and not
+    checked); the schema's own roots are checked all the same."""
+    return CheckedCopy(doc, kind, other_roots=other_roots).apply(update)
+
+
+class CheckedCopy:
+    """A copy of a document that updates are checked on before the document takes them.
+
+    `apply(update)` applies the update to the copy and returns the problems it brought
+    (as `check_update`); the copy then holds the update whatever the verdict. A server
+    keeps one per live document so that a check costs the update rather than a copy of
+    the whole document, and an update that touches none of the schema's roots costs
+    hardly more than applying it. `follow(doc)` catches up with changes the document
+    took without a check (the server's own writes, other instances)."""
+
+    def __init__(self, doc: Doc, kind: str, *, other_roots: bool = False) -> None:
+        self.kind = _kind(kind)
+        self.other_roots = other_roots
+        self.doc: Doc = Doc()
+        self.doc.apply_update(doc.get_update())
+        self._touched: set[str] = set()
+        self._typed: set[tuple[str, int]] = set()  # (annotation id, body index)
+        self._meta_touched = False
+        self._schema_touched = False
+        self._root_changed = False  # a root itself changed (not only what is inside)
+        # A report's content and problems before the next update (None: to be read).
+        self._report: tuple[dict[str, Any], set[Problem]] | None = None
+        # pycrdt drops an observer once its subscription is garbage: kept with the copy.
+        self._subscriptions: list[Any] = []
+        if kind != "report":
+            self._subscriptions = [
+                self.doc.get(subject_document.ANNOTATIONS, type=Map).observe_deep(
+                    self._on_annotations
+                ),
+                self.doc.get(subject_document.META, type=Map).observe_deep(self._on_meta),
+            ]
+        else:
+            self._subscriptions = [
+                self.doc.get(name, type=shared).observe_deep(self._on_report)
+                for name, shared in ROOTS["report"].items()
+            ]
+
+    def _on_annotations(self, events: list[Any]) -> None:
+        self._schema_touched = True
         for event in events:
             path = list(getattr(event, "path", []))
-            if path:
-                touched.add(str(path[0]))
+            if (
+                isinstance(event, TextEvent)
+                and len(path) == 4
+                and path[1] == subject_document.BODY
+                and path[3] == "value"
+            ):
+                # Someone typing in a comment: only that body can have become wrong
+                # (too long, unsafe HTML), so only that body is checked.
+                self._typed.add((str(path[0]), int(path[2])))
+            elif path:
+                self._touched.add(str(path[0]))
             else:
-                touched.update(str(k) for k in (getattr(event, "keys", None) or {}))
+                self._root_changed = True
+                self._touched.update(str(k) for k in (getattr(event, "keys", None) or {}))
 
-    def on_meta(events: list[Any]) -> None:
-        nonlocal meta_touched
-        meta_touched = True
+    def _on_meta(self, events: list[Any]) -> None:
+        self._schema_touched = self._meta_touched = True
+        if any(not list(getattr(event, "path", [])) for event in events):
+            self._root_changed = True
 
-    if kind == "report":
-        report_before = report_document.report_json(clone)
-        problems_before = set(report_document.validate_report_document(clone))
-    else:
-        # pycrdt drops an observer once its subscription is garbage: keep them until done.
-        subscriptions = [
-            clone.get(subject_document.ANNOTATIONS, type=Map).observe_deep(on_annotations),
-            clone.get(subject_document.META, type=Map).observe_deep(on_meta),
-        ]
-    clone.apply_update(update)
-    subscriptions.clear()
+    def _on_report(self, events: list[Any]) -> None:
+        self._schema_touched = True
+        if any(not list(getattr(event, "path", [])) for event in events):
+            self._root_changed = True
 
-    problems = [
-        Problem(path=name, message=f"is not part of a {kind} document")
-        for name in clone.keys()
-        if name not in ROOTS[kind] and name not in roots_before
-    ]
-    if kind == "report":
-        problems += [
-            p for p in report_document.validate_report_document(clone) if p not in problems_before
+    def follow(self, doc: Doc) -> bool:
+        """Catch up with `doc`; False if this copy holds something `doc` does not (an
+        update refused after it was checked here): then it must be made anew."""
+        state = doc.get_state()
+        if self.doc.get_state() == state:
+            return True
+        # The delete set comes along whole, so deletions are caught up too.
+        self.doc.apply_update(doc.get_update(self.doc.get_state()))
+        self._report = None
+        return self.doc.get_state() == state
+
+    def apply(self, update: bytes) -> list[Problem]:
+        """Apply `update` here and return the problems it brings. Raises ValueError (and
+        changes nothing) for an update pycrdt cannot decode."""
+        kind = self.kind
+        roots_before = set(self.doc.keys()) if not self.other_roots else set()
+        self._touched, self._typed = set(), set()
+        self._meta_touched = self._schema_touched = self._root_changed = False
+        if kind == "report" and self._report is None:
+            self._report = (
+                report_document.report_json(self.doc),
+                set(report_document.validate_report_document(self.doc)),
+            )
+        self.doc.apply_update(update)
+        if not self._schema_touched and self.other_roots:
+            return []  # nothing of the schema changed, and other roots are free
+        problems = [
+            Problem(path=name, message=f"is not part of a {kind} document")
+            for name in (self.doc.keys() if not self.other_roots else ())
+            if name not in ROOTS[kind] and name not in roots_before
         ]
-        problems += report_document.check_report_change(
-            report_before, report_document.report_json(clone)
-        )
-    else:
-        found = subject_document.validate_document(clone, kind=kind, only=touched)
-        problems += [
-            p for p in found if meta_touched or not p.path.startswith(subject_document.META)
-        ]
-    # Last: reading a root as another type re-types it in `clone`.
-    problems += _misused_roots(clone, kind)
-    return problems
+        if kind == "report":
+            assert self._report is not None
+            report_before, problems_before = self._report
+            report_after = report_document.report_json(self.doc)
+            found = report_document.validate_report_document(self.doc)
+            problems += [p for p in found if p not in problems_before]
+            problems += report_document.check_report_change(report_before, report_after)
+            self._report = (report_after, set(found))
+        elif self._touched or self._meta_touched:
+            found = subject_document.validate_document(self.doc, kind=kind, only=self._touched)
+            problems += [
+                p
+                for p in found
+                if self._meta_touched or not p.path.startswith(subject_document.META)
+            ]
+        if kind != "report":
+            for key, index in sorted(self._typed):
+                if key not in self._touched:
+                    problems += subject_document.body_problems(self.doc, key, index)
+        if self._root_changed:
+            # Only a change to a root itself can give it content of another type.
+            problems += _misused_roots(self.doc, kind)
+        return problems
 
 
 def _misused_roots(doc: Doc, kind: str) -> list[Problem]:
@@ -130,4 +203,7 @@ def _misused_roots(doc: Doc, kind: str) -> list[Problem]:
             wrong = len(doc.get(name, type=Map)) > 0
         if wrong:
             problems.append(Problem(path=name, message=f"must be a {expected.__name__}"))
+        # Reading a root as another type re-types it: back to what the schema says, for
+        # the observers of a CheckedCopy and for the next reader.
+        doc.get(name, type=expected)
     return problems

@@ -17,6 +17,7 @@ Schema (top-level shared types of the pycrdt/Yjs document):
                                    `source` and `selector`, or for a reply an annotation id
         creator: JSON?             {id?, type, name?}
         created, modified: str?    ISO 8601
+        canonical, via: str?       IRIs (Web Annotation Protocol: kept as given)
 
 Text bodies are `Text` so that several people can write one comment at once; everything a
 person edits as a whole (a target moved, a creator) is a plain JSON value, replaced whole.
@@ -48,7 +49,9 @@ TARGET = "target"
 CREATOR = "creator"
 CREATED = "created"
 MODIFIED = "modified"
-ANNOTATION_KEYS = frozenset({MOTIVATION, BODY, TARGET, CREATOR, CREATED, MODIFIED})
+CANONICAL = "canonical"
+VIA = "via"
+ANNOTATION_KEYS = frozenset({MOTIVATION, BODY, TARGET, CREATOR, CREATED, MODIFIED, CANONICAL, VIA})
 
 BODY_KEYS = frozenset({"type", "value", "format", "language", "purpose", "source", "id", "label"})
 
@@ -97,7 +100,8 @@ def write_annotation(doc: Doc, annotation: Annotation) -> None:
     the changed part, so people typing in it keep their keystrokes.
     """
     data = annotation.to_json()
-    fields = {k: data[k] for k in (MOTIVATION, TARGET, CREATOR, CREATED, MODIFIED) if k in data}
+    kept = (MOTIVATION, TARGET, CREATOR, CREATED, MODIFIED, CANONICAL, VIA)
+    fields = {k: data[k] for k in kept if k in data}
     with doc.transaction():
         annotations = _annotations(doc)
         existing = annotations.get(annotation.id)
@@ -265,6 +269,23 @@ def validate_document(
     return problems
 
 
+def body_problems(doc: Doc, annotation_id: str, index: int) -> list[Problem]:
+    """What is wrong with one textual body of an annotation (its text was edited)."""
+    where = join_path(ANNOTATIONS, annotation_id, BODY, index)
+    entry = _annotations(doc).get(annotation_id)
+    bodies = entry.get(BODY) if isinstance(entry, Map) else None
+    if not isinstance(bodies, Array) or index >= len(bodies):
+        return []  # the annotation or body is gone: nothing left to be wrong
+    body = bodies[index]
+    if not isinstance(body, Map) or not _is_textual(body):
+        return []  # the text edit hit a body being replaced; its checks are elsewhere
+    try:
+        TextualBody.model_validate(plain(body))
+    except ValidationError as error:
+        return from_validation_error(error, where)
+    return []
+
+
 def _entry_problems(
     key: str, entry: Any, subject: Subject | None, kind: str | None
 ) -> list[Problem]:
@@ -295,7 +316,7 @@ def _entry_problems(
             problems.append(
                 Problem(path=join_path(path, "value"), message="a textual body's value is a Text")
             )
-    for name in (TARGET, CREATOR, MOTIVATION, CREATED, MODIFIED):
+    for name in (TARGET, CREATOR, MOTIVATION, CREATED, MODIFIED, CANONICAL, VIA):
         if isinstance(entry.get(name), Map | Array | Text):
             problems.append(
                 Problem(path=join_path(where, name), message="must be a plain JSON value")

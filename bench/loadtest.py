@@ -68,6 +68,8 @@ class ServerSpec:
     argv: list[str]
     env: dict[str, str]
     version: str
+    # Appended to every client's URL (Sinopia's credential: every access needs one).
+    query: str = ""
 
 
 def _pkg_version(name: str) -> str:
@@ -87,7 +89,23 @@ def _node_pkg_version(name: str) -> str:
         return "?"
 
 
-def resolve_server(key: str, host: str, port: int, data_dir: Path) -> ServerSpec | str:
+def sinopia_credential(cmd: str, data_dir: Path, workspace: str) -> str:
+    """A workspace, a user in it and their token, made as an operator would
+    (`sinopia admin ...`, before the server starts)."""
+
+    def admin(*args: str) -> str:
+        argv = [cmd, "admin", *args, "--data-dir", str(data_dir)]
+        return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+
+    admin("workspace", "add", workspace)
+    admin("user", "add", "bench")
+    admin("member", "add", workspace, "bench", "editor")
+    return admin("token", "create", "bench", "--workspace", workspace, "--expires", "1d").strip()
+
+
+def resolve_server(
+    key: str, host: str, port: int, data_dir: Path, workspace: str = "bench"
+) -> ServerSpec | str:
     """Command line for one server, or the reason it cannot run here."""
     env = dict(os.environ)
     if key == "sinopia":
@@ -97,8 +115,12 @@ def resolve_server(key: str, host: str, port: int, data_dir: Path) -> ServerSpec
         if not cmd:
             return "no `sinopia` command (pip install -e /work/main)"
         data_dir.mkdir(parents=True, exist_ok=True)  # fresh per run: no state carried over
+        token = sinopia_credential(cmd, data_dir, workspace)
+        # The per-principal update limit would cap the load we mean to measure.
+        env.setdefault("SINOPIA_RATE_UPDATES_PER_SECOND", "1000000")
+        env.setdefault("SINOPIA_RATE_CONNECTIONS_PER_SECOND", "100000")
         argv = [cmd, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
-        return ServerSpec(key, argv, env, _pkg_version("sinopia"))
+        return ServerSpec(key, argv, env, _pkg_version("sinopia"), f"?token={token}")
     if key == "pycrdt":
         if importlib.util.find_spec("pycrdt.websocket") is None:
             return "pycrdt-websocket not installed (pip install -e '.[bench]')"
@@ -558,7 +580,8 @@ def run_one(key: str, args: argparse.Namespace, logdir: Path) -> Result:
     res = Result(server=key, label=label, rooms=args.rooms)
     port = free_port(args.host)
     data_dir = logdir / f"data-{key}"
-    spec = resolve_server(key, args.host, port, data_dir)
+    workspace = args.path.strip("/").split("/")[1] if args.path.count("/") >= 3 else "bench"
+    spec = resolve_server(key, args.host, port, data_dir, workspace)
     if isinstance(spec, str):
         res.skipped = spec
         print(f"== {label}: SKIPPED ({spec})", flush=True)
@@ -573,7 +596,7 @@ def run_one(key: str, args: argparse.Namespace, logdir: Path) -> Result:
     workers: Workers | None = None
     try:
         wait_listening(proc, args.host, port, args.start_timeout)
-        specs = plan_clients(args, port)
+        specs = plan_clients(args, port, spec.query)
         per_worker: list[list[ClientSpec]] = [[] for _ in range(args.workers)]
         for g, s in enumerate(specs):
             per_worker[g % args.workers].append(s)  # every room is split across workers
@@ -594,13 +617,13 @@ def run_one(key: str, args: argparse.Namespace, logdir: Path) -> Result:
     return res
 
 
-def plan_clients(args: argparse.Namespace, port: int) -> list[ClientSpec]:
+def plan_clients(args: argparse.Namespace, port: int, query: str = "") -> list[ClientSpec]:
     total = args.rooms * args.clients
     period = 1.0 / args.rate
     specs = []
     for room in range(args.rooms):
         path = args.path.format(room=room)
-        url = f"ws://{args.host}:{port}{path}"
+        url = f"ws://{args.host}:{port}{path}{query}"
         for i in range(args.clients):
             g = room * args.clients + i
             specs.append(ClientSpec(room, i, url, phase=period * g / total))

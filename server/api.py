@@ -16,10 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 # What a caller must be allowed to do on the workspace named in the path:
-# public: anyone; read: any member or share link; comment: add comments and replies;
+# public: anyone; user: any signed-in user or token (no workspace: their own account);
+# read: any member or share link; comment: add comments and replies;
 # write: edit annotations and records; approve: sign off records; manage: members and
-# settings; admin: the instance's operators.
-Permission = Literal["public", "read", "comment", "write", "approve", "manage", "admin"]
+# settings; admin: the instance's operators. Enforced by server.auth.Auth.guard.
+Permission = Literal["public", "user", "read", "comment", "write", "approve", "manage", "admin"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -93,7 +94,9 @@ class Api:
             table = {e.method: guard(e) for e in endpoints}
 
             async def dispatch(request: Request, table: dict[str, Handler] = table) -> Response:
-                return await table[request.method](request)
+                # Starlette answers HEAD on every GET route: the GET handler, body dropped.
+                method = request.method if request.method in table else "GET"
+                return await table[method](request)
 
             routes.append(Route(path, dispatch, methods=list(table)))
         return routes

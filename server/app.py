@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -22,13 +24,26 @@ from crdt import RoomManager
 from crdt.buses import open_bus
 from crdt.errors import MalformedMessage
 from crdt.seals import Sealer
+from crdt.spool import SpooledStore
 from crdt.stores import open_store
 
-from . import history_api, keys, problems
-from .api import Api, Endpoint, Handler
+from . import (
+    account_api,
+    annotations_api,
+    history_api,
+    iiif_api,
+    keys,
+    mirador_api,
+    problems,
+    workspaces_api,
+)
+from .api import Api
+from .auth import create_auth
 from .collab import Collab
 from .health import healthz, readyz
 from .metrics import Metrics
+from .protocol_headers import ProtocolHeaders
+from .schema_check import SchemaCheck
 from .settings import Settings
 
 log = logging.getLogger("sinopia.server")
@@ -52,24 +67,29 @@ def _version() -> str:
 def rest_api() -> Api:
     """Every REST endpoint of the product, in one table."""
     table = Api()
-    for module in (history_api,):
+    for module in (
+        history_api,
+        account_api,
+        workspaces_api,
+        annotations_api,
+        iiif_api,
+        mirador_api,
+    ):
         table.endpoints.extend(module.api.endpoints)
     return table
-
-
-def _open_guard(endpoint: Endpoint) -> Handler:
-    # Every REST handler is reached through its endpoint's guard; with no sign-in
-    # configured yet, callers act as "anonymous".
-    return endpoint.handler
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     store = open_store(settings.store_location, settings.data_dir)
+    if store.remote:
+        store = SpooledStore(store, settings.data_dir / "spool.db", settings.spool_max_bytes)
     bus = open_bus(settings.bus_location, instance)
     key = keys.load_or_create(settings.seal_key_file)
     sealer = Sealer(store, key, settings.seal_interval_seconds)
+    # Who may do what (server/auth.py): every REST route, socket and update goes through it.
+    auth = create_auth(settings)
     manager = RoomManager(
         store,
         bus,
@@ -77,14 +97,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         checkpoint_every=settings.checkpoint_every,
         idle_seconds=settings.room_idle_seconds,
         sealer=sealer,
+        # Client updates must keep the document schema (server/schema_check.py).
+        check=auth.update_check(SchemaCheck()),
     )
-    collab = Collab(manager, settings.max_send_queue_bytes)
+    collab = Collab(manager, settings.max_send_queue_bytes, admit=auth.admit)
+    auth.bind(manager, lambda: list(collab.connections))
     metrics = Metrics(manager, collab)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await bus.open()
+        await auth.open()
+        access_watch = asyncio.get_running_loop().create_task(auth.watch_forever())
         await manager.start()
         await sealer.start()
         keepalive = asyncio.get_running_loop().create_task(
@@ -103,10 +128,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             keepalive.cancel()
+            access_watch.cancel()
             await collab.shutdown()
             await manager.close()
             await bus.close()
             await store.close()
+            await auth.close()
             log.info(
                 "stopped: every update is stored", extra={"event": "stop", "instance": instance}
             )
@@ -118,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            *api.routes(_open_guard),
+            *api.routes(auth.guard),
             Route("/api/openapi.json", openapi),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -127,6 +154,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/collab/{rest:path}", _bad_document_path),
         ],
         lifespan=lifespan,
+        middleware=[
+            # First (outermost): CORS and Link headers of the annotation and IIIF interfaces.
+            Middleware(ProtocolHeaders, credentialed_origins=settings.cors_origin_list),
+            # Elsewhere, browsers on SINOPIA_CORS_ORIGINS only (with credentials); none by
+            # default.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "If-Match"],
+            ),
+        ],
         exception_handlers=problems.handlers,  # type: ignore[arg-type]
     )
     app.state.settings = settings
@@ -135,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.instance = instance
     app.state.seal_key = key
     app.state.api = api
+    app.state.auth = auth
     return app
 
 

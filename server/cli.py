@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import history, serve
+from .commands import admin, history, iiif, serve
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sinopia", description="Sinopia annotation server")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (serve, history):
+    for command in (serve, history, admin, iiif):
         command.register(commands)
     args = parser.parse_args(argv)
     return args.run(args)

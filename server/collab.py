@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -17,6 +18,10 @@ from crdt.errors import InvalidName, MalformedMessage
 from crdt.protocol import KEEPALIVE_MESSAGE
 
 log = logging.getLogger("sinopia.collab")
+
+
+# (websocket, connection, document name): sets the connection's principal and rights.
+Admit = Callable[[WebSocket, "Connection", str], Awaitable[None]]
 
 
 class Connection:
@@ -35,6 +40,9 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.principal = "anonymous"
         self.can_write = True
+        # Set by the server's admission check (server.auth.Access): who, where, which role;
+        # kept up to date while the socket is open.
+        self.access: object | None = None
         self.max_queue_bytes = max_queue_bytes
         self.opened = time.monotonic()
         self.last_sent = self.opened
@@ -127,9 +135,13 @@ class Connection:
 class Collab:
     """The endpoint, bound to the app's room manager; tracks every open connection."""
 
-    def __init__(self, manager: RoomManager, max_queue_bytes: int) -> None:
+    def __init__(
+        self, manager: RoomManager, max_queue_bytes: int, admit: Admit | None = None
+    ) -> None:
         self.manager = manager
         self.max_queue_bytes = max_queue_bytes
+        # Authenticates a socket before it joins a room (server.auth.Auth.admit).
+        self.admit = admit
         self.connections: set[Connection] = set()
         self.errors: dict[int, int] = {}
 
@@ -145,6 +157,9 @@ class Collab:
                 name = str(DocumentName.parse(raw_name))
             except InvalidName as exc:
                 raise MalformedMessage(f"invalid document name: {exc}") from None
+            if self.admit is not None:
+                # Raises the CollabError (4401, 4403, 4404, 4429) to close with.
+                await self.admit(websocket, conn, name)
             room = await self.manager.join(name, conn)
             conn.start()
             await self._serve(websocket, conn, room)

@@ -41,6 +41,11 @@ class _Live(Collector):
                 "Updates received from other instances",
                 stats.remote_updates,
             ),
+            (
+                "sinopia_resynced_updates",
+                "Updates missed on the bus and read back from the store",
+                stats.resynced_updates,
+            ),
         ]
         for name, doc, value in counters:
             yield CounterMetricFamily(name, doc, value)
@@ -66,6 +71,14 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         manager.log.on_commit = lambda entries, seconds: self.store_append.observe(seconds)
+        # Bus lag: from another instance publishing an update to this one receiving it.
+        self.bus_delay = Histogram(
+            "sinopia_bus_delay_seconds",
+            "Time from another instance publishing an update to this instance receiving it",
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+        manager.bus.on_delay = self.bus_delay.observe
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4")

@@ -10,10 +10,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crdt import Limits
 
+from .auth_settings import AuthSettings
+
 MiB = 1024 * 1024
 
 
-class Settings(BaseSettings):
+# Access-control settings (sign-in, tokens, rate limits) live in AuthSettings.
+class Settings(AuthSettings, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SINOPIA_", frozen=True)
 
     host: str = "127.0.0.1"
@@ -38,6 +41,19 @@ class Settings(BaseSettings):
     room_idle_seconds: float = Field(30.0, ge=0)
     # A checkpoint every this many updates: loading never replays more than this many.
     checkpoint_every: int = Field(500, gt=0)
+
+    # While a remote store (MongoDB) is unreachable, accepted updates wait in a spool file
+    # in the data directory, up to this size; beyond it, updates are refused.
+    spool_max_bytes: int = Field(256 * MiB, gt=0)
+
+    # Annotations per page of a W3C annotation container.
+    annotation_page_size: int = Field(100, gt=0, le=1000)
+    # IIIF import from a URL: the largest manifest fetched, and how long fetching may take.
+    # Addresses on private networks (and loopback) are refused unless allowed here, so an
+    # import cannot be used to read the server's own network.
+    iiif_fetch_max_bytes: int = Field(16 * MiB, gt=0)
+    iiif_fetch_timeout_seconds: float = Field(20.0, gt=0)
+    iiif_fetch_private: bool = False
 
     # History seals: an Ed25519 signature over each changed document's log this often.
     seal_interval_seconds: float = Field(60.0, gt=0)
@@ -65,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def seal_key_file(self) -> Path:
         return self.seal_key_path or self.data_dir / "seal-key.pem"
+
+    @property
+    def auth_key_file(self) -> Path:
+        return self.auth_key_path or self.data_dir / "auth-key.pem"
 
     @property
     def limits(self) -> Limits:

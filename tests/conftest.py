@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from server.app import Server, create_app, server_config
 from server.settings import Settings
 
+from . import access
 from .mongo import mongo_database, mongo_server  # noqa: F401 (fixtures for every test)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,12 +36,21 @@ def free_port() -> int:
 
 @dataclass
 class Running:
-    """A server under test: where to reach it and, in-process, its app."""
+    """A server under test: where to reach it and, in-process, its app.
+
+    Every access needs a credential: `token` is an instance administrator's (see
+    tests/access.py); `ws(doc)` makes the document's workspace if needed and carries the
+    token, `headers` and `get` carry it on REST calls."""
 
     port: int
     data_dir: Path
     app: Starlette | None = None
     stop: Callable[[], Any] | None = field(default=None, repr=False)
+    token: str = field(default="", repr=False)
+    settings: Settings | None = field(default=None, repr=False)
+    workspaces: set[str] = field(default_factory=set, repr=False)
+    # What tests/test_interop_js.py's clients use.
+    room_prefix: str = "ws1/canvas/"
 
     @property
     def url(self) -> str:
@@ -50,11 +60,31 @@ class Running:
     def ws_base(self) -> str:
         return f"ws://127.0.0.1:{self.port}/collab"
 
-    def ws(self, doc: str) -> str:
-        return f"{self.ws_base}/{doc}"
+    def ws(self, doc: str, token: str | None = None) -> str:
+        """The websocket URL of `doc`, with the operator's token (or `token`)."""
+        self.workspace(doc.split("/")[0])
+        return f"{self.ws_base}/{doc}?token={token or self.token}"
+
+    def workspace(self, name: str) -> None:
+        if name not in self.workspaces and self.settings is not None:
+            access.add_workspace(self.settings, name)
+            self.workspaces.add(name)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def client_params(self) -> dict[str, str]:
+        self.workspace(self.room_prefix.split("/")[0])
+        return {"token": self.token}
+
+    def http(self, **options: Any) -> httpx.AsyncClient:
+        """A REST client acting as the operator."""
+        return httpx.AsyncClient(base_url=self.url, timeout=10, headers=self.headers, **options)
 
     async def get(self, path: str) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+        async with self.http() as client:
             return await client.get(path)
 
     async def metric(self, name: str) -> float:
@@ -92,6 +122,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
     async def start(data_dir: Path | None = None, **settings: Any) -> Running:
         data_dir = data_dir or tmp_path / f"data{len(started)}"
         config = Settings(data_dir=data_dir, port=free_port(), **settings)
+        token = access.provision(config)
         app = create_app(config)
         server = Server(server_config(app, config), app)
         # The test runner owns signals; the server must not take SIGINT away from it.
@@ -110,7 +141,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
             server.should_exit = True
             await task
 
-        return Running(config.port, data_dir, app, stop)
+        return Running(config.port, data_dir, app, stop, token, config)
 
     yield start
     for server, _ in started:
@@ -133,12 +164,21 @@ class Process:
         self.env = {**os.environ, "SINOPIA_LOG_FORMAT": "json", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"{data_dir.name}-server.log"
+        self.settings = Settings(data_dir=data_dir)
+        self.token = ""
+        self._running: Running | None = None
 
     @property
     def running(self) -> Running:
-        return Running(self.port, self.data_dir)
+        if self._running is None:
+            self._running = Running(self.port, self.data_dir, None, None, "", self.settings)
+        self._running.token = self.token
+        return self._running
 
     async def start(self, timeout: float = 20.0) -> Running:
+        if not self.token:
+            # As an operator would, before or after the first start: `sinopia admin ...`.
+            self.token = access.provision(self.settings)
         command = [
             sys.executable,
             "-m",

@@ -30,7 +30,7 @@ class RawClient:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def open(cls, port: int) -> RawClient:
+    async def open(cls, port: int, token: str) -> RawClient:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.setblocking(False)
@@ -39,7 +39,8 @@ class RawClient:
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
             (
-                f"GET /collab/{DOC} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                f"GET /collab/{DOC}?token={token} HTTP/1.1\r\nHost: x\r\n"
+                "Upgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 "Sec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
@@ -70,7 +71,7 @@ async def _push(writer_map: Map, count: int) -> None:
 async def test_slow_reader_receives_everything_in_order(make_server: ServerFactory) -> None:
     server = await make_server(max_send_queue_bytes=256 * 1024 * 1024)
     (writer,) = await connected(server.ws(DOC))
-    slow = await RawClient.open(server.port)
+    slow = await RawClient.open(server.port, server.token)
     await _push(writer.map(), 150)  # ~9 MB, far more than the socket buffers hold
     (watcher,) = await connected(server.ws(DOC))
     await watcher.wait_for(lambda: len(watcher.content()) == 150, 30, "the room moved on")
@@ -94,7 +95,7 @@ async def test_slow_reader_receives_everything_in_order(make_server: ServerFacto
 async def test_client_that_stops_reading_is_disconnected(make_server: ServerFactory) -> None:
     server = await make_server(max_send_queue_bytes=512 * 1024, keepalive_seconds=0.2)
     (writer,) = await connected(server.ws(DOC))
-    stalled = await RawClient.open(server.port)
+    stalled = await RawClient.open(server.port, server.token)
     await _push(writer.map(), 100)  # ~6 MB
     (watcher,) = await connected(server.ws(DOC))
     await watcher.wait_for(lambda: len(watcher.content()) == 100, 30, "the room moved on")
@@ -105,6 +106,6 @@ async def test_client_that_stops_reading_is_disconnected(make_server: ServerFact
         opcode, payload = await stalled.frame()
         if opcode == 8:
             break
-    assert struct.unpack(">H", payload[:2])[0] == 1013
+    assert struct.unpack(">H", payload[:2])[0] == 1013, payload
     assert payload[2:] == b"too slow: send queue full, reconnect"
     stalled.writer.close()

@@ -39,7 +39,7 @@ async def _story(server: Running) -> tuple[YClient, YClient]:
 
 
 async def _client(server: Running) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.url, timeout=10)
+    return server.http()
 
 
 async def test_changes_newest_first_with_summaries(server: Running) -> None:
@@ -56,7 +56,10 @@ async def test_changes_newest_first_with_summaries(server: Running) -> None:
         ), newest
         assert any(s.startswith("Added commenting annotation") for s in middle["summary"]), middle
         assert page["changes"][2]["summary"] == ["Linked to IIIF Canvas “fol. 1r”"]
-        assert all(c["principal"] == "anonymous" and c["client_id"] for c in page["changes"])
+        # The principal of each change is the authenticated credential (the operator's token).
+        tokens = {c["principal"] for c in page["changes"]}
+        assert len(tokens) == 1 and tokens.pop().startswith("token:tester/"), page["changes"]
+        assert all(c["client_id"] for c in page["changes"])
         times = [datetime.fromisoformat(c["time"]) for c in page["changes"]]
         assert times == sorted(times, reverse=True)
 

@@ -134,7 +134,8 @@ async def test_dead_socket_is_found_by_ping_and_its_presence_removed(
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(
         (
-            f"GET /collab/{DOC} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            f"GET /collab/{DOC}?token={server.token} HTTP/1.1\r\nHost: x\r\n"
+            "Upgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
