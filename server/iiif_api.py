@@ -342,21 +342,7 @@ SEARCH_PARAMS = (
 )
 async def search(request: Request) -> Response:
     """Parameters it does not use are listed in `ignored`."""
-    workspace = _workspace(request)
-    offer = negotiate(request, SEARCH2_OFFERS)
-    urls = links.workspace_urls(request, workspace)
-    try:
-        data = search_v2(
-            urls.search(),
-            request.query_params,
-            await _workspace_annotations(request, workspace),
-            page_size=_page_size(request),
-            # A share link's token is kept in the page links, not reported as ignored.
-            supported=(*SUPPORTED, "token"),
-        )
-    except SearchQueryError as exc:
-        raise HTTPProblem(400, str(exc)) from None
-    return _json(request, data, offer)
+    return await _search(request, search_v2, SEARCH2_OFFERS, v1=False)
 
 
 @api.route(
@@ -369,12 +355,16 @@ async def search(request: Request) -> Response:
     statuses={400: "Bad parameter", 406: "Not acceptable"},
 )
 async def search_1(request: Request) -> Response:
+    return await _search(request, search_v1, SEARCH1_OFFERS, v1=True)
+
+
+async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Response:
     workspace = _workspace(request)
-    offer = negotiate(request, SEARCH1_OFFERS)
+    offer = negotiate(request, offers)
     urls = links.workspace_urls(request, workspace)
     try:
-        data = search_v1(
-            urls.search_v1(),
+        data = build(
+            urls.search_v1() if v1 else urls.search(),
             request.query_params,
             await _workspace_annotations(request, workspace),
             page_size=_page_size(request),
