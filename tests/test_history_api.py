@@ -11,7 +11,9 @@ from pycrdt import Map, Text
 
 from annotations import parse_annotation, write_annotation, write_subject
 
+from . import access
 from .conftest import Running, ServerFactory
+from .jsclients import JsClients
 from .test_annotations_document import SUBJECT
 from .test_annotations_jsonld import comment
 from .yclient import YClient, connected
@@ -27,8 +29,12 @@ def body(client: YClient, annotation_id: str = "c1") -> Text:
 
 
 async def _story(server: Running) -> tuple[YClient, YClient]:
-    """Alice sets up the canvas and comments; Bob edits her comment's text."""
-    alice, bob = await connected(server.ws(DOC), 2)
+    """Alice sets up the canvas and comments; Bob edits her comment's text. Each is an
+    editor of the workspace with a token of their own."""
+    alice_token = await access.user_token(server, "alice", "museum", "editor")
+    bob_token = await access.user_token(server, "bob", "museum", "editor")
+    (alice,) = await connected(server.ws(DOC, alice_token))
+    (bob,) = await connected(server.ws(DOC, bob_token))
     write_subject(alice.doc, SUBJECT)
     write_annotation(alice.doc, parse_annotation(comment(), CONTAINER))
     await bob.wait_for(lambda: "c1" in bob.doc.get("annotations", type=Map))
@@ -56,9 +62,9 @@ async def test_changes_newest_first_with_summaries(server: Running) -> None:
         ), newest
         assert any(s.startswith("Added commenting annotation") for s in middle["summary"]), middle
         assert page["changes"][2]["summary"] == ["Linked to IIIF Canvas “fol. 1r”"]
-        # The principal of each change is the authenticated credential (the operator's token).
-        tokens = {c["principal"] for c in page["changes"]}
-        assert len(tokens) == 1 and tokens.pop().startswith("token:tester/"), page["changes"]
+        # Each change is attributed to the authenticated user's credential.
+        who = [c["principal"].split("/")[0] for c in page["changes"]]
+        assert who == ["token:bob", "token:alice", "token:alice"], page["changes"]
         assert all(c["client_id"] for c in page["changes"])
         times = [datetime.fromisoformat(c["time"]) for c in page["changes"]]
         assert times == sorted(times, reverse=True)
@@ -103,7 +109,17 @@ async def test_state_at_a_sequence_number_and_at_a_time(server: Running) -> None
 
 async def test_versions_diff_and_restore_seen_live(server: Running) -> None:
     alice, bob = await _story(server)
-    async with await _client(server) as http:
+    # Someone following in a browser: npm y-websocket, with a viewer's token.
+    viewer = await access.user_token(server, "dana", "museum", "viewer")
+    js = JsClients()
+    await js.start()
+    await js.open("dana", server.ws_base, DOC, params={"token": viewer})
+    await js.wait_synced("dana")
+    await js.wait_for("dana", "map", map="annotations", key="c1", present=True)
+    lead = await access.user_token(server, "carol", "museum", "lead")
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {lead}"}
+    ) as http:
         made = await http.post(API + "/versions", json={"name": "v1 sent to the lender"})
         assert made.status_code == 201, made.text
         assert made.json()["seq"] == 3
@@ -133,14 +149,23 @@ async def test_versions_diff_and_restore_seen_live(server: Running) -> None:
         assert restored.json()["restored_from"] == 3
         assert restored.json()["seq"] == head_before + 1
 
-    # Connected clients see the restore at once.
+    # Connected clients see the restore at once, the y-websocket one included.
     await bob.wait_for(lambda: "c2" not in bob.doc.get("annotations", type=Map), what="restore")
     await bob.wait_for(lambda: str(body(bob)).endswith("red lake glaze"), what="text restored")
-    # Nothing was removed from history: the restore is one more change, by its author.
+    try:
+        await js.wait_for("dana", "map", map="annotations", key="c2", absent=True)
+    finally:
+        await js.stop()
+    # Nothing was removed from history: the restore is one more change, by whoever asked.
     async with await _client(server) as http:
         page = (await http.get(API)).json()
         assert page["head"] == head_before + 1
         assert page["changes"][0]["client_id"].startswith("api-")
+        assert page["changes"][0]["principal"].startswith("token:carol/")
+        assert [c["principal"].split("/")[0] for c in page["changes"][1:3]] == [
+            "token:alice",
+            "token:alice",
+        ]
 
 
 async def test_bad_requests_are_problems_and_change_nothing(server: Running) -> None:
