@@ -11,8 +11,9 @@ from starlette.requests import Request
 from annotations import schema
 from crdt import DocumentName, Store
 from crdt.errors import InvalidName
-from crdt.history import OutOfRange, seq_at_time, state_at
+from crdt.history import OutOfRange, seq_at_time
 
+from . import history
 from .problems import HTTPProblem
 
 
@@ -60,12 +61,9 @@ def time_param(raw: str, key: str) -> int:
 
 async def past_doc(store: Store, name: DocumentName, seq: int) -> Doc:
     try:
-        update = await state_at(store, str(name), seq)
+        return await history.past(store, name, seq)
     except OutOfRange as exc:
         raise HTTPProblem(404, str(exc)) from None
-    doc: Doc = Doc()
-    doc.apply_update(update)
-    return doc
 
 
 async def seq_at(store: Store, name: DocumentName, at: str) -> int:

@@ -6,21 +6,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pycrdt import Doc
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from annotations import changes, schema
+from annotations import changes
 from annotations.restore import restore as restore_past
 from annotations.subject_document import annotations_jsonld
-from crdt import DocumentName, Entry, Store
+from crdt import DocumentName, Store
 from crdt.bundle import export
 from crdt.seals import key_id
 from crdt.seals import verify as verify_log
 from crdt.store import VersionExists
 from crdt.types import Version as StoredVersion
 
+from . import history
 from .api import Api, Param, json
 from .documents import document_name, existing, int_param, past_doc, seq_at, snapshot_at
 from .problems import HTTPProblem
@@ -128,17 +128,6 @@ async def _version(store: Store, name: DocumentName, version: str) -> StoredVers
     raise HTTPProblem(404, f"{name} has no version named {version!r}")
 
 
-def _summaries(kind: str, base: Doc, entries: list[Entry]) -> dict[int, list[str]]:
-    out = {}
-    before = schema.snapshot(base, kind)
-    for entry in entries:
-        base.apply_update(entry.update)
-        after = schema.snapshot(base, kind)
-        out[entry.seq] = changes.summarize(before, after) or ["no visible change"]
-        before = after
-    return out
-
-
 @api.route(
     "GET",
     BASE,
@@ -161,11 +150,7 @@ async def list_changes(request: Request) -> Response:
     before = int_param(request, "before", minimum=1)
     limit = min(int_param(request, "limit", 20, minimum=1) or 20, MAX_PAGE)
     entries = await store.read_newest(str(name), before=before, limit=limit)
-    summaries: dict[int, list[str]] = {}
-    if entries:
-        oldest = entries[-1].seq
-        base = await past_doc(store, name, oldest - 1) if oldest > 1 else Doc()
-        summaries = _summaries(name.kind, base, list(reversed(entries)))
+    summaries = await history.summaries(store, name, entries)
     more = bool(entries) and entries[-1].seq > 1
     page = ChangesPage(
         doc=str(name),

@@ -231,3 +231,28 @@ async def test_openapi_describes_the_history_api(server: Running) -> None:
         "RestoreIn"
     )
     assert "RestoreIn" in spec["components"]["schemas"]
+
+
+async def test_history_on_the_command_line(server: Running) -> None:
+    from .test_integrity import sinopia
+
+    await _story(server)
+    data = ["history", "--data-dir", str(server.data_dir)]
+    listed = sinopia(*data, "list", DOC)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[0] == "3" and "token:bob/" in lines[0]
+    assert "Edited the text of annotation" in lines[1]
+
+    named = sinopia(*data, "name", DOC, "before bob", "--seq", "2", "--by", "alice")
+    assert named.returncode == 0, named.stderr
+    again = sinopia(*data, "name", DOC, "before bob")
+    assert again.returncode == 1 and "already has a version" in again.stderr
+    assert "before bob" in sinopia(*data, "versions", DOC).stdout
+
+    shown = json.loads(sinopia(*data, "show", DOC, "--seq", "2").stdout)
+    assert shown["content"]["annotations"]["c1"]["body"][0]["value"].endswith("along the hem")
+    diff = sinopia(*data, "diff", DOC, "before bob")
+    assert diff.returncode == 0 and "+“and the red lake glaze”" in diff.stdout
+    missing = sinopia(*data, "show", DOC, "--seq", "99")
+    assert missing.returncode == 1 and "there is no 99" in missing.stderr

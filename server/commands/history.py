@@ -1,5 +1,5 @@
-"""`sinopia history ...`: read, verify and export documents' history, with the server
-running or not (on `--data-dir` / the `SINOPIA_*` store settings)."""
+"""`sinopia history ...`: read, compare, name, verify and export documents' history,
+with the server running or not (on `--data-dir` / the `SINOPIA_*` store settings)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from annotations import changes, schema
 from crdt.bundle import export, verify_bundle
+from crdt.history import OutOfRange, seq_at_time
 from crdt.names import DocumentName
 from crdt.seals import Report, Sealer, key_id, verify
-from crdt.store import Store
+from crdt.store import Store, VersionExists
 from crdt.stores import open_store
+from crdt.types import Version
 
-from .. import keys
+from .. import history, keys
 from ..settings import Settings
 
 
@@ -34,6 +37,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     changes.add_argument("--limit", type=int, default=20)
     changes.add_argument("--before", type=int, help="only changes before this sequence number")
     changes.set_defaults(run=_sync(_list))
+
+    show = sub.add_parser("show", help="the document as it was (JSON), now by default")
+    show.add_argument("doc", help="workspace/kind/id")
+    when = show.add_mutually_exclusive_group()
+    when.add_argument("--seq", type=int, help="after this sequence number")
+    when.add_argument("--at", help="at this ISO 8601 time, e.g. 2026-05-01T12:00:00Z")
+    show.set_defaults(run=_sync(_show))
+
+    versions = sub.add_parser("versions", help="a document's named versions")
+    versions.add_argument("doc", help="workspace/kind/id")
+    versions.set_defaults(run=_sync(_versions))
+
+    name = sub.add_parser("name", help='name a point of history ("v2 as sent to the lender")')
+    name.add_argument("doc", help="workspace/kind/id")
+    name.add_argument("version", help="the name")
+    name.add_argument("--seq", type=int, help="default: the current head")
+    name.add_argument("--note", default="")
+    name.add_argument("--by", default="cli", help="who names it, as recorded")
+    name.set_defaults(run=_sync(_name))
+
+    between = sub.add_parser("diff", help="what changed between two versions or points")
+    between.add_argument("doc", help="workspace/kind/id")
+    between.add_argument("start", help="a version name, or a sequence number")
+    between.add_argument("end", nargs="?", help="a version name or sequence number (default: now)")
+    between.set_defaults(run=_sync(_diff))
 
     check = sub.add_parser(
         "verify", help="check hashes and seals; prints the first entry that does not match"
@@ -84,11 +112,15 @@ def _sync(
     return run
 
 
-def _doc(name: str) -> str:
+def _name_of(name: str) -> DocumentName:
     try:
-        return str(DocumentName.parse(name))
+        return DocumentName.parse(name)
     except ValueError as exc:
         raise SystemExit(f"sinopia: {name!r}: {exc}") from None
+
+
+def _doc(name: str) -> str:
+    return str(_name_of(name))
 
 
 def _when(ms: int) -> str:
@@ -104,13 +136,94 @@ def _public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
 
 
 async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    doc = _doc(args.doc)
-    entries = await store.read_newest(doc, before=args.before, limit=args.limit)
+    name = _name_of(args.doc)
+    entries = await store.read_newest(str(name), before=args.before, limit=args.limit)
     if not entries:
-        print(f"sinopia: {doc} has no history", file=sys.stderr)
+        print(f"sinopia: {name} has no history", file=sys.stderr)
         return 1
+    said = await history.summaries(store, name, entries)
     for e in entries:
-        print(f"{e.seq:>8}  {_when(e.time_ms)}  {e.principal:<20}  {len(e.update):>7} bytes")
+        print(f"{e.seq:>8}  {_when(e.time_ms)}  {e.principal}")
+        for line in said[e.seq]:
+            print(f"{'':>10}{line}")
+    return 0
+
+
+async def _head(store: Store, name: DocumentName) -> int:
+    head = await store.head(str(name))
+    if head == 0:
+        raise SystemExit(f"sinopia: {name} has no history")
+    return head
+
+
+async def _point(store: Store, name: DocumentName, point: str, head: int) -> int:
+    """A version name or a sequence number, as a sequence number of the log."""
+    for version in await store.versions(str(name)):
+        if version.name == point:
+            return version.seq
+    if point.isdigit() and 1 <= int(point) <= head:
+        return int(point)
+    raise SystemExit(f"sinopia: {name} has no version {point!r} (and entries 1 to {head})")
+
+
+async def _show(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    name = _name_of(args.doc)
+    head = await _head(store, name)
+    try:
+        if args.at:
+            when = datetime.fromisoformat(args.at)
+            if when.tzinfo is None:
+                raise SystemExit("sinopia: --at needs a time zone, e.g. 2026-05-01T12:00:00Z")
+            seq = await seq_at_time(store, str(name), int(when.timestamp() * 1000))
+        else:
+            seq = args.seq or head
+        doc = await history.past(store, name, seq)
+    except (OutOfRange, ValueError) as exc:
+        raise SystemExit(f"sinopia: {exc}") from None
+    print(
+        json.dumps(
+            {"doc": str(name), "seq": seq, "content": schema.snapshot(doc, name.kind)}, indent=1
+        )
+    )
+    return 0
+
+
+async def _versions(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    name = _name_of(args.doc)
+    await _head(store, name)
+    for v in await store.versions(str(name)):
+        print(f"{v.seq:>8}  {_when(v.time_ms)}  {v.principal:<20}  {v.name}  {v.note}".rstrip())
+    return 0
+
+
+async def _name(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    name = _name_of(args.doc)
+    head = await _head(store, name)
+    seq = args.seq or head
+    if not 1 <= seq <= head:
+        raise SystemExit(f"sinopia: {name} has entries 1 to {head}; there is no {seq}")
+    entry = (await store.read(str(name), after=seq - 1, limit=1))[0]
+    try:
+        await store.add_version(
+            Version(str(name), args.version, seq, entry.time_ms, args.by, args.note)
+        )
+    except VersionExists:
+        raise SystemExit(f"sinopia: {name} already has a version named {args.version!r}") from None
+    print(f"{args.version}: {name} at {seq}")
+    return 0
+
+
+async def _diff(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    name = _name_of(args.doc)
+    head = await _head(store, name)
+    a = await _point(store, name, args.start, head)
+    b = await _point(store, name, args.end, head) if args.end else head
+    before = schema.snapshot(await history.past(store, name, a), name.kind)
+    after = schema.snapshot(await history.past(store, name, b), name.kind)
+    found = changes.diff_documents(before, after)
+    print(f"{name}: {a} -> {b}, {len(found)} change(s)")
+    for change in found:
+        print(f"  {change.summary}")
     return 0
 
 
