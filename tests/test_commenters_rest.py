@@ -1,0 +1,65 @@
+"""Commenters over REST (W3C protocol and the Mirador facade's underlying writes): they
+add comments and replies and change only their own; anything else is refused whole with
+403 problem+json and the document is unchanged."""
+
+from __future__ import annotations
+
+import httpx
+
+from . import access
+from .conftest import Running
+from .test_annotations_live import WORKSPACE, _subject, comment
+
+
+def _as(server: Running, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def test_commenter_adds_and_changes_only_their_own(server: Running) -> None:
+    subject = await _subject(server)
+    container, canvas = subject["annotations"], subject["iiif_id"]
+    path = httpx.URL(container).path
+    editor = await access.user_token(server, "erin", WORKSPACE, "editor")
+    commenter = await access.user_token(server, "cory", WORKSPACE, "commenter")
+
+    async with _as(server, editor) as http:
+        made = await http.post(path, json=comment(canvas, "Editor's condition note"))
+        assert made.status_code == 201, made.text
+        editors = httpx.URL(made.headers["Location"]).path
+
+    async with _as(server, commenter) as http:
+        mine = await http.post(path, json=comment(canvas, "Is this flaking recent?"))
+        assert mine.status_code == 201, mine.text
+        own = httpx.URL(mine.headers["Location"]).path
+        body = (await http.get(own)).json()
+        assert body["creator"]["id"].endswith(":cory")
+
+        before = (await http.get(path)).json()
+        describing = {**comment(canvas, "not a comment"), "motivation": "describing"}
+        refused = [
+            await http.post(path, json=describing),
+            await http.put(
+                editors,
+                json={**comment(canvas, "rewritten by cory"), "id": made.headers["Location"]},
+                headers={"If-Match": made.headers["ETag"]},
+            ),
+            await http.delete(editors, headers={"If-Match": made.headers["ETag"]}),
+        ]
+        for answer in refused:
+            assert answer.status_code == 403, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+        assert (await http.get(path)).json()["total"] == before["total"]
+        assert (await http.get(editors)).json()["body"]["value"] == "Editor's condition note"
+
+        # Their own comment they may edit and delete.
+        current = await http.get(own)
+        edited = await http.put(
+            own,
+            json={**comment(canvas, "Is this flaking recent? Checked: no."), "id": body["id"]},
+            headers={"If-Match": current.headers["ETag"]},
+        )
+        assert edited.status_code == 200, edited.text
+        gone = await http.delete(own, headers={"If-Match": edited.headers["ETag"]})
+        assert gone.status_code == 204, gone.text
