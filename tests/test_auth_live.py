@@ -26,7 +26,7 @@ from server.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, Signer, split_api_t
 
 from .access import user_token
 from .conftest import ROOT, Running, ServerFactory, eventually
-from .jsclients import JsClients, js_harness_available
+from .jsclients import JsClients
 from .test_annotations_document import SUBJECT
 from .test_annotations_jsonld import CONTAINER, comment
 from .yclient import YClient
@@ -98,7 +98,6 @@ async def _denied_after_edit(client: YClient, key: str) -> None:
 # ---------------------------------------------------------------------- viewers
 
 
-@pytest.mark.skipif(not js_harness_available(), reason="npm ci --prefix tests/js")
 async def test_viewer_with_y_websocket_sees_live_edits_and_its_edits_go_nowhere(
     server: Running, people: People
 ) -> None:
@@ -463,7 +462,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.skipif(not js_harness_available(), reason="npm ci --prefix tests/js")
 async def test_y_websocket_stops_retrying_a_refused_credential(server: Running) -> None:
     async with JsClients() as js:
         await js.open("bad", server.ws_base, DOC, params={"token": "garbage"})

@@ -24,10 +24,14 @@ from .conftest import Running, ServerFactory, free_port
 from .jsclients import JS_DIR
 from .yclient import YClient
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (JS_DIR / "node_modules" / "oidc-provider").is_dir(),
-    reason="node and npm ci --prefix tests/js",
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def _provider_installed() -> None:
+    # Sign-in against a real provider is a requirement: fail loudly when it cannot run.
+    assert shutil.which("node") and (JS_DIR / "node_modules" / "oidc-provider").is_dir(), (
+        "needs node and npm ci --prefix tests/js"
+    )
+
 
 CLIENT_ID = "sinopia-test"
 CLIENT_SECRET = "a client secret: with characters to encode &=+"

@@ -81,8 +81,9 @@ class RedisServer:
 
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+    assert shutil.which("redis-server"), (
+        "redis-server is needed (Debian: apt-get install redis-server)"
+    )
     server = RedisServer(tmp_path / "redis")
     server.start()
     yield server
@@ -469,8 +470,9 @@ async def test_update_missing_from_the_bus_is_read_back_from_the_store(
 async def test_instance_starts_without_redis_and_joins_when_it_comes(
     make_server: ServerFactory, tmp_path: Path
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+    assert shutil.which("redis-server"), (
+        "redis-server is needed (Debian: apt-get install redis-server)"
+    )
     redis = RedisServer(tmp_path / "late-redis")  # not started yet
     store = f"sqlite://{tmp_path}/shared.db"
     one = await make_server(store_url=store, redis_url=redis.url)
