@@ -6,9 +6,9 @@ Every read is of the live document and every write is one transaction on it (`ro
 so connected clients see a REST write at once and a REST reader sees every live edit.
 
 Protocol choices (https://www.w3.org/TR/annotation-protocol/):
-- Representations: JSON-LD with the Web Annotation profile (the default) or plain
-  `application/json` (the same JSON); anything else is 406. Turtle, a SHOULD of the
-  protocol, is not offered.
+- Representations: JSON-LD with the Web Annotation profile (the default), plain
+  `application/json` (the same JSON) or Turtle (`text/turtle`, the same graph, a SHOULD of
+  the protocol); anything else is 406. Writes take JSON-LD.
 - The container is an LDP BasicContainer and an AnnotationCollection paged as the
   protocol says (`first`/`last`/`next`/`prev`/`partOf`/`total`, `startIndex`); `iris=0`
   (descriptions) or `iris=1` (IRIs) in the page IRIs tells the two kinds of pages apart,
@@ -55,6 +55,7 @@ from annotations import (
 )
 from annotations.jsonld import LDP_CONTEXT, W3C_CONTEXT
 from annotations.models import ID_PATTERN, Agent, is_iri
+from annotations.rdf import to_turtle
 from annotations.subject_document import annotation_ids
 from crdt import DocumentName, Room
 from crdt.errors import CollabError, TooLarge
@@ -74,9 +75,11 @@ TAG = "annotations"
 
 PROFILE = W3C_CONTEXT
 JSONLD = f'application/ld+json; profile="{PROFILE}"'
+TURTLE = Offer("text/turtle", "text/turtle; charset=utf-8")
 OFFERS = [
     Offer("application/ld+json", JSONLD, PROFILE),
     Offer("application/json", "application/json"),
+    TURTLE,
 ]
 ANNOTATION_LINKS = (
     '<http://www.w3.org/ns/ldp#Resource>; rel="type", '
@@ -179,7 +182,7 @@ def _response(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = _dump(data)
+    body = to_turtle(data).encode() if offer == TURTLE else _dump(data)
     tag = etag(body)
     out = {"ETag": tag, **(headers or {})}
     if request.method in ("GET", "HEAD") and status == 200 and not_modified(request, tag):

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rdflib import RDF, Graph, Namespace, URIRef
 
 from .conftest import Running, ServerFactory
 from .test_annotations_jsonld import assert_w3c_annotation
@@ -137,6 +138,10 @@ async def test_4_annotation_retrieval(setup: Setup) -> None:
     assert proxied.json()["id"].startswith("https://")
 
 
+OA = Namespace("http://www.w3.org/ns/oa#")
+AS = Namespace("https://www.w3.org/ns/activitystreams#")
+
+
 async def test_4_content_negotiation(setup: Setup) -> None:
     http, iri = setup.http, setup.ids[0]
     plain = await http.get(iri, headers={"Accept": "application/json"})
@@ -145,8 +150,25 @@ async def test_4_content_negotiation(setup: Setup) -> None:
     for accept in (None, "*/*", "application/ld+json", "application/*", JSONLD):
         answer = await http.get(iri, headers={"Accept": accept} if accept else {})
         assert answer.headers["content-type"] == JSONLD, accept
+    # SHOULD offer Turtle: the same annotation as an RDF graph.
+    turtle = await http.get(iri, headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 200 and turtle.headers["content-type"].startswith("text/turtle")
+    graph = Graph().parse(data=turtle.text, format="turtle")
+    subject = URIRef(iri)
+    assert (subject, RDF.type, OA.Annotation) in graph
+    assert graph.value(subject, OA.hasTarget) is not None
+    assert graph.value(subject, OA.motivatedBy) is not None
+    assert turtle.headers["etag"] and turtle.headers["etag"] != plain.headers["etag"]
+    container = await http.get(setup.path, headers={"Accept": "text/turtle"})
+    pages = Graph().parse(data=container.text, format="turtle")
+    collections = list(pages.subjects(RDF.type, AS.OrderedCollection))
+    # The collection is the variant served (its Content-Location), under the container IRI.
+    assert [str(c) for c in collections] == [
+        str(container.url.join(container.headers["content-location"]))
+    ]
+    assert str(collections[0]).startswith(setup.container)
     # A profile we do not serve, or a format we do not have: 406, said so.
-    for accept in ("text/turtle", 'application/ld+json;profile="http://example.org/other"'):
+    for accept in ("text/html", 'application/ld+json;profile="http://example.org/other"'):
         refused = await http.get(iri, headers={"Accept": accept})
         assert refused.status_code == 406, accept
         assert refused.headers["content-type"] == "application/problem+json"
@@ -196,7 +218,7 @@ async def test_5_container_iri_methods_and_headers(setup: Setup) -> None:
     # an unacceptable Accept, a caller without credentials.
     created = await setup.post(setup.annotation("one more"))
     bad = await http.post(setup.path, content=b"{", headers={"Content-Type": JSONLD})
-    unacceptable = await http.get(setup.path, headers={"Accept": "text/turtle"})
+    unacceptable = await http.get(setup.path, headers={"Accept": "text/html"})
     async with httpx.AsyncClient(base_url=setup.server.url) as anonymous:
         unauthenticated = await anonymous.get(setup.path)
     assert (created.status_code, bad.status_code, unacceptable.status_code) == (201, 400, 406)
