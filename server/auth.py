@@ -48,6 +48,7 @@ from crdt.errors import (
 )
 from crdt.peer import Peer
 from crdt.room import Refusal, UpdateCheck
+from iiif import subject_id
 
 from . import roles
 from .api import Endpoint, Handler
@@ -544,12 +545,19 @@ class Auth:
             )
         if principal.share is not None:
             params = request.path_params
-            try:
-                name = DocumentName.of(workspace, params.get("kind", ""), params.get("id", ""))
-            except InvalidName:
-                raise HTTPProblem(403, "a share link only grants viewing its subject") from None
-            if not await self.share_covers(principal.share, name):
-                raise HTTPProblem(403, "this share link does not cover this document")
+            link = principal.share
+            if "kind" not in params and request.url.path.startswith(f"/iiif/{workspace}/manifest/"):
+                # A link to one manifest's subjects opens that manifest (the viewer an
+                # embedding page loads); a link to one subject does not list the others.
+                if not (link.manifest and subject_id(link.manifest) == params.get("id")):
+                    raise HTTPProblem(403, "this share link does not cover this manifest")
+            else:
+                try:
+                    name = DocumentName.of(workspace, params.get("kind", ""), params.get("id", ""))
+                except InvalidName:
+                    raise HTTPProblem(403, "a share link only grants viewing its subject") from None
+                if not await self.share_covers(link, name):
+                    raise HTTPProblem(403, "this share link does not cover this document")
         assert role is not None
         request.state.access = Access(principal, workspace, role, _address(request))
 

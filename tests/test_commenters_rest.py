@@ -1,14 +1,17 @@
-"""Commenters over REST (W3C protocol and the Mirador facade's underlying writes): they
-add comments and replies and change only their own; anything else is refused whole with
-403 problem+json and the document is unchanged."""
+"""Over REST: commenters add comments and replies and change only their own (anything else
+is refused whole with 403 problem+json, the document unchanged); a share link for one
+manifest opens that manifest and its pages, read-only."""
 
 from __future__ import annotations
 
 import httpx
 
+from iiif import subject_id
+
 from . import access
 from .conftest import Running
 from .test_annotations_live import WORKSPACE, _subject, comment
+from .test_iiif_manifests import load
 
 
 def _as(server: Running, token: str) -> httpx.AsyncClient:
@@ -63,3 +66,39 @@ async def test_commenter_adds_and_changes_only_their_own(server: Running) -> Non
         assert edited.status_code == 200, edited.text
         gone = await http.delete(own, headers={"If-Match": edited.headers["ETag"]})
         assert gone.status_code == 204, gone.text
+
+
+async def test_manifest_share_link_opens_that_manifest_and_its_pages_only(
+    server: Running,
+) -> None:
+    subject = await _subject(server)
+    manifest_iri = load("p3_book_of_hours.json")["id"]
+    async with server.http() as http:
+        made = await http.post(
+            f"/api/workspaces/{WORKSPACE}/shares", json={"manifest": manifest_iri}
+        )
+        assert made.status_code == 201, made.text
+        link = made.json()["token"]
+        single = await http.post(
+            f"/api/workspaces/{WORKSPACE}/shares",
+            json={"subject": f"{subject['kind']}/{subject['id']}"},
+        )
+        one_subject = single.json()["token"]
+    manifest_path = f"/iiif/{WORKSPACE}/manifest/{subject_id(manifest_iri)}"
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as anonymous:
+        # The embedding page loads the manifest and the pages it links, with the link.
+        opened = await anonymous.get(manifest_path, params={"token": link})
+        assert opened.status_code == 200, opened.text
+        page = opened.json()["items"][0]["annotations"][0]["id"]
+        assert (await anonymous.get(page)).status_code == 200
+        # Not writing, not another manifest, and a one-subject link does not list the rest.
+        other = await anonymous.get(f"/iiif/{WORKSPACE}/manifest/x-123", params={"token": link})
+        assert other.status_code == 403
+        listed = await anonymous.get(manifest_path, params={"token": one_subject})
+        assert listed.status_code == 403
+        posted = await anonymous.post(
+            httpx.URL(subject["annotations"]).path,
+            params={"token": link},
+            json=comment(subject["iiif_id"], "from the museum website"),
+        )
+        assert posted.status_code == 403
