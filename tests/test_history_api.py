@@ -3,6 +3,7 @@ seen live by a y-websocket-style client, verification and bundles."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 
@@ -256,3 +257,13 @@ async def test_history_on_the_command_line(server: Running) -> None:
     assert diff.returncode == 0 and "+“and the red lake glaze”" in diff.stdout
     missing = sinopia(*data, "show", DOC, "--seq", "99")
     assert missing.returncode == 1 and "there is no 99" in missing.stderr
+
+    # A restore goes through the running server (in a thread: this loop serves it).
+    restore = ["history", "restore", DOC, "before bob", "--server", server.url]
+    refused = await asyncio.to_thread(sinopia, *restore, "--token", "garbage")
+    assert refused.returncode == 1 and "401" in refused.stderr
+    done = await asyncio.to_thread(sinopia, *restore, "--token", server.token)
+    assert done.returncode == 0, done.stderr
+    assert "restored to 2 as change 4" in done.stdout
+    after = json.loads(sinopia(*data, "show", DOC).stdout)
+    assert after["content"]["annotations"]["c1"]["body"][0]["value"].endswith("along the hem")

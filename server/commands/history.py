@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from annotations import changes, schema
@@ -62,6 +64,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     between.add_argument("start", help="a version name, or a sequence number")
     between.add_argument("end", nargs="?", help="a version name or sequence number (default: now)")
     between.set_defaults(run=_sync(_diff))
+
+    back = sub.add_parser(
+        "restore",
+        help="make a document equal to a version again, through the running server "
+        "(everyone connected sees it; nothing is removed from history)",
+    )
+    back.add_argument("doc", help="workspace/kind/id")
+    back.add_argument("version", help="a version name, or a sequence number")
+    back.add_argument("--server", required=True, help="the running server, e.g. http://host:8080")
+    back.add_argument("--token", help="a token of yours (default: $SINOPIA_TOKEN)")
+    back.set_defaults(run=_restore)
 
     check = sub.add_parser(
         "verify", help="check hashes and seals; prints the first entry that does not match"
@@ -265,6 +278,37 @@ async def _export(args: argparse.Namespace, settings: Settings, store: Store) ->
         return 1
     args.file.write_text(json.dumps(bundle, indent=1))
     print(f"wrote {len(bundle['entries'])} entries and {len(bundle['seals'])} seals to {args.file}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    # Through the server, so the restore is a live change attributed to the token's owner.
+    name = _name_of(args.doc)
+    token = args.token or os.environ.get("SINOPIA_TOKEN")
+    if not token:
+        print("sinopia: restore needs --token or SINOPIA_TOKEN", file=sys.stderr)
+        return 1
+    body = {"seq": int(args.version)} if args.version.isdigit() else {"version": args.version}
+    try:
+        answer = httpx.post(
+            f"{args.server.rstrip('/')}/api/history/{name}/restore",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+    except httpx.HTTPError as exc:
+        print(f"sinopia: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        detail = (
+            answer.json().get("detail")
+            if answer.headers.get("content-type", "").endswith("json")
+            else answer.text
+        )
+        print(f"sinopia: {answer.status_code}: {detail}", file=sys.stderr)
+        return 1
+    done = answer.json()
+    print(f"{name}: restored to {done['restored_from']} as change {done['seq']}")
     return 0
 
 
