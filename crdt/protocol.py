@@ -100,12 +100,7 @@ class QueryAwareness:
     pass
 
 
-@dataclass(slots=True)
-class Auth:
-    pass
-
-
-Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | QueryAwareness | Auth
+Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | QueryAwareness
 
 
 def parse(frame: bytes) -> Message:

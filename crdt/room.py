@@ -24,7 +24,7 @@ from pycrdt import Awareness, Doc, TransactionEvent, create_sync_message, handle
 
 from . import protocol
 from .bus import Bus, BusMessage, Kind
-from .errors import CollabError, MalformedMessage, RateLimited, StoreUnavailable, TooLarge
+from .errors import MalformedMessage, RateLimited, StoreUnavailable, TooLarge
 from .groupcommit import GroupCommit
 from .peer import Peer
 from .store import Store
@@ -586,6 +586,3 @@ class Room:
         ]
         if stale:
             self.awareness.remove_awareness_states(stale, "timeout")
-
-
-__all__ = ["CollabError", "Room", "Stats"]

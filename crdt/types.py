@@ -88,10 +88,6 @@ class Loaded:
             return self.entries[-1].seq
         return self.checkpoint.seq if self.checkpoint else 0
 
-    @property
-    def head_hash(self) -> bytes:
-        return self.entries[-1].hash if self.entries else GENESIS
-
 
 def _field(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data

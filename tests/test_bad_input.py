@@ -3,8 +3,6 @@ reason; the room, its other clients and the stored history are untouched."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 import websockets
 from pycrdt import Doc, Text
@@ -159,9 +157,6 @@ async def test_invalid_document_name_is_refused(server: Running, path: str) -> N
     await _assert_unaffected(server, a, b, history)
     assert server.app is not None
     assert sorted(await server.app.state.manager.store.documents()) == [DOC]
-
-
-Check = Callable[[], Awaitable[None]]
 
 
 async def test_errors_are_counted_by_close_code(server: Running) -> None:
