@@ -45,6 +45,7 @@ from .metrics import Metrics
 from .protocol_headers import ProtocolHeaders
 from .schema_check import SchemaCheck
 from .settings import Settings
+from .wire import WireCapture
 
 log = logging.getLogger("sinopia.server")
 
@@ -155,7 +156,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
-            # First (outermost): CORS and Link headers of the annotation and IIIF interfaces.
+            # Outermost: finds uvicorn's websocket connection for direct writes.
+            Middleware(WireCapture),
+            # CORS and Link headers of the annotation and IIIF interfaces.
             Middleware(ProtocolHeaders, credentialed_origins=settings.cors_origin_list),
             # Elsewhere, browsers on SINOPIA_CORS_ORIGINS only (with credentials); none by
             # default.
@@ -210,6 +213,7 @@ def server_config(app: Starlette, settings: Settings, **overrides: object) -> uv
         # close code (4413) and reason; a frame beyond this is cut off by the protocol
         # layer with 1009 before it is read in full.
         ws_max_size=settings.max_message_bytes * 2,
+        ws_per_message_deflate=settings.ws_compression,
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         log_config=None,

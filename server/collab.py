@@ -17,6 +17,8 @@ from crdt import CollabError, DocumentName, Room, RoomManager
 from crdt.errors import InvalidName, MalformedMessage
 from crdt.protocol import KEEPALIVE_MESSAGE
 
+from .wire import Wire
+
 log = logging.getLogger("sinopia.collab")
 
 
@@ -27,15 +29,17 @@ Admit = Callable[[WebSocket, "Connection", str], Awaitable[None]]
 class Connection:
     """One client socket, as the room sees it (`crdt.Peer`).
 
-    Sends are queued and written by a task of its own, so one slow client never holds up a
-    room's broadcast; a client whose backlog passes the limit while its socket pushes back
-    is disconnected instead of growing the server's memory (it resyncs when it
-    reconnects). Writing to an idle socket directly from the broadcast was measured
-    (bench/) and saved nothing, so this stays simple.
+    A message goes straight onto the socket (`server.wire`) when nothing is waiting
+    before it and the socket takes it; otherwise it is queued and written by a task of its
+    own, so one slow client never holds up a room's broadcast. A client whose backlog
+    passes the limit while its socket pushes back is disconnected instead of growing the
+    server's memory (it resyncs when it reconnects).
     """
 
     def __init__(self, websocket: WebSocket, doc: str, max_queue_bytes: int) -> None:
         self.websocket = websocket
+        # Set once the socket is accepted, where direct writes are possible.
+        self.wire: Wire | None = None
         self.doc = doc
         self.id = secrets.token_hex(8)
         self.principal = "anonymous"
@@ -66,16 +70,28 @@ class Connection:
     def send(self, message: bytes) -> None:
         if self.close_code is not None:
             return
+        # In order: only when nothing is queued or being written ahead of it.
+        if (
+            self.wire is not None
+            and not self._queue
+            and not self._blocked
+            and self.wire.write(message)
+        ):
+            self.messages_out += 1
+            self.bytes_out += len(message)
+            self.last_sent = time.monotonic()
+            return
         self._queue.append(message)
         self._queued_bytes += len(message)
         self._check_backlog()
         self._wakeup.set()
 
     def _check_backlog(self) -> None:
-        # Only a backlog behind a blocked write counts (the socket pushes back): messages
-        # waiting for the writer's next turn, such as a big document's full-state sync, do
-        # not mean the client is slow.
-        if self._blocked and self._queued_bytes > self.max_queue_bytes:
+        # Only a backlog behind a socket that pushes back counts (a write is blocked, or
+        # the transport refused a direct write): messages waiting for the writer's next
+        # turn, such as a big document's full-state sync, do not mean the client is slow.
+        pushed_back = self._blocked or (self.wire is not None and not self.wire.writable())
+        if pushed_back and self._queued_bytes > self.max_queue_bytes:
             self._queue.clear()
             self._queued_bytes = 0
             # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
@@ -150,6 +166,7 @@ class Collab:
         raw_name = f"{params['workspace']}/{params['kind']}/{params['id']}"
         conn = Connection(websocket, raw_name, self.max_queue_bytes)
         await websocket.accept()
+        conn.wire = Wire.of(websocket.scope)
         self.connections.add(conn)
         room: Room | None = None
         try:

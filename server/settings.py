@@ -66,6 +66,11 @@ class Settings(AuthSettings, BaseSettings):
     # A socket we have sent nothing to for this long gets a no-op message: npm y-websocket
     # drops a connection that hears nothing for 30 s, even a lone idle client's.
     keepalive_seconds: float = Field(10.0, gt=0)
+    # permessage-deflate, offered by every browser: off by default, as in the Node
+    # reference server. Yjs updates are small binary deltas that compress little, and
+    # compressing costs CPU per message per client (and rules out direct writes, see
+    # server/wire.py). Worth it on slow links with large documents.
+    ws_compression: bool = False
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

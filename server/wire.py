@@ -1,0 +1,98 @@
+"""Writing a room's broadcast straight onto the websocket connections.
+
+A room relays each update to every other client of the document. Through ASGI, each of
+those sends is framed again and passes four layers of wrappers and a writer task; measured
+under load (bench/loadtest.py), that was most of the server's CPU. Under uvicorn's
+`websockets-sansio` protocol we can do what the Node reference server does instead: frame
+the message once and write the same bytes to each client's transport.
+
+This reaches into uvicorn's protocol object, so it is used only where it is known to be
+safe, and anything else takes the ordinary ASGI path:
+
+- the connection is uvicorn's `WebSocketsSansIOProtocol` (found by `WireCapture`, the
+  outermost middleware, from the `send` callable uvicorn hands the app);
+- no extension was negotiated (a permessage-deflate connection frames per connection);
+- at each write: the websocket is open, no close was sent, and the transport is not
+  pushing back (`writable` is uvicorn's own flow-control flag). Otherwise the caller
+  queues the message for its writer task, which takes the ASGI path and waits.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+try:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+except ImportError:  # pragma: no cover - uvicorn without the websockets package
+    WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
+
+SCOPE_KEY = "sinopia.wire"
+
+
+class WireCapture:
+    """ASGI middleware: remembers uvicorn's websocket protocol object in the scope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and WebSocketsSansIOProtocol is not None:
+            protocol = getattr(send, "__self__", None)
+            if isinstance(protocol, WebSocketsSansIOProtocol):
+                scope[SCOPE_KEY] = protocol
+        await self.app(scope, receive, send)
+
+
+# The last message framed and its frame: a broadcast hands the same bytes object to every
+# peer in turn, so it is framed once. Holding the message keeps its identity unique.
+_last: tuple[bytes, bytes] = (b"", b"")
+
+
+def binary_frame(message: bytes) -> bytes:
+    """`message` as one unmasked, final binary frame (server to client, no extensions)."""
+    global _last
+    if _last[0] is message:
+        return _last[1]
+    frame = Frame(Opcode.BINARY, message).serialize(mask=False)
+    _last = (message, frame)
+    return frame
+
+
+class Wire:
+    """Direct writes to one connection; `write` returns False where the caller must take
+    the ASGI path instead."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    @classmethod
+    def of(cls, scope: Scope) -> Wire | None:
+        """The connection's wire, once accepted; None where direct writes are not safe."""
+        protocol = scope.get(SCOPE_KEY)
+        # What we rely on; a uvicorn that changed it gets the ASGI path, not an error
+        # (tests/test_wire.py notices that the direct path is gone).
+        if not all(hasattr(protocol, a) for a in ("conn", "writable", "close_sent", "transport")):
+            return None
+        if protocol.conn.extensions:
+            return None
+        return cls(protocol)
+
+    def writable(self) -> bool:
+        """False while the transport's buffer is over its high-water mark."""
+        return self._protocol.writable.is_set()
+
+    def write(self, message: bytes) -> bool:
+        protocol = self._protocol
+        if (
+            protocol.close_sent
+            or not protocol.writable.is_set()
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        ):
+            return False
+        protocol.transport.write(binary_frame(message))
+        return True
