@@ -7,14 +7,18 @@ import json
 import signal
 import sqlite3
 
+import pytest
+
 from .conftest import Process
 from .yclient import YClient, connected
 
 DOC = "studio/report/cr-2026-114"
 
 
-async def test_sigkill_loses_nothing_that_was_broadcast(process_factory) -> None:
-    proc: Process = process_factory("killed")
+# `synchronous=normal` gives up only power-loss durability: a killed process loses nothing.
+@pytest.mark.parametrize("store_url", ["sqlite:", "sqlite:?synchronous=normal"])
+async def test_sigkill_loses_nothing_that_was_broadcast(process_factory, store_url: str) -> None:
+    proc: Process = process_factory("killed", env={"SINOPIA_STORE_URL": store_url})
     server = await proc.start()
     writers = await connected(server.ws(DOC), 3)
     (observer,) = await connected(server.ws(DOC))

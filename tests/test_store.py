@@ -316,3 +316,31 @@ def test_mongodb_describe_leaves_out_credentials(tmp_path: Path) -> None:
     assert open_store("mongodb+srv://u:p@cluster.example", tmp_path).describe() == (
         "mongodb+srv://cluster.example/sinopia"
     )
+
+
+async def test_sqlite_synchronous_is_chosen_in_the_url(tmp_path: Path) -> None:
+    default = open_store("sqlite:", tmp_path)
+    relaxed = open_store(f"sqlite://{tmp_path}/other.db?synchronous=normal", tmp_path)
+    assert default.describe() == f"sqlite:{tmp_path}/sinopia.db"
+    assert relaxed.describe() == f"sqlite:{tmp_path}/other.db?synchronous=normal"
+    for store, expected in ((default, 2), (relaxed, 1)):  # SQLite's FULL and NORMAL
+        await store.open()
+        (stored,) = await store.append_batch([(DOC, [NewEntry(b"\x00\x00", "c1", "p1")])])
+        assert [e.seq for e in stored] == [1]
+        writer = store._writer  # type: ignore[attr-defined]
+        assert await writer.run(lambda c: c.execute("PRAGMA synchronous").fetchone()[0]) == (
+            expected
+        )
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:?synchronous=off", "synchronous must be one of full, normal"),
+        ("sqlite:?sync=normal", "unknown sqlite store option"),
+    ],
+)
+def test_sqlite_url_options_are_checked(tmp_path: Path, url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_store(url, tmp_path)
