@@ -47,11 +47,16 @@ NODE_SERVER_JS = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" /
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAP_NAME = "m"
-SERVER_KEYS = ("sinopia", "pycrdt", "node")
+SERVER_KEYS = ("sinopia", "pycrdt", "pycrdt-sqlite", "node", "node-leveldb")
 SERVER_LABELS = {
     "sinopia": "sinopia",
     "pycrdt": "pycrdt-websocket",
+    # With pycrdt-store's SQLiteYStore per room (written after relaying).
+    "pycrdt-sqlite": "pycrdt-websocket + SQLiteYStore",
     "node": "y-websocket (node)",
+    # The reference server with its own persistence (YPERSISTENCE: y-leveldb, written
+    # after relaying, without fsync): the closest baseline to a server that stores.
+    "node-leveldb": "y-websocket (node) + leveldb",
 }
 
 # CLOCK_MONOTONIC is system-wide on Linux, so send times written by one worker process
@@ -121,7 +126,7 @@ def resolve_server(
         env.setdefault("SINOPIA_RATE_CONNECTIONS_PER_SECOND", "100000")
         argv = [cmd, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
         return ServerSpec(key, argv, env, _pkg_version("sinopia"), f"?token={token}")
-    if key == "pycrdt":
+    if key in ("pycrdt", "pycrdt-sqlite"):
         if importlib.util.find_spec("pycrdt.websocket") is None:
             return "pycrdt-websocket not installed (pip install -e '.[bench]')"
         argv = [
@@ -132,8 +137,11 @@ def resolve_server(
             "--port",
             str(port),
         ]
+        if key == "pycrdt-sqlite":
+            data_dir.mkdir(parents=True, exist_ok=True)
+            argv += ["--ystore", str(data_dir / "ystore.db")]
         return ServerSpec(key, argv, env, _pkg_version("pycrdt-websocket"))
-    if key == "node":
+    if key in ("node", "node-leveldb"):
         node = shutil.which("node")
         if not node:
             return "node not found"
@@ -152,6 +160,9 @@ def resolve_server(
                 return f"npm ci failed: {done.stderr.strip()[-300:]}"
         # Run node directly (not via npx) so the measured process tree is just the server.
         env.update(HOST=host, PORT=str(port))
+        if key == "node-leveldb":
+            data_dir.mkdir(parents=True, exist_ok=True)
+            env["YPERSISTENCE"] = str(data_dir)
         return ServerSpec(
             key, [node, str(NODE_SERVER_JS)], env, _node_pkg_version("@y/websocket-server")
         )
@@ -820,9 +831,13 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     lines.append(_table(header, rows))
 
     by_key = {r.server: r for r in ran}
-    for ref_key in ("node", "pycrdt"):
+    # Against each baseline that ran; with Sinopia in the run, only Sinopia's ratios
+    # against the two that store (the other servers against them say little).
+    for ref_key in ("node", "pycrdt", "node-leveldb", "pycrdt-sqlite"):
         ref = by_key.get(ref_key)
         others = [r for r in ran if r.server != ref_key]
+        if ref_key in ("node-leveldb", "pycrdt-sqlite") and "sinopia" in by_key:
+            others = [by_key["sinopia"]]
         if ref is None or not others:
             continue
         lines += [

@@ -1,9 +1,11 @@
 """Run pycrdt-websocket as a standalone server, the way its docs suggest (ASGIServer + uvicorn).
 
-Used by loadtest.py as the Python baseline. In-memory rooms, no YStore, so it does
-strictly less work than a persisting server. The room name is the URL path.
+Used by loadtest.py as the Python baseline. In-memory rooms by default, so it does
+strictly less work than a persisting server; with `--ystore FILE` each room keeps its
+updates in pycrdt-store's SQLiteYStore (written after relaying, as pycrdt-websocket does).
+The room name is the URL path.
 
-    python bench/pycrdt_ws_server.py --host 127.0.0.1 --port 1234
+    python bench/pycrdt_ws_server.py --host 127.0.0.1 --port 1234 [--ystore ystore.db]
 """
 
 from __future__ import annotations
@@ -13,12 +15,39 @@ import asyncio
 import logging
 
 import uvicorn
-from pycrdt.websocket import ASGIServer, WebsocketServer, exception_logger
+from pycrdt.store import SQLiteYStore
+from pycrdt.websocket import ASGIServer, WebsocketServer, YRoom, exception_logger
 
 
-async def serve(host: str, port: int, ws: str) -> None:
+class StoringServer(WebsocketServer):
+    """Rooms with an SQLiteYStore each, all in one database file."""
+
+    def __init__(self, db_path: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.db_path = db_path
+
+    async def get_room(self, name: str) -> YRoom:
+        if name not in self.rooms:
+            ystore = SQLiteYStore(path=name)
+            ystore.db_path = self.db_path
+            self.rooms[name] = YRoom(
+                ready=self.rooms_ready,
+                ystore=ystore,
+                exception_handler=self.exception_handler,
+                log=self.log,
+            )
+        room = self.rooms[name]
+        await self.start_room(room)
+        return room
+
+
+async def serve(host: str, port: int, ws: str, ystore: str | None) -> None:
     # exception_logger: a client dropping mid-send must not take the whole server down.
-    websocket_server = WebsocketServer(exception_handler=exception_logger)
+    websocket_server = (
+        StoringServer(ystore, exception_handler=exception_logger)
+        if ystore
+        else WebsocketServer(exception_handler=exception_logger)
+    )
     app = ASGIServer(websocket_server)
     config = uvicorn.Config(
         app,
@@ -45,14 +74,15 @@ def main() -> None:
         default="auto",
         help="uvicorn websocket implementation (auto = websockets-sansio with websockets>=14)",
     )
+    parser.add_argument("--ystore", help="SQLite file for SQLiteYStore (default: memory only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(args.host, args.port, args.ws))
+        asyncio.run(serve(args.host, args.port, args.ws, args.ystore))
     else:
-        uvloop.run(serve(args.host, args.port, args.ws))
+        uvloop.run(serve(args.host, args.port, args.ws, args.ystore))
 
 
 if __name__ == "__main__":
