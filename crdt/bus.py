@@ -82,3 +82,7 @@ class Bus(ABC):
     @abstractmethod
     def publish(self, message: BusMessage) -> None:
         """Queue `message` for the other instances; never blocks (backends batch sends)."""
+
+    def shared_documents(self) -> int:
+        """Open documents another instance has open too, as far as this bus can tell."""
+        return 0

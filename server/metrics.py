@@ -30,6 +30,11 @@ class _Live(Collector):
         yield GaugeMetricFamily(
             "sinopia_sockets", "Open websocket connections", len(self.collab.connections)
         )
+        yield GaugeMetricFamily(
+            "sinopia_bus_shared_documents",
+            "Open documents that another instance has open too (read live from the bus)",
+            self.manager.bus.shared_documents(),
+        )
         counters = [
             ("sinopia_updates", "Updates accepted and stored", stats.updates),
             ("sinopia_duplicate_updates", "Updates that added nothing new", stats.duplicates),

@@ -1,10 +1,10 @@
 """Writing a room's broadcast straight onto the websocket connections.
 
 A room relays each update to every other client of the document. Through ASGI, each of
-those sends is framed again and passes four layers of wrappers and a writer task; measured
-under load (bench/loadtest.py), that was most of the server's CPU. Under uvicorn's
-`websockets-sansio` protocol we can do what the Node reference server does instead: frame
-the message once and write the same bytes to each client's transport.
+those sends is framed again and passes four layers of wrappers and a writer task. Under
+uvicorn's `websockets-sansio` protocol we can do what the Node reference server does
+instead: frame the message once and write the same bytes to each client's transport
+(about 8 % of the server's CPU under bench/loadtest.py's load).
 
 This reaches into uvicorn's protocol object, so it is used only where it is known to be
 safe, and anything else takes the ordinary ASGI path:
@@ -46,7 +46,8 @@ class WireCapture:
 
 
 # The last message framed and its frame: a broadcast hands the same bytes object to every
-# peer in turn, so it is framed once. Holding the message keeps its identity unique.
+# peer in turn, so it is framed once. Holding the message keeps its identity unique (and
+# keeps one message, at most twice the message limit, alive until the next).
 _last: tuple[bytes, bytes] = (b"", b"")
 
 

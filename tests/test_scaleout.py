@@ -25,7 +25,7 @@ from pycrdt import Doc, Map
 
 from crdt.bus import BusMessage, Kind
 from crdt.buses import open_bus
-from crdt.buses.redis import stream_key
+from crdt.buses.redis import RedisBus, stream_key
 from crdt.seals import verify
 from crdt.stores.mongo import MongoStore
 from server.settings import Settings
@@ -279,6 +279,42 @@ async def test_join_races_edits_on_another_instance(cluster: Cluster) -> None:
     await check_store(cluster.env, {doc: want})
 
 
+async def test_instance_alone_on_a_document_wakes_when_another_opens_it(
+    cluster: Cluster, redis: RedisServer
+) -> None:
+    """A goes quiet on a document it alone has open; a room opening on B makes A read the
+    stream live again at once (the periodic read is put out of reach here)."""
+    grace = 0.3
+    quiet = {"SINOPIA_REDIS_URL": f"{redis.url}?live_grace={grace}&quiet_poll=600"}
+    (a,) = await cluster.start(1, **quiet)
+    doc = "scale/canvas/quiet"
+    (on_a,) = await connected(a.running.ws(doc))
+    assert await a.running.metric("sinopia_bus_shared_documents") == 1  # live at first
+    await edit(on_a, "a", 5)
+
+    async def alone() -> bool:
+        # One more edit of A's own wakes its reader, which then leaves the quiet stream out.
+        await edit(on_a, f"a{time.monotonic_ns()}-", 1)
+        return await a.running.metric("sinopia_bus_shared_documents") == 0
+
+    await eventually(alone, 15, "A to go quiet on the document")
+    (b,) = await cluster.start(1, **quiet)
+    (on_b,) = await connected(b.running.ws(doc))
+    # Only B edits now, so A sees no hole in its own sequence numbers that would have it
+    # read B's updates back from the store: they must come over the bus.
+    await edit(on_b, "b", 5)
+    want = {**on_a.content(), **expected(("b", 5))}
+    await converge([on_a, on_b], want, timeout=15)
+    assert await a.running.metric("sinopia_bus_shared_documents") == 1
+    await edit(on_a, "c", 5)
+    want |= expected(("c", 5))
+    await converge([on_a, on_b], want, timeout=15)
+    for c in (on_a, on_b):
+        await c.close()
+    await cluster.stop()
+    await check_store(cluster.env, {doc: want})
+
+
 async def rooms_open(proc: Process, count: int) -> bool:
     return await proc.running.metric("sinopia_rooms") == count
 
@@ -398,6 +434,45 @@ async def test_redis_bus_positions_resets_and_recovers(redis: RedisServer) -> No
         a.publish(BusMessage(doc, Kind.UPDATE, b"again", 4, "A"))
         await eventually(lambda: got[-1].payload == b"again", what="delivery after restart")
         assert b"lost" not in [m.payload for m in got]  # the store is what repairs it
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_quiet_document_still_hears_other_instances(redis: RedisServer) -> None:
+    """A document no other instance has shown itself on is not read back entry by entry
+    (quiet), yet another instance's updates reach it: by the periodic read when nothing
+    announced that instance, at once when its presence query did."""
+    doc = "scale/canvas/quiet"
+    a, b = open_bus(redis.url, "A"), open_bus(redis.url, "B")
+    assert isinstance(a, RedisBus)
+    a.live_grace, a.quiet_poll = 0.3, 0.2
+    await a.open()
+    await b.open()
+    got: list[BusMessage] = []
+    try:
+        await a.subscribe(doc, got.append)
+        sub = a._subs[doc]
+
+        def quiet() -> bool:
+            return sub.live_until <= time.monotonic()
+
+        await eventually(quiet, what="the document going quiet")
+        a.publish(BusMessage(doc, Kind.UPDATE, b"own", 1, "A"))
+        # B publishes with no presence message first (as if pub/sub had lost it).
+        b.publish(BusMessage(doc, Kind.UPDATE, b"from-b", 2, "B"))
+        await eventually(lambda: [m.payload for m in got] == [b"from-b"], 5, "the update")
+        assert not quiet()  # live again
+
+        # Quiet again, and the periodic read now far off: only B's presence query (a room
+        # opening on B) can make A read the stream in time.
+        await eventually(quiet, what="the document going quiet again")
+        a.quiet_poll = 600
+        await eventually(lambda: a._next_poll > time.monotonic() + 60, what="a far poll")
+        b.publish(BusMessage(doc, Kind.AWARENESS_QUERY, b"", 0, "B"))
+        await eventually(lambda: not quiet(), 5, "the presence query")
+        b.publish(BusMessage(doc, Kind.UPDATE, b"after-query", 3, "B"))
+        await eventually(lambda: got[-1].payload == b"after-query", 5, "live delivery")
     finally:
         await a.close()
         await b.close()

@@ -1,7 +1,8 @@
 """The Redis bus: several server instances behind a load balancer.
 
 `redis://[user:password@]host:port/db` (`rediss://` for TLS); `?maxlen=N` bounds each
-document's stream (default 1000 entries).
+document's stream (default 1000 entries); `live_grace` and `quiet_poll` (seconds) tune
+quiet documents (below).
 
 Updates travel on one Redis Stream per document, `sinopia:u:{doc}`, trimmed with
 `MAXLEN ~`: each entry holds the update, the sequence number the store gave it, the
@@ -20,6 +21,16 @@ their stream, so the other instances re-read the store too.
 
 Awareness is ephemeral and goes over pub/sub, `sinopia:a:{doc}`. Publishing never
 blocks: messages queue and one task sends them, many per pipeline round trip.
+
+A document is read live (its stream in the blocking XREAD, so every entry wakes the
+reader) while another instance has shown itself on it within `live_grace` seconds: an
+entry of its on the stream, a presence message, the presence query a room sends when it
+opens. Otherwise the document is quiet: every entry on its stream is our own, and reading
+each one back would cost a round trip per update for nothing (when a load balancer routes
+each document to one instance, that is every document). A quiet document's stream is
+still read, every `quiet_poll` seconds, from its cursor: an entry of another instance
+found there is delivered and makes the document live again. The presence query is the
+prompt path; the poll catches what pub/sub lost.
 """
 
 from __future__ import annotations
@@ -57,6 +68,10 @@ SEND_BATCH = 1000  # messages per pipeline
 # entry instead): a Redis that cannot keep up must not grow our memory.
 MAX_OUTBOX = 100_000
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 5.0
+# See the module's docstring. The grace is longer than the 15 s in which Yjs clients
+# renew their presence, so a document with clients on two instances stays live.
+LIVE_GRACE = 30.0
+QUIET_POLL = 0.5
 PING_TIMEOUT = 1.0
 CLOSE_TIMEOUT = 2.0
 # A document's stream disappears this long after its last update (refreshed at most
@@ -68,16 +83,25 @@ _NETWORK_ERRORS = (RedisError, OSError)
 
 
 def from_url(url: str, instance: str) -> RedisBus:
+    """Our options in the query: `maxlen`, and `live_grace` and `quiet_poll` in seconds
+    (see above); the rest is redis-py's."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query)
-    maxlen = DEFAULT_MAXLEN
+    ours: dict[str, float] = {}
     rest = []
     for key, value in query:
-        if key == "maxlen":
-            maxlen = int(value)
+        if key in ("maxlen", "live_grace", "quiet_poll"):
+            ours[key] = float(value)
         else:
             rest.append((key, value))
-    return RedisBus(instance, urlunsplit(parts._replace(query=urlencode(rest))), maxlen)
+    bus = RedisBus(
+        instance,
+        urlunsplit(parts._replace(query=urlencode(rest))),
+        int(ours.get("maxlen", DEFAULT_MAXLEN)),
+    )
+    bus.live_grace = ours.get("live_grace", LIVE_GRACE)
+    bus.quiet_poll = ours.get("quiet_poll", QUIET_POLL)
+    return bus
 
 
 def stream_key(doc: str) -> str:
@@ -93,6 +117,8 @@ class _Sub:
     handler: Handler
     # The last stream entry id seen; None until positioned (Redis was away).
     cursor: bytes | None = None
+    # Read live until then (time.monotonic()); quiet after.
+    live_until: float = 0.0
 
 
 class RedisBus(Bus):
@@ -119,6 +145,11 @@ class RedisBus(Bus):
         self._tasks: list[asyncio.Task[None]] = []
         self._cmd: aioredis.Redis | None = None
         self._blocking: aioredis.Redis | None = None
+        self.live_grace = LIVE_GRACE
+        self.quiet_poll = QUIET_POLL
+        self._next_poll = 0.0
+        self._live = 0  # documents in the reader's current XREAD as live
+        self._wakers: set[asyncio.Task[None]] = set()
 
     def describe(self) -> str:
         parts = urlsplit(self.url)
@@ -166,7 +197,7 @@ class RedisBus(Bus):
         if self._sender_down is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), CLOSE_TIMEOUT)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._wakers]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -199,7 +230,8 @@ class RedisBus(Bus):
         if sub is not None:
             sub.handler = handler  # before any await: nothing falls in between
             return
-        sub = _Sub(handler)
+        # Live at first: another instance may have the document open already.
+        sub = _Sub(handler, live_until=time.monotonic() + self.live_grace)
         self._subs[doc] = sub
         self._channels_changed.set()
         if self._reader_down is None:
@@ -230,6 +262,24 @@ class RedisBus(Bus):
             with contextlib.suppress(*_NETWORK_ERRORS):
                 await self._pubsub.unsubscribe(channel(doc))
 
+    def shared_documents(self) -> int:
+        # As the reader reads now: a document turns quiet when its XREAD is next issued.
+        return self._live
+
+    def _other_instance_seen(self, sub: _Sub, wake: bool = True) -> None:
+        now = time.monotonic()
+        was_quiet = sub.live_until <= now
+        sub.live_until = now + self.live_grace
+        if was_quiet and wake and self._cmd is not None:
+            # Wake the blocking XREAD so that it takes this stream in at once.
+            task = asyncio.get_running_loop().create_task(self._wake_reader())
+            self._wakers.add(task)
+            task.add_done_callback(self._wakers.discard)
+
+    async def _wake_reader(self) -> None:
+        with contextlib.suppress(*_NETWORK_ERRORS, BusUnavailable):
+            await self.cmd.xadd(self._control, {b"w": b""}, maxlen=10)
+
     def _deliver(self, sub: _Sub, message: BusMessage) -> None:
         try:
             sub.handler(message)
@@ -256,13 +306,29 @@ class RedisBus(Bus):
                 await self._recover()
             streams: dict[Any, Any] = {self._control: self._control_cursor}
             watched: dict[bytes, tuple[str, _Sub]] = {}
+            now = time.monotonic()
+            poll = now >= self._next_poll
+            if poll:
+                self._next_poll = now + self.quiet_poll
+            quiet = False
+            self._live = 0
             for doc, sub in self._subs.items():
-                if sub.cursor is not None:
-                    key = stream_key(doc)
-                    streams[key] = sub.cursor
-                    watched[key.encode()] = (doc, sub)
+                if sub.cursor is None:
+                    continue
+                if sub.live_until <= now:
+                    quiet = True
+                    if not poll:
+                        continue
+                else:
+                    self._live += 1
+                key = stream_key(doc)
+                streams[key] = sub.cursor
+                watched[key.encode()] = (doc, sub)
+            block = BLOCK_MS
+            if quiet:  # back in time for the next poll
+                block = max(1, min(BLOCK_MS, int((self._next_poll - now) * 1000)))
             try:
-                reply = await self._blocking.xread(streams, count=READ_COUNT, block=BLOCK_MS)
+                reply = await self._blocking.xread(streams, count=READ_COUNT, block=block)
             except _NETWORK_ERRORS as exc:
                 failures += 1
                 self._went_down(exc)
@@ -298,6 +364,7 @@ class RedisBus(Bus):
                 origin = fields.get(b"o", b"").decode()
                 if origin == self.instance:
                     continue
+                self._other_instance_seen(sub, wake=False)  # the reader is awake
                 if fields.get(b"k") == b"r":
                     self._deliver(sub, BusMessage(doc, Kind.RESET, b"", 0, origin))
                     continue
@@ -385,6 +452,7 @@ class RedisBus(Bus):
             origin = head[1:].decode()
             sub = self._subs.get(doc)
             if sub is not None and origin != self.instance:
+                self._other_instance_seen(sub)
                 self._deliver(sub, BusMessage(doc, kind, payload, 0, origin))
 
     async def _reconcile(self, pubsub: PubSub) -> None:
