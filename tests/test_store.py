@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -344,3 +346,45 @@ async def test_sqlite_synchronous_is_chosen_in_the_url(tmp_path: Path) -> None:
 def test_sqlite_url_options_are_checked(tmp_path: Path, url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_store(url, tmp_path)
+
+
+_OPEN_AT_ONCE = """
+import asyncio, os, sys, time
+from pathlib import Path
+from crdt.stores import open_store
+from crdt.types import NewEntry
+
+async def main() -> None:
+    go = Path(sys.argv[2])
+    while not go.exists():  # all start together
+        time.sleep(0.001)
+    store = open_store(sys.argv[1], go.parent)
+    await store.open()
+    for i in range(20):
+        await store.append_batch([("ws/canvas/c1", [NewEntry(bytes([0, 0]), str(i), "p")])])
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_sqlite_file_opened_by_many_processes_at_once(tmp_path: Path) -> None:
+    """Instances (or `sinopia admin` beside a starting server) opening one new SQLite file
+    at the same moment all get it: none fails on the switch to WAL mode."""
+    root = Path(__file__).resolve().parent.parent
+    for attempt in range(6):
+        go = tmp_path / f"go{attempt}"
+        url = f"sqlite://{tmp_path}/shared{attempt}.db"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, url, str(go)],
+                cwd=root,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        go.touch()
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-500:]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from .. import sqlitefiles
 from ..store import Store, StoreError, VersionExists, chain
 from ..types import Checkpoint, Entry, NewEntry, Seal, Version
 
@@ -102,12 +103,8 @@ class _Connection:
         self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
         # See SYNCHRONOUS. Group commit keeps the cost of FULL to one fsync per batch.
-        conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
-        conn.execute("PRAGMA busy_timeout=10000")
-        return conn
+        return sqlitefiles.connect(self._path, self._synchronous)
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -163,7 +160,8 @@ class SQLiteStore(Store):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await self._writer.run(lambda conn: conn.executescript(_SCHEMA))
+
+        await self._writer.run(lambda conn: sqlitefiles.create_schema(conn, _SCHEMA))
 
     async def close(self) -> None:
         await self._writer.close()

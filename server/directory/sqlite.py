@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from crdt import sqlitefiles
+
 from . import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
 
 T = TypeVar("T")
@@ -64,12 +66,9 @@ class SQLiteDirectory(Directory):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         # The server and the admin commands write the same file: wait for each other.
-        db.execute("PRAGMA busy_timeout = 10000")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        db.executescript(_SCHEMA + _indexes())
+        db = sqlitefiles.connect(self.path)
+        sqlitefiles.create_schema(db, _SCHEMA + _indexes())
         self._db = db
 
     async def close(self) -> None:
