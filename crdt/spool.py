@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import sqlitefiles
 from .store import Store, StoreError, Unreachable
 from .types import Checkpoint, Entry, NewEntry, Seal, Version
 
@@ -65,10 +66,8 @@ class SpooledStore(Store):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = sqlitefiles.connect(self.path)
+        sqlitefiles.create_schema(self._db, _SCHEMA)
         self.spooled, self.spooled_bytes = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM spool"
         ).fetchone()

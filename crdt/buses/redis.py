@@ -23,8 +23,8 @@ Awareness is ephemeral and goes over pub/sub, `sinopia:a:{doc}`. Publishing neve
 blocks: messages queue and one task sends them, many per pipeline round trip.
 
 A document is read live (its stream in the blocking XREAD, so every entry wakes the
-reader) while another instance has shown itself on it within `live_grace` seconds: an
-entry of its on the stream, a presence message, the presence query a room sends when it
+reader) while another instance has shown itself on it within `live_grace` seconds: its
+entries on the stream, its presence messages, the presence query a room sends when it
 opens. Otherwise the document is quiet: every entry on its stream is our own, and reading
 each one back would cost a round trip per update for nothing (when a load balancer routes
 each document to one instance, that is every document). A quiet document's stream is

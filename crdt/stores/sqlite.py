@@ -160,7 +160,6 @@ class SQLiteStore(Store):
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-
         await self._writer.run(lambda conn: sqlitefiles.create_schema(conn, _SCHEMA))
 
     async def close(self) -> None:
