@@ -478,6 +478,13 @@ async def test_quiet_document_still_hears_other_instances(redis: RedisServer) ->
         await b.close()
 
 
+@pytest.mark.parametrize("option", ["maxlen=0", "live_grace=-1", "quiet_poll=0", "quiet_poll=x"])
+def test_redis_bus_options_are_checked(option: str) -> None:
+    name = option.split("=")[0]
+    with pytest.raises(ValueError, match=f"{name} must be a positive number"):
+        open_bus(f"redis://127.0.0.1:1/0?{option}", "A")
+
+
 async def _xlen(client: aioredis.Redis, doc: str, count: int) -> bool:
     return await client.xlen(stream_key(doc)) == count
 

@@ -91,7 +91,13 @@ def from_url(url: str, instance: str) -> RedisBus:
     rest = []
     for key, value in query:
         if key in ("maxlen", "live_grace", "quiet_poll"):
-            ours[key] = float(value)
+            try:
+                ours[key] = float(value)
+            except ValueError:
+                ours[key] = 0.0
+            # A zero poll interval would have the reader spin.
+            if not ours[key] > 0:
+                raise ValueError(f"redis bus option {key} must be a positive number")
         else:
             rest.append((key, value))
     bus = RedisBus(
