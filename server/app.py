@@ -26,26 +26,23 @@ from crdt.errors import MalformedMessage
 from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
-
-from . import (
-    account_api,
-    annotations_api,
-    history_api,
-    iiif_api,
-    keys,
-    mirador_api,
-    problems,
-    workspaces_api,
-)
-from .api import Api
-from .auth import create_auth
-from .collab import Collab
-from .health import healthz, readyz
-from .metrics import Metrics
-from .protocol_headers import ProtocolHeaders
-from .schema_check import SchemaCheck
-from .settings import Settings
-from .wire import WireCapture
+from server.access import keys
+from server.access.auth import create_auth
+from server.api import account as account_api
+from server.api import annotations as annotations_api
+from server.api import history as history_api
+from server.api import iiif as iiif_api
+from server.api import mirador as mirador_api
+from server.api import workspaces as workspaces_api
+from server.health import healthz, readyz
+from server.http import problems
+from server.http.protocol_headers import ProtocolHeaders
+from server.http.routes import Api
+from server.live.endpoint import Collab
+from server.live.schema_check import SchemaCheck
+from server.live.wire import WireCapture
+from server.metrics import Metrics
+from server.settings import Settings
 
 log = logging.getLogger("sinopia.server")
 

@@ -9,8 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crdt import Limits
-
-from .auth_settings import AuthSettings
+from server.access.settings import AuthSettings
 
 MiB = 1024 * 1024
 

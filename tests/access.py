@@ -13,9 +13,9 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from server import identity
 from server.directory import Directory, open_directory
-from server.identity import Refused
+from server.directory import operations as identity
+from server.directory.operations import Refused
 from server.settings import Settings
 
 T = TypeVar("T")

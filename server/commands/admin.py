@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import identity, roles
-from ..directory import Directory, open_directory
-from ..identity import Refused
-from ..settings import Settings
+from server.access import roles
+from server.directory import Directory, open_directory
+from server.directory import operations as identity
+from server.directory.operations import Refused
+from server.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
@@ -235,7 +236,7 @@ async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _token_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..tokens import split_api_token
+    from server.access.tokens import split_api_token
 
     parts = split_api_token(args.id)
     token_id = parts[0] if parts else args.id
@@ -248,7 +249,7 @@ async def _token_revoke(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _share_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..auth import create_signer
+    from server.access.auth import create_signer
 
     signer = create_signer(settings)
     seconds = identity.duration_seconds(args.expires)

@@ -24,9 +24,9 @@ from crdt.seals import Report, Sealer, key_id, verify
 from crdt.store import Store, VersionExists
 from crdt.stores import open_store
 from crdt.types import Version
-
-from .. import history, keys
-from ..settings import Settings
+from server.access import keys
+from server.api import past as history
+from server.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..roles import Role
+from server.access.roles import Role
 
 R = TypeVar("R")
 
@@ -355,10 +355,10 @@ def open_directory(mongo_url: str | None, data_dir: Path) -> Directory:
     """MongoDB when the store is on MongoDB (one directory for every instance), otherwise
     SQLite in the data directory."""
     if mongo_url:
-        from .mongo import MongoDirectory
+        from server.directory.mongo import MongoDirectory
 
         return MongoDirectory(mongo_url)
-    from .sqlite import SQLiteDirectory
+    from server.directory.sqlite import SQLiteDirectory
 
     return SQLiteDirectory(data_dir / "directory.db")
 

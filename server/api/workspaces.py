@@ -6,15 +6,15 @@ from pydantic import BaseModel, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import identity
-from .account_api import audit_page, caller, refused
-from .api import Api, Param, json
-from .auth import Auth
-from .directory import ShareLink, User
-from .identity import Refused
-from .problems import HTTPProblem
-from .requests import read_body
-from .roles import Role
+from server.access.auth import Auth
+from server.access.roles import Role
+from server.api.account import audit_page, caller, refused
+from server.directory import ShareLink, User
+from server.directory import operations as identity
+from server.directory.operations import Refused
+from server.http.problems import HTTPProblem
+from server.http.requests import read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 TAG = "workspaces"

@@ -60,13 +60,12 @@ from annotations.subject_document import annotation_ids
 from crdt import DocumentName, Room
 from crdt.errors import CollabError, TooLarge
 from iiif import Subject
-
-from . import links
-from .api import Api, Param
-from .documents import document_name, int_param
-from .negotiation import Offer, negotiate
-from .problems import HTTPProblem
-from .requests import principal, read_json
+from server.api.documents import document_name, int_param
+from server.http import links
+from server.http.negotiation import Offer, negotiate
+from server.http.problems import HTTPProblem
+from server.http.requests import principal, read_json
+from server.http.routes import Api, Param
 
 api = Api()
 CONTAINER = "/api/annotations/{workspace}/{kind}/{id}/"

@@ -12,16 +12,17 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from . import identity, roles
-from .api import Api, Param, json
-from .auth import SESSION_COOKIE, Auth, Principal, expiry
-from .directory import ApiToken, DirectoryError, Session, User, new_id
-from .identity import Refused
-from .oidc import Flow, OIDCClient
-from .problems import HTTPProblem
-from .requests import read_body
-from .roles import Role
-from .tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
+from server.access import roles
+from server.access.auth import SESSION_COOKIE, Auth, Principal, expiry
+from server.access.oidc import Flow, OIDCClient
+from server.access.roles import Role
+from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
+from server.directory import ApiToken, DirectoryError, Session, User, new_id
+from server.directory import operations as identity
+from server.directory.operations import Refused
+from server.http.problems import HTTPProblem
+from server.http.requests import read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 TAG = "access"
@@ -541,7 +542,7 @@ async def instance_audit(request: Request) -> Response:
 
 
 async def audit_page(request: Request, workspace: str | None) -> Response:
-    from .documents import int_param
+    from server.api.documents import int_param
 
     limit = min(int_param(request, "limit", 100, minimum=1) or 100, 1000)
     before = int_param(request, "before", minimum=1)

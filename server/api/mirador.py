@@ -48,12 +48,12 @@ from crdt.errors import InvalidName
 from iiif import Subject, subject_id
 from iiif.export import presentation3_annotation
 from iiif.webannotations import targets
-
-from . import links, workspace_index
-from .annotations_api import _agent, _commenter_may, _subject, check_on_subject, live, write
-from .api import Api, Param
-from .problems import HTTPProblem
-from .requests import read_json
+from server.api import workspace_index
+from server.api.annotations import _agent, _commenter_may, _subject, check_on_subject, live, write
+from server.http import links
+from server.http.problems import HTTPProblem
+from server.http.requests import read_json
+from server.http.routes import Api, Param
 
 api = Api()
 TAG = "mirador"

@@ -12,9 +12,8 @@ from annotations import schema
 from crdt import DocumentName, Store
 from crdt.errors import InvalidName
 from crdt.history import OutOfRange, seq_at_time
-
-from . import history
-from .problems import HTTPProblem
+from server.api import past as history
+from server.http.problems import HTTPProblem
 
 
 def document_name(request: Request) -> DocumentName:

@@ -49,26 +49,10 @@ from crdt.errors import (
 from crdt.peer import Peer
 from crdt.room import Refusal, UpdateCheck
 from iiif import subject_id
-
-from . import roles
-from .api import Endpoint, Handler
-from .directory import (
-    ApiToken,
-    AuditEvent,
-    Directory,
-    DirectoryError,
-    Session,
-    ShareLink,
-    User,
-    Workspace,
-    new_id,
-    now_ms,
-)
-from .problems import HTTPProblem
-from .ratelimit import Limiter
-from .roles import Role
-from .settings import Settings
-from .tokens import (
+from server.access import roles
+from server.access.ratelimit import Limiter
+from server.access.roles import Role
+from server.access.tokens import (
     AUDIENCE_ACCESS,
     AUDIENCE_SESSION,
     AUDIENCE_SHARE,
@@ -80,6 +64,21 @@ from .tokens import (
     split_api_token,
     unverified_claims,
 )
+from server.directory import (
+    ApiToken,
+    AuditEvent,
+    Directory,
+    DirectoryError,
+    Session,
+    ShareLink,
+    User,
+    Workspace,
+    new_id,
+    now_ms,
+)
+from server.http.problems import HTTPProblem
+from server.http.routes import Endpoint, Handler
+from server.settings import Settings
 
 log = logging.getLogger("sinopia.auth")
 
@@ -771,14 +770,14 @@ def expiry(seconds: float) -> int:
 def create_auth(settings: Settings) -> Auth:
     """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB) and the
     key that signs Sinopia's JWTs (created on first start, like the sealing key)."""
-    from .directory import open_directory
+    from server.directory import open_directory
 
     directory = open_directory(settings.mongo_url, settings.data_dir)
     return Auth(settings, directory, create_signer(settings))
 
 
 def create_signer(settings: Settings) -> Signer:
-    from . import keys
+    from server.access import keys
 
     private = keys.load_or_create(settings.auth_key_file)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")

@@ -19,12 +19,11 @@ from crdt.seals import key_id
 from crdt.seals import verify as verify_log
 from crdt.store import VersionExists
 from crdt.types import Version as StoredVersion
-
-from . import history
-from .api import Api, Param, json
-from .documents import document_name, existing, int_param, past_doc, seq_at, snapshot_at
-from .problems import HTTPProblem
-from .requests import principal, read_body
+from server.api import past as history
+from server.api.documents import document_name, existing, int_param, past_doc, seq_at, snapshot_at
+from server.http.problems import HTTPProblem
+from server.http.requests import principal, read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 BASE = "/api/history/{workspace}/{kind}/{id}"

@@ -9,8 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from annotations.problems import Invalid, from_validation_error
-
-from .problems import HTTPProblem
+from server.http.problems import HTTPProblem
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from crdt import DocumentName
 from crdt.errors import InvalidName
-
-from . import roles
-from .directory import (
+from server.access import roles
+from server.access.roles import Role
+from server.access.tokens import AUDIENCE_SHARE, Signer, new_api_token
+from server.directory import (
     ApiToken,
     AuditEvent,
     Directory,
@@ -23,8 +24,6 @@ from .directory import (
     new_id,
     now_ms,
 )
-from .roles import Role
-from .tokens import AUDIENCE_SHARE, Signer, new_api_token
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
