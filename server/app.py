@@ -20,24 +20,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from crdt import RoomManager
+from crdt import RoomManager, keyfiles
 from crdt.buses import open_bus
 from crdt.errors import MalformedMessage
 from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
-from server.access import keys
 from server.access.auth import create_auth
-from server.api import account as account_api
-from server.api import annotations as annotations_api
-from server.api import history as history_api
-from server.api import iiif as iiif_api
-from server.api import mirador as mirador_api
-from server.api import workspaces as workspaces_api
+from server.api import exception_handlers, rest_api
 from server.health import healthz, readyz
-from server.http import problems
 from server.http.protocol_headers import ProtocolHeaders
-from server.http.routes import Api
 from server.live.endpoint import Collab
 from server.live.schema_check import SchemaCheck
 from server.live.wire import WireCapture
@@ -62,21 +54,6 @@ def _version() -> str:
         return "0"
 
 
-def rest_api() -> Api:
-    """Every REST endpoint of the product, in one table."""
-    table = Api()
-    for module in (
-        history_api,
-        account_api,
-        workspaces_api,
-        annotations_api,
-        iiif_api,
-        mirador_api,
-    ):
-        table.endpoints.extend(module.api.endpoints)
-    return table
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -84,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if store.remote:
         store = SpooledStore(store, settings.data_dir / "spool.db", settings.spool_max_bytes)
     bus = open_bus(settings.bus_location, instance)
-    key = keys.load_or_create(settings.seal_key_file)
+    key = keyfiles.load_or_create(settings.seal_key_file)
     sealer = Sealer(store, key, settings.seal_interval_seconds)
     # Who may do what (server/auth.py): every REST route, socket and update goes through it.
     auth = create_auth(settings)
@@ -167,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "If-Match"],
             ),
         ],
-        exception_handlers=problems.handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.state.manager = manager

@@ -1,22 +1,26 @@
-"""Finding the document a REST path names, and reading its past."""
+"""The document a REST path names, opened: its name from the path (404 when malformed),
+its live room held while a handler uses it, and a write as one transaction on it, stored
+and relayed to every connected client as a client's own update would be."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from pycrdt import Doc
 from starlette.requests import Request
 
-from annotations import schema
-from crdt import DocumentName, Store
-from crdt.errors import InvalidName
-from crdt.history import OutOfRange, seq_at_time
-from server.api import past as history
+from crdt import DocumentName, Room, RoomManager, Store
+from crdt.errors import CollabError, InvalidName, TooLarge
 from server.http.problems import HTTPProblem
+from server.http.requests import principal
+
+SUBJECT_KINDS = ("canvas", "model")
 
 
 def document_name(request: Request) -> DocumentName:
+    """`{workspace}/{kind}/{id}` of the path; 404 if it is no valid document name."""
     p = request.path_params
     try:
         return DocumentName.of(p["workspace"], p["kind"], p["id"])
@@ -24,54 +28,42 @@ def document_name(request: Request) -> DocumentName:
         raise HTTPProblem(404, f"no such document: {exc}") from None
 
 
-async def existing(store: Store, name: DocumentName) -> int:
+def subject_name(request: Request) -> DocumentName:
+    """The canvas or model document in the path; 404 for anything else."""
+    name = document_name(request)
+    if name.kind not in SUBJECT_KINDS:
+        raise HTTPProblem(404, f"{name.kind} documents have no annotation container")
+    return name
+
+
+def manager_of(request: Request) -> RoomManager:
+    rooms: RoomManager = request.app.state.manager
+    return rooms
+
+
+def store_of(request: Request) -> Store:
+    return manager_of(request).store
+
+
+async def existing(log: Store, name: DocumentName) -> int:
     """The head of a document's log; 404 if it has none."""
-    head = await store.head(str(name))
+    head = await log.head(str(name))
     if head == 0:
         raise HTTPProblem(404, f"no such document: {name}")
     return head
 
 
-def int_param(
-    request: Request, key: str, default: int | None = None, minimum: int = 0
-) -> int | None:
-    raw = request.query_params.get(key)
-    if raw is None:
-        return default
+def live(request: Request, name: DocumentName) -> AbstractAsyncContextManager[Room]:
+    """The live room of `name`, held (not evicted) while in use."""
+    return manager_of(request).hold(str(name))
+
+
+async def write(request: Request, room: Room, change: Callable[[Doc], Any], size: int = 0) -> None:
+    """`change` as one transaction on the live document, attributed to the caller: stored,
+    then relayed to every connected client."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise HTTPProblem(400, f"{key} must be an integer, not {raw!r}") from None
-    if value < minimum:
-        raise HTTPProblem(400, f"{key} must be at least {minimum}")
-    return value
-
-
-def time_param(raw: str, key: str) -> int:
-    """An ISO 8601 time (with a zone, or UTC) as milliseconds since the epoch."""
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise HTTPProblem(400, f"{key} must be an ISO 8601 time, not {raw!r}") from None
-    if when.tzinfo is None:
-        raise HTTPProblem(400, f"{key} needs a time zone, e.g. {raw}Z")
-    return int(when.timestamp() * 1000)
-
-
-async def past_doc(store: Store, name: DocumentName, seq: int) -> Doc:
-    try:
-        return await history.past(store, name, seq)
-    except OutOfRange as exc:
-        raise HTTPProblem(404, str(exc)) from None
-
-
-async def seq_at(store: Store, name: DocumentName, at: str) -> int:
-    try:
-        return await seq_at_time(store, str(name), time_param(at, "at"))
-    except OutOfRange as exc:
-        raise HTTPProblem(404, str(exc)) from None
-
-
-async def snapshot_at(store: Store, name: DocumentName, seq: int) -> dict[str, Any]:
-    doc = await past_doc(store, name, seq)
-    return schema.snapshot(doc, name.kind)
+        await room.write(principal(request), change, size_hint=size)
+    except TooLarge as exc:
+        raise HTTPProblem(413, exc.reason) from None
+    except CollabError as exc:
+        raise HTTPProblem(503, exc.reason, headers={"Retry-After": "1"}) from None

@@ -35,7 +35,7 @@ from iiif import (
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
 from server.api import workspace_index
-from server.api.annotations import live, subject_name
+from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
 from server.http import links
 from server.http.negotiation import Offer, negotiate

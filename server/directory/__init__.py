@@ -19,11 +19,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from server.access.roles import Role
+from typing import Any, Literal, TypeVar
 
 R = TypeVar("R")
+
+# A member's role on a workspace, lowest first: what each may do is decided by
+# server.access.roles, not here.
+Role = Literal["viewer", "commenter", "editor", "lead", "owner"]
+ROLES: tuple[Role, ...] = ("viewer", "commenter", "editor", "lead", "owner")
 
 
 class DirectoryError(Exception):
