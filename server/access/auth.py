@@ -97,6 +97,25 @@ PERMISSIONS = frozenset(
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def limit_key(principal: Principal, address: str) -> str:
+    """What a rate limit counts by: the principal, except for a share link, whose audience
+    is everyone who has the link (an exhibition page's visitors): there it counts per
+    address, so one visitor cannot use up everyone's allowance."""
+    if principal.share is not None:
+        return f"share:{principal.share.id}@{address}"
+    return principal.key
+
+
+def is_share_token(raw: str) -> bool:
+    """Whether `raw` claims to be a share link (unverified: never grants anything)."""
+    if not looks_like_jwt(raw):
+        return False
+    try:
+        return unverified_claims(raw).get("aud") == AUDIENCE_SHARE
+    except BadCredential:
+        return False
+
+
 class Auth:
     def __init__(self, settings: Settings, directory: Directory, signer: Signer) -> None:
         self.settings = settings
@@ -474,11 +493,12 @@ class Auth:
             raise HTTPProblem(503, "the directory is unavailable, try again") from None
 
     async def _authorize(self, request: Request, principal: Principal, permission: str) -> None:
-        if not self.request_limit.allow(principal.key):
+        key = limit_key(principal, address_of(request))
+        if not self.request_limit.allow(key):
             raise HTTPProblem(
                 429,
                 "too many requests",
-                headers={"Retry-After": str(self.request_limit.retry_after(principal.key))},
+                headers={"Retry-After": str(self.request_limit.retry_after(key))},
             )
         if principal.cookie and request.method not in SAFE_METHODS:
             self.check_csrf(request, principal)
@@ -556,6 +576,10 @@ class Auth:
         sets the connection's principal, write permission and access, or raises the
         `CollabError` to close it with."""
         address = address_of(websocket)
+        raw, _ = credential(websocket)
+        # Known before the credential is checked, only to choose how a refusal for load
+        # is said: an embed's socket is told to try again later (see server/live).
+        conn.public = raw is not None and is_share_token(raw)
         if self._pending.get(address, 0) >= self.settings.max_unauthenticated_per_address:
             raise RateLimited("too many unauthenticated connections from this address")
         self._pending[address] = self._pending.get(address, 0) + 1
@@ -574,6 +598,10 @@ class Auth:
         conn.access = access
         conn.principal = access.principal.label
         conn.can_write = roles.can_write(access.role)
+        # Share links are the public: staff's presence is not theirs to see, and theirs
+        # is nobody's business (members see each other whatever their role).
+        conn.public = access.principal.share is not None
+        conn.presence = not conn.public
 
     async def _admit(self, websocket: WebSocket, name: str, address: str) -> Access:
         raw, source = credential(websocket)
@@ -597,7 +625,7 @@ class Auth:
         except BadCredential as exc:
             self.failure_limit.allow(address)
             raise NotAuthenticated(exc.reason) from None
-        if not self.connect_limit.allow(principal.key):
+        if not self.connect_limit.allow(limit_key(principal, address)):
             raise RateLimited("too many connections")
         doc = DocumentName.parse(name)
         if await self.workspace(doc.workspace) is None:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crdt import CollabError, DocumentName, Room, RoomManager
-from crdt.errors import InvalidName, MalformedMessage
+from crdt.errors import InvalidName, MalformedMessage, RateLimited, TryLater
 from crdt.protocol import KEEPALIVE_MESSAGE
 from server.live.wire import Wire
 
@@ -28,11 +28,12 @@ Admit = Callable[[WebSocket, "Connection", str], Awaitable[None]]
 class Connection:
     """One client socket, as the room sees it (`crdt.Peer`).
 
-    A message goes straight onto the socket (`server.wire`) when nothing is waiting
+    A message goes straight onto the socket (`server.live.wire`) when nothing is waiting
     before it and the socket takes it; otherwise it is queued and written by a task of its
-    own, so one slow client never holds up a room's broadcast. A client whose backlog
-    passes the limit while its socket pushes back is disconnected instead of growing the
-    server's memory (it resyncs when it reconnects).
+    own, so one slow client never holds up a room's broadcast. That task exists only while
+    there is something queued (an idle watcher costs no task of its own). A client whose
+    backlog passes the limit while its socket pushes back is disconnected instead of
+    growing the server's memory (it resyncs when it reconnects).
     """
 
     def __init__(self, websocket: WebSocket, doc: str, max_queue_bytes: int) -> None:
@@ -43,6 +44,10 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.principal = "anonymous"
         self.can_write = True
+        # Share-link sockets (the public): no presence either way, and refusals for load
+        # are "try again later" (1013), which y-websocket retries.
+        self.presence = True
+        self.public = False
         # Set by the server's admission check (server.auth.Access): who, where, which role;
         # kept up to date while the socket is open.
         self.access: object | None = None
@@ -57,14 +62,14 @@ class Connection:
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._blocked = False
-        self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
     def __hash__(self) -> int:
         return id(self)
 
-    def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+    def _wake(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def send(self, message: bytes) -> None:
         if self.close_code is not None:
@@ -83,7 +88,7 @@ class Connection:
         self._queue.append(message)
         self._queued_bytes += len(message)
         self._check_backlog()
-        self._wakeup.set()
+        self._wake()
 
     def _check_backlog(self) -> None:
         # Only a backlog behind a socket that pushes back counts (a write is blocked, or
@@ -100,7 +105,7 @@ class Connection:
     def close(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
-        self._wakeup.set()
+        self._wake()
 
     def keepalive(self, idle_seconds: float, now: float) -> None:
         # Also a periodic look at the backlog, for a room that went quiet meanwhile.
@@ -109,42 +114,49 @@ class Connection:
             self.send(KEEPALIVE_MESSAGE)
 
     async def _write(self) -> None:
+        # Writes what is queued, then the close if one is due, and ends: the next message
+        # queued (or a close) starts it again.
         send = self.websocket.send
         try:
-            while True:
-                while self._queue:
-                    message = self._queue.popleft()
-                    self._queued_bytes -= len(message)
-                    # Seen as True from outside only while this send is suspended, that is
-                    # while the transport refuses more bytes.
-                    self._blocked = True
-                    await send({"type": "websocket.send", "bytes": message})
-                    self._blocked = False
-                    self.messages_out += 1
-                    self.bytes_out += len(message)
-                self.last_sent = time.monotonic()
-                if self.close_code is not None:
-                    await self.websocket.close(self.close_code, self.close_reason)
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
+            while self._queue:
+                message = self._queue.popleft()
+                self._queued_bytes -= len(message)
+                # Seen as True from outside only while this send is suspended, that is
+                # while the transport refuses more bytes.
+                self._blocked = True
+                await send({"type": "websocket.send", "bytes": message})
+                self._blocked = False
+                self.messages_out += 1
+                self.bytes_out += len(message)
+            self.last_sent = time.monotonic()
+            if self.close_code is not None:
+                await self.websocket.close(self.close_code, self.close_reason)
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away (or the socket is already closed): nothing to deliver to.
-            pass
+            self._queue.clear()
+            self._queued_bytes = 0
+        finally:
+            self._blocked = False
+            self._writer = None
 
     async def finish(self, timeout: float = 5.0) -> None:
         """Flush what is queued (a close included), bounded by `timeout`."""
-        if self._writer is None:
-            self.start()
-        assert self._writer is not None
         if self.disconnected:
-            self._writer.cancel()
+            if self._writer is not None:
+                self._writer.cancel()
             return
         self.close(1000, "")
+        writer = self._writer
+        if writer is None:
+            return
         try:
-            await asyncio.wait_for(asyncio.shield(self._writer), timeout)
+            await asyncio.wait_for(asyncio.shield(writer), timeout)
         except TimeoutError:
-            self._writer.cancel()
+            writer.cancel()
+        except asyncio.CancelledError:
+            # The writer was cancelled (the client vanished meanwhile), not this call.
+            if not writer.cancelled():
+                raise
 
 
 class Collab:
@@ -177,9 +189,12 @@ class Collab:
                 # Raises the CollabError (4401, 4403, 4404, 4429) to close with.
                 await self.admit(websocket, conn, name)
             room = await self.manager.join(name, conn)
-            conn.start()
             await self._serve(websocket, conn, room)
         except CollabError as exc:
+            if conn.public and isinstance(exc, RateLimited):
+                # Refused for load (a full room, a rate limit): an embed should come back,
+                # and y-websocket gives up for good on 44xx codes.
+                exc = TryLater(exc.reason)
             self._error(conn, exc)
         except Exception:
             log.exception(
