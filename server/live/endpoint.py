@@ -10,6 +10,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -63,6 +64,8 @@ class Connection:
         self._queued_bytes = 0
         self._blocked = False
         self._writer: asyncio.Task[None] | None = None
+        # Told once a close is under way (the endpoint stops waiting for messages).
+        self.on_close: Callable[[], None] | None = None
 
     def __hash__(self) -> int:
         return id(self)
@@ -106,6 +109,8 @@ class Connection:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
         self._wake()
+        if self.on_close is not None:
+            self.on_close()
 
     def keepalive(self, idle_seconds: float, now: float) -> None:
         # Also a periodic look at the backlog, for a room that went quiet meanwhile.
@@ -189,19 +194,12 @@ class Collab:
                 # Raises the CollabError (4401, 4403, 4404, 4429) to close with.
                 await self.admit(websocket, conn, name)
             room = await self.manager.join(name, conn)
-            await self._serve(websocket, conn, room)
+            if not await self._serve_directly(conn, room):
+                await self._serve(websocket, conn, room)
         except CollabError as exc:
-            if conn.public and isinstance(exc, RateLimited):
-                # Refused for load (a full room, a rate limit): an embed should come back,
-                # and y-websocket gives up for good on 44xx codes.
-                exc = TryLater(exc.reason)
             self._error(conn, exc)
         except Exception:
-            log.exception(
-                "connection failed", extra={"event": "error", "doc": raw_name, "conn": conn.id}
-            )
-            conn.close(1011, "internal error")
-            self.errors[1011] = self.errors.get(1011, 0) + 1
+            self._failed(conn)
         finally:
             if room is not None:
                 self.manager.leave(room, conn)
@@ -214,10 +212,7 @@ class Collab:
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                conn.disconnected = True
-                if conn.close_code is None:
-                    conn.close_code = message.get("code", 1005)
-                    conn.close_reason = message.get("reason") or ""
+                self._disconnected(conn, message)
                 return
             data = message.get("bytes")
             if data is None:
@@ -228,7 +223,64 @@ class Collab:
             if conn.close_code is not None:
                 return
 
+    async def _serve_directly(self, conn: Connection, room: Room) -> bool:
+        """Serve the socket with its messages handed to the room as they arrive (see
+        `Wire.receive_directly`); False where that is not possible. Returns once the
+        client is gone or the connection is being closed."""
+        if conn.wire is None:
+            return False
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def end() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        def on_message(data: bytes) -> None:
+            if conn.close_code is not None:
+                return
+            conn.messages_in += 1
+            conn.bytes_in += len(data)
+            try:
+                room.receive(conn, data)
+            except CollabError as exc:
+                self._error(conn, exc)
+            except Exception:
+                self._failed(conn)
+
+        def on_event(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.disconnect":
+                self._disconnected(conn, message)
+                end()
+            elif conn.close_code is None:
+                self._error(conn, MalformedMessage("text frames are not part of the protocol"))
+
+        if not conn.wire.receive_directly(on_message, on_event):
+            return False
+        conn.on_close = end
+        if conn.close_code is not None:
+            end()
+        await ended
+        return True
+
+    @staticmethod
+    def _disconnected(conn: Connection, message: dict[str, Any]) -> None:
+        conn.disconnected = True
+        if conn.close_code is None:
+            conn.close_code = message.get("code", 1005)
+            conn.close_reason = message.get("reason") or ""
+
+    def _failed(self, conn: Connection) -> None:
+        log.exception(
+            "connection failed", extra={"event": "error", "doc": conn.doc, "conn": conn.id}
+        )
+        conn.close(1011, "internal error")
+        self.errors[1011] = self.errors.get(1011, 0) + 1
+
     def _error(self, conn: Connection, exc: CollabError) -> None:
+        if conn.public and isinstance(exc, RateLimited):
+            # Refused for load (a full room, a rate limit): an embed should come back, and
+            # y-websocket gives up for good on 44xx codes.
+            exc = TryLater(exc.reason)
         self.errors[exc.code] = self.errors.get(exc.code, 0) + 1
         log.warning(
             "connection refused: %s",
