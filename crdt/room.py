@@ -34,8 +34,8 @@ from .bus import Bus, BusMessage, Kind
 from .errors import MalformedMessage, RoomFull, StoreUnavailable, TooLarge
 from .groupcommit import GroupCommit
 from .peer import Peer
-from .store import Store
-from .types import Limits, Loaded, NewEntry
+from .store import Store, StoreError
+from .types import Entry, Limits, Loaded, NewEntry
 
 log = logging.getLogger("sinopia.room")
 
@@ -180,7 +180,12 @@ class Room:
         self._applied = 0  # updates applied to the doc, counted locally
         self._stored = 0  # of which durable
         self._deferred: list[tuple[int, Peer, bytes]] = []  # (needs _stored >=, to, message)
-        self._flush_task: asyncio.Task[None] | None = None
+        # The batch handed to the group commit and not yet stored (one at a time, so a
+        # document's updates are stored and relayed in order), and whether handing over
+        # the next one is scheduled.
+        self._writing: list[tuple[bytes, Peer, asyncio.Future[int] | None]] | None = None
+        self._submit_scheduled = False
+        self._flushed: list[asyncio.Future[None]] = []  # flush() callers
         self._checkpoint_task: asyncio.Task[None] | None = None
 
     # -- loading -----------------------------------------------------------------------
@@ -304,8 +309,10 @@ class Room:
         self.size += len(delta)
         self._applied += 1
         self._pending.append((delta, peer, waiter))
-        if self._flush_task is None:
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+        if self._writing is None and not self._submit_scheduled:
+            # At the end of this turn: everything received in it goes as one batch.
+            self._submit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._submit)
 
     def _maybe_idle(self) -> None:
         if not self.peers and not self.holds:
@@ -396,44 +403,59 @@ class Room:
         else:
             self._deferred.append((self._applied, peer, message))
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer, _ in batch]
-                try:
-                    stored = await self.log.append(self.name, entries)
-                except Exception as exc:
-                    for _, _, waiter in batch:
-                        if waiter and not waiter.done():
-                            waiter.set_exception(StoreUnavailable("store unavailable"))
-                    self._break(exc)
-                    return
-                self._stored += len(batch)
-                self.head = max(self.head, stored[-1].seq)
-                self.stats.updates += len(batch)
-                if self.on_stored:
-                    self.on_stored(self.name)
-                fresh: list[tuple[bytes, Peer | None]] = []
-                for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
-                    if waiter and not waiter.done():
-                        waiter.set_result(entry.seq)
-                    # Not fresh: a catch-up read it from the store first and relayed it.
-                    if self._note_applied(entry.seq):
-                        fresh.append((delta, origin))
-                    self.bus.publish(
-                        BusMessage(self.name, Kind.UPDATE, delta, entry.seq, self.bus.instance)
-                    )
-                if fresh:
-                    self._broadcast(fresh)
-                if self._deferred:
-                    ready = [d for d in self._deferred if d[0] <= self._stored]
-                    self._deferred = [d for d in self._deferred if d[0] > self._stored]
-                    for _, peer, msg in ready:
-                        peer.send(msg)
-                self._maybe_checkpoint()
-        finally:
-            self._flush_task = None
+    def _submit(self) -> None:
+        self._submit_scheduled = False
+        if self._writing is not None or not self._pending or self.broken:
+            self._notify_flushed()
+            return
+        batch, self._pending = self._pending, []
+        self._writing = batch
+        entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer, _ in batch]
+        self.log.submit(self.name, entries, self._stored_batch)
+
+    def _stored_batch(self, stored: list[Entry] | None, exc: Exception | None) -> None:
+        """The group commit's answer for the batch in `_writing`: relay it, or break."""
+        batch, self._writing = self._writing, None
+        assert batch is not None
+        if exc is not None or stored is None:
+            for _, _, waiter in batch:
+                if waiter and not waiter.done():
+                    waiter.set_exception(StoreUnavailable("store unavailable"))
+            self._break(exc or StoreError("nothing stored"))
+            self._notify_flushed()
+            return
+        self._stored += len(batch)
+        self.head = max(self.head, stored[-1].seq)
+        self.stats.updates += len(batch)
+        if self.on_stored:
+            self.on_stored(self.name)
+        fresh: list[tuple[bytes, Peer | None]] = []
+        for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
+            if waiter and not waiter.done():
+                waiter.set_result(entry.seq)
+            # Not fresh: a catch-up read it from the store first and relayed it.
+            if self._note_applied(entry.seq):
+                fresh.append((delta, origin))
+            self.bus.publish(
+                BusMessage(self.name, Kind.UPDATE, delta, entry.seq, self.bus.instance)
+            )
+        if fresh:
+            self._broadcast(fresh)
+        if self._deferred:
+            ready = [d for d in self._deferred if d[0] <= self._stored]
+            self._deferred = [d for d in self._deferred if d[0] > self._stored]
+            for _, peer, msg in ready:
+                peer.send(msg)
+        self._maybe_checkpoint()
+        # What arrived during the write goes next, at once: it has waited a commit.
+        self._submit()
+
+    def _notify_flushed(self) -> None:
+        if self._flushed and self._writing is None and (not self._pending or self.broken):
+            waiters, self._flushed = self._flushed, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _broadcast(self, fresh: list[tuple[bytes, Peer | None]]) -> None:
         """Relay stored updates to the peers: one frame per peer for everything stored in
@@ -684,10 +706,15 @@ class Room:
 
     async def flush(self) -> None:
         """Wait until every applied update is durable (and any checkpoint is written)."""
-        while self._flush_task is not None or self._checkpoint_task is not None:
-            task = self._flush_task or self._checkpoint_task
-            assert task is not None
-            await asyncio.shield(task)
+        while True:
+            if self._writing is not None or (self._pending and not self.broken):
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._flushed.append(waiter)
+                await asyncio.shield(waiter)
+            elif self._checkpoint_task is not None:
+                await asyncio.shield(self._checkpoint_task)
+            else:
+                return
 
     def expire_awareness(self, older_than_ms: int) -> None:
         # States of clients that stopped renewing (an instance died, a socket vanished):
