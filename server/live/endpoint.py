@@ -56,6 +56,7 @@ class Connection:
         self.opened = time.monotonic()
         self.last_sent = self.opened
         self.messages_in = self.bytes_in = self.messages_out = self.bytes_out = 0
+        self._out_at_tick = 0
         self.close_code: int | None = None
         self.close_reason = ""
         # The client closed or vanished: nothing more can be delivered.
@@ -75,18 +76,14 @@ class Connection:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def send(self, message: bytes) -> None:
+        # Called once per client for every update relayed: kept to the few checks needed.
         if self.close_code is not None:
             return
         # In order: only when nothing is queued or being written ahead of it.
-        if (
-            self.wire is not None
-            and not self._queue
-            and not self._blocked
-            and self.wire.write(message)
-        ):
+        wire = self.wire
+        if wire is not None and not self._queue and not self._blocked and wire.write(message):
             self.messages_out += 1
             self.bytes_out += len(message)
-            self.last_sent = time.monotonic()
             return
         self._queue.append(message)
         self._queued_bytes += len(message)
@@ -115,6 +112,11 @@ class Connection:
     def keepalive(self, idle_seconds: float, now: float) -> None:
         # Also a periodic look at the backlog, for a room that went quiet meanwhile.
         self._check_backlog()
+        # When the last message went out, to within a tick of this check (cheaper than
+        # reading the clock on every send).
+        if self.messages_out != self._out_at_tick:
+            self._out_at_tick = self.messages_out
+            self.last_sent = now
         if now - self.last_sent >= idle_seconds and not self._queue:
             self.send(KEEPALIVE_MESSAGE)
 

@@ -47,12 +47,12 @@ class SchemaCheck:
         self._copies: weakref.WeakKeyDictionary[Doc, CheckedCopy] = weakref.WeakKeyDictionary()
 
     def __call__(self, name: str, doc: Doc, peer: Peer, update: bytes) -> Refusal | None:
-        try:
-            kind = DocumentName.parse(name).kind
-        except InvalidName:  # rooms are opened by valid names only
-            return Refusal("invalid document name", close=True)
         copy = self._copies.get(doc)
         if copy is None or not copy.follow(doc):
+            try:
+                kind = DocumentName.parse(name).kind
+            except InvalidName:  # rooms are opened by valid names only
+                return Refusal("invalid document name", close=True)
             copy = self._copies[doc] = CheckedCopy(doc, kind, other_roots=True)
         try:
             problems = copy.apply(update)

@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - uvicorn without the websockets package
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
 SCOPE_KEY = "sinopia.wire"
+_OPEN = State.OPEN
 
 
 class WireCapture:
@@ -90,6 +91,9 @@ class Wire:
             return None
         if protocol.conn.extensions:
             return None
+        # `write` reads the flag inside uvicorn's writable Event (asyncio's own attribute).
+        if not isinstance(getattr(protocol.writable, "_value", None), bool):
+            return None
         return cls(protocol)
 
     def writable(self) -> bool:
@@ -98,14 +102,17 @@ class Wire:
 
     def write(self, message: bytes) -> bool:
         protocol = self._protocol
+        transport = protocol.transport
         if (
             protocol.close_sent
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or protocol.transport.is_closing()
+            or not protocol.writable._value
+            or protocol.conn.state is not _OPEN
+            or transport.is_closing()
         ):
             return False
-        protocol.transport.write(binary_frame(message))
+        # binary_frame, inlined: this runs once per client for every update relayed.
+        last = _last
+        transport.write(last[1] if last[0] is message else binary_frame(message))
         return True
 
     def receive_directly(
