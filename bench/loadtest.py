@@ -18,7 +18,8 @@ generator is bench/loadgen.py in `--workers` processes. See bench/README.md.
 
     python bench/loadtest.py                                   # 10 x 10 x 5/s, 4 servers
     python bench/loadtest.py --load rooms,crowd,watchers --rounds 3
-    python bench/loadtest.py --servers sinopia --variant nofsync:SINOPIA_STORE_URL=sqlite:?synchronous=normal
+    python bench/loadtest.py --servers sinopia --variant \
+        nofsync:SINOPIA_STORE_URL=sqlite:?synchronous=normal
 """
 
 from __future__ import annotations
@@ -730,7 +731,8 @@ def report_load(results: list[Result], name: str, load: dict[str, Any], args: An
             ]
             for k in keys
         ]
-        lines.append(_table(["server", "CPU ms/1k deliv", "p50 ms", "p99 ms", "delivered %"], srows))
+        header = ["server", "CPU ms/1k deliv", "p50 ms", "p99 ms", "delivered %"]
+        lines.append(_table(header, srows))
 
     def med(k: str, attr: str) -> float:
         return _median([getattr(r, attr) for r in by_key[k]])

@@ -83,9 +83,10 @@ class Refusal(NamedTuple):
     close: bool = False
 
 
-# (document name, live doc, sender, update) -> None to accept. Installed by the server,
-# which knows the document schema and the roles; the room only enforces the verdict.
-UpdateCheck = Callable[[str, Doc, Peer, bytes], Refusal | None]
+# (room, sender, update) -> None to accept, called before the update is applied to
+# `room.doc`. Installed by the server, which knows the document schema and the roles; the
+# room only enforces the verdict.
+UpdateCheck = Callable[["Room", Peer, bytes], Refusal | None]
 
 
 @dataclass(eq=False)
@@ -171,6 +172,9 @@ class Room:
         # part new to the document is stored and relayed: a re-sent update adds nothing.
         self._delta: bytes | None = None
         self._capture = False
+        # Transactions that changed the live document, by any path: a check that keeps a
+        # copy of it knows from this whether the copy is still in step.
+        self.changes = 0
         self.doc.observe(self._on_transaction)
 
         # Applied, not yet stored: (delta, from whom, future of a server-side writer).
@@ -281,7 +285,7 @@ class Room:
         if self.size + len(update) > self.limits.max_document_bytes:
             raise TooLarge(f"document would exceed {self.limits.max_document_bytes} bytes")
         if self.check is not None:
-            refusal = self.check(self.name, self.doc, peer, update)
+            refusal = self.check(self, peer, update)
             if refusal is not None:
                 self.stats.refused += 1
                 if refusal.close:
@@ -344,6 +348,7 @@ class Room:
         return result, await waiter
 
     def _on_transaction(self, event: TransactionEvent) -> None:
+        self.changes += 1
         if self._capture:
             self._delta = event.update
 

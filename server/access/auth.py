@@ -31,7 +31,6 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from pycrdt import Doc
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -47,7 +46,7 @@ from crdt.errors import (
     UnknownDocument,
 )
 from crdt.peer import Peer
-from crdt.room import Refusal, UpdateCheck
+from crdt.room import Refusal, Room, UpdateCheck
 from iiif import subject_id
 from server.access import roles
 from server.access.principal import (
@@ -641,7 +640,7 @@ class Auth:
         """The room's check for updates from sockets: rate limits and the commenter rule,
         then `inner` (e.g. the document schema)."""
 
-        def check(name: str, doc: Doc, peer: Peer, update: bytes) -> Refusal | None:
+        def check(room: Room, peer: Peer, update: bytes) -> Refusal | None:
             access: Access | None = getattr(peer, "access", None)
             if access is not None:
                 key = access.principal.key
@@ -653,10 +652,11 @@ class Auth:
                 if access.role == "commenter":
                     user = access.principal.user
                     agent = user.agent_iri if user else ""
-                    reason = comment_refusal(doc, update, DocumentName.parse(name).kind, agent)
+                    kind = DocumentName.parse(room.name).kind
+                    reason = comment_refusal(room.doc, update, kind, agent)
                     if reason:
                         return Refusal(reason)
-            return inner(name, doc, peer, update) if inner is not None else None
+            return inner(room, peer, update) if inner is not None else None
 
         return check
 

@@ -34,7 +34,7 @@ from annotations.schema import CheckedCopy
 from crdt.errors import InvalidName
 from crdt.names import DocumentName
 from crdt.peer import Peer
-from crdt.room import Refusal
+from crdt.room import Refusal, Room
 
 log = logging.getLogger("sinopia.schema")
 
@@ -45,10 +45,15 @@ class SchemaCheck:
     def __init__(self) -> None:
         # live document -> its checked copy; dropped with the room's document.
         self._copies: weakref.WeakKeyDictionary[Doc, CheckedCopy] = weakref.WeakKeyDictionary()
+        # live document -> its room's change count once the copy's last update is applied.
+        self._step: weakref.WeakKeyDictionary[Doc, int] = weakref.WeakKeyDictionary()
 
-    def __call__(self, name: str, doc: Doc, peer: Peer, update: bytes) -> Refusal | None:
+    def __call__(self, room: Room, peer: Peer, update: bytes) -> Refusal | None:
+        doc, name = room.doc, room.name
         copy = self._copies.get(doc)
-        if copy is None or not copy.follow(doc):
+        # In step when nothing but checked updates changed the document since (the room
+        # counts its transactions); otherwise caught up from it.
+        if copy is None or (self._step.get(doc) != room.changes and not copy.follow(doc)):
             try:
                 kind = DocumentName.parse(name).kind
             except InvalidName:  # rooms are opened by valid names only
@@ -59,8 +64,11 @@ class SchemaCheck:
         except ValueError:
             return None  # undecodable: nothing applied here; the room refuses it itself
         if not problems:
+            # The room applies it next: one more transaction, which the copy has.
+            self._step[doc] = room.changes + 1
             return None
         # The copy now holds an update the document will not: make it anew next time.
         del self._copies[doc]
+        self._step.pop(doc, None)
         log.info("update refused in %s: %s", name, problems[0], extra={"doc": name})
         return Refusal(f"schema: {problems[0]}"[:120], close=True)
