@@ -515,6 +515,11 @@ async def _worker(conn: Connection, specs: list[ClientSpec]) -> None:
 
 
 def worker_main(conn: Connection, specs: list[ClientSpec]) -> None:
+    import resource
+
+    # Thousands of sockets per process.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         import uvloop
     except ImportError:
