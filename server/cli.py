@@ -6,7 +6,7 @@ import sys
 
 from server.commands import admin, history, iiif, serve
 from server.commands.errors import report
-from server.commands.options import STORAGE, Parser, examples
+from server.commands.options import STORAGE, Parser, add, examples
 
 COMMANDS = (serve, admin, history, iiif)
 
@@ -25,7 +25,8 @@ def parser() -> Parser:
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
-        command.register(commands)
+        name = command.__name__.rsplit(".", 1)[1]
+        command.configure(add(commands, name, command.HELP, command.EXAMPLES))
     return top
 
 

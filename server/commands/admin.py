@@ -5,7 +5,6 @@ server running or not: a running server sees each change within a second."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
@@ -13,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from server.access import grants, roles
-from server.commands.options import add, data_dir, settings_from
+from server.commands.options import add, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
 from server.settings import Settings
@@ -21,18 +20,17 @@ from server.settings import Settings
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    admin = add(
-        commands,
-        "admin",
-        "users, workspaces, members, tokens, share links and the audit log",
-        (
-            "sinopia admin workspace add my-museum",
-            "sinopia admin user add alice --data-dir /var/lib/sinopia",
-            "sinopia admin member add my-museum alice owner",
-            "sinopia admin token create alice --workspace my-museum --expires 30d",
-        ),
-    )
+HELP = "users, workspaces, members, tokens, share links and the audit log"
+EXAMPLES = (
+    "sinopia admin workspace add my-museum",
+    "sinopia admin user add alice --data-dir /var/lib/sinopia",
+    "sinopia admin member add my-museum alice owner",
+    "sinopia admin token create alice --workspace my-museum --expires 30d",
+)
+
+
+def configure(admin: argparse.ArgumentParser) -> None:
+    """The `sinopia admin` parser (made by server.cli with HELP and EXAMPLES)."""
     objects = admin.add_subparsers(dest="object", required=True, metavar="OBJECT")
 
     def group(name: str, help: str, example: str) -> argparse._SubParsersAction:
@@ -40,70 +38,42 @@ def register(commands: argparse._SubParsersAction) -> None:
         return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(
-        parent: argparse._SubParsersAction, name: str, run: Command, help: str, example: str
+        parent: argparse._SubParsersAction, name: str, run: Command, example: str
     ) -> argparse.ArgumentParser:
-        parser = add(parent, name, help, example)
+        # The command's help is its function's docstring.
+        help = " ".join((run.__doc__ or "").split("\n\n")[0].split()).rstrip(".")
+        parser = add(parent, name, help[:1].lower() + help[1:], example)
         parser.set_defaults(run=_sync(run))
         return parser
 
     user = group("user", "users", "sinopia admin user add alice --email alice@example.org")
-    p = action(user, "add", _user_add, "add a local user", "sinopia admin user add alice --admin")
+    p = action(user, "add", _user_add, "sinopia admin user add alice --admin")
     p.add_argument("name")
     p.add_argument("--email", help="links the user's first OpenID Connect sign-in")
     p.add_argument("--admin", action="store_true", help="an operator of this instance")
-    action(user, "list", _user_list, "list users", "sinopia admin user list")
-    p = action(
-        user,
-        "disable",
-        _user_disable,
-        "disable a user (closes their sockets)",
-        "sinopia admin user disable alice",
-    )
+    action(user, "list", _user_list, "sinopia admin user list")
+    p = action(user, "disable", _user_disable, "sinopia admin user disable alice")
     p.add_argument("name")
-    p = action(
-        user, "enable", _user_enable, "enable a disabled user", "sinopia admin user enable alice"
-    )
+    p = action(user, "enable", _user_enable, "sinopia admin user enable alice")
     p.add_argument("name")
 
     ws = group("workspace", "workspaces", "sinopia admin workspace add my-museum")
     p = action(
-        ws,
-        "add",
-        _workspace_add,
-        "add a workspace",
-        'sinopia admin workspace add my-museum --title "My Museum"',
+        ws, "add", _workspace_add, 'sinopia admin workspace add my-museum --title "My Museum"'
     )
     p.add_argument("workspace")
     p.add_argument("--title", default="")
-    action(ws, "list", _workspace_list, "list workspaces", "sinopia admin workspace list")
+    action(ws, "list", _workspace_list, "sinopia admin workspace list")
 
     member = group("member", "workspace members", "sinopia admin member add my-museum alice lead")
-    p = action(
-        member,
-        "add",
-        _member_add,
-        "add a member, or change their role",
-        "sinopia admin member add my-museum alice editor",
-    )
+    p = action(member, "add", _member_add, "sinopia admin member add my-museum alice editor")
     p.add_argument("workspace")
     p.add_argument("name", help="user name, id or email")
     p.add_argument("role", choices=roles.ROLES)
-    p = action(
-        member,
-        "remove",
-        _member_remove,
-        "remove a member",
-        "sinopia admin member remove my-museum alice",
-    )
+    p = action(member, "remove", _member_remove, "sinopia admin member remove my-museum alice")
     p.add_argument("workspace")
     p.add_argument("name")
-    p = action(
-        member,
-        "list",
-        _member_list,
-        "list a workspace's members",
-        "sinopia admin member list my-museum",
-    )
+    p = action(member, "list", _member_list, "sinopia admin member list my-museum")
     p.add_argument("workspace")
 
     token = group(
@@ -113,7 +83,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         token,
         "create",
         _token_create,
-        "create a token; prints it alone on stdout",
         "TOKEN=$(sinopia admin token create alice --workspace my-museum --expires 30d)",
     )
     p.add_argument("name", help="the user the token acts for")
@@ -123,15 +92,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=roles.ROLES, help="at most this role")
     p.add_argument("--expires", default="90d", help="e.g. 30d, 12h, never (default 90d)")
     p.add_argument("--label", default="", help="what the token is for")
-    p = action(token, "list", _token_list, "list a user's tokens", "sinopia admin token list alice")
+    p = action(token, "list", _token_list, "sinopia admin token list alice")
     p.add_argument("name")
-    p = action(
-        token,
-        "revoke",
-        _token_revoke,
-        "revoke a token (closes its sockets)",
-        "sinopia admin token revoke 3f2a9c0d1e4b5a67",
-    )
+    p = action(token, "revoke", _token_revoke, "sinopia admin token revoke 3f2a9c0d1e4b5a67")
     p.add_argument("id", help="the token's id, or the token itself")
 
     share = group(
@@ -141,7 +104,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         share,
         "create",
         _share_create,
-        "create a share link; prints its token",
         "sinopia admin share create my-museum --subject canvas/folio-12r --expires 7d",
     )
     p.add_argument("workspace")
@@ -150,26 +112,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
     p.add_argument("--expires", default="30d")
     p.add_argument("--label", default="")
-    p = action(
-        share,
-        "list",
-        _share_list,
-        "list a workspace's share links",
-        "sinopia admin share list my-museum",
-    )
+    p = action(share, "list", _share_list, "sinopia admin share list my-museum")
     p.add_argument("workspace")
-    p = action(
-        share, "revoke", _share_revoke, "revoke a share link", "sinopia admin share revoke s1f2e3"
-    )
+    p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
     p.add_argument("id")
 
-    p = action(
-        objects,
-        "audit",
-        _audit,
-        "security events, newest first",
-        "sinopia admin audit my-museum --limit 20",
-    )
+    p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
     p.add_argument("--limit", type=int, default=50)
 
@@ -181,25 +129,9 @@ def _actor() -> str:
         return "cli"
 
 
-def _sync(command: Command) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        settings = settings_from(args)
-        if not settings.mongo_url:
-            # The directory lives in the data directory: made on first use (the README's
-            # first steps run these commands before the server has ever started).
-            data_dir(settings, create=True)
-
-        async def main() -> int:
-            directory = open_directory(settings.mongo_url, settings.data_dir)
-            await directory.open()
-            try:
-                return await command(args, settings, directory)
-            finally:
-                await directory.close()
-
-        return asyncio.run(main())
-
-    return run
+# The directory lives in the data directory (or MongoDB): made on first use, as the
+# README's first steps run these commands before the server has ever started.
+_sync = opening(lambda s: open_directory(s.mongo_url, s.data_dir), create=True)
 
 
 def _when(ms: int | None) -> str:
@@ -214,12 +146,14 @@ def _done(message: str) -> None:
 
 
 async def _user_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Add a local user."""
     user = await operations.add_user(d, args.name, _actor(), email=args.email, admin=args.admin)
     _done(f"added user {user.name}" + (" (administrator)" if user.admin else ""))
     return 0
 
 
 async def _user_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List users."""
     for user in await d.users():
         flags = " ".join(f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on)
         print(f"{user.name:<24} {user.email or '-':<32} {flags}")
@@ -227,30 +161,35 @@ async def _user_list(args: argparse.Namespace, settings: Settings, d: Directory)
 
 
 async def _user_disable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Disable a user (closes their sockets)."""
     await operations.set_disabled(d, await operations.find_user(d, args.name), True, _actor())
     _done(f"disabled {args.name}")
     return 0
 
 
 async def _user_enable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Enable a disabled user."""
     await operations.set_disabled(d, await operations.find_user(d, args.name), False, _actor())
     _done(f"enabled {args.name}")
     return 0
 
 
 async def _workspace_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Add a workspace."""
     await operations.add_workspace(d, args.workspace, _actor(), args.title)
     _done(f"added workspace {args.workspace}")
     return 0
 
 
 async def _workspace_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List workspaces."""
     for workspace in await d.workspaces():
         print(f"{workspace.name:<32} {workspace.title}")
     return 0
 
 
 async def _member_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Add a member, or change their role."""
     user = await operations.find_user(d, args.name)
     previous = await operations.set_member(d, args.workspace, user, args.role, _actor())
     change = f" (was {previous})" if previous and previous != args.role else ""
@@ -259,6 +198,7 @@ async def _member_add(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _member_remove(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Remove a member."""
     await operations.remove_member(
         d, args.workspace, await operations.find_user(d, args.name), _actor()
     )
@@ -267,6 +207,7 @@ async def _member_remove(args: argparse.Namespace, settings: Settings, d: Direct
 
 
 async def _member_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List a workspace's members."""
     await operations.existing_workspace(d, args.workspace)
     for member in await d.members(args.workspace):
         user = await d.user(member.user_id)
@@ -275,6 +216,7 @@ async def _member_list(args: argparse.Namespace, settings: Settings, d: Director
 
 
 async def _token_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Create a token; prints it alone on stdout."""
     user = await operations.find_user(d, args.name)
     token, record = await grants.create_token(
         d,
@@ -292,6 +234,7 @@ async def _token_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List a user's tokens."""
     user = await operations.find_user(d, args.name)
     for t in await d.tokens(user.id):
         state = "revoked" if t.revoked_ms else f"expires {_when(t.expires_ms)}"
@@ -301,19 +244,19 @@ async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _token_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Revoke a token (closes its sockets)."""
     from server.access.tokens import split_api_token
 
     parts = split_api_token(args.id)
     token_id = parts[0] if parts else args.id
-    token = await d.token(token_id)
-    if token is None:
-        raise Refused(404, f"no token {token_id}")
+    token = operations.found(await d.token(token_id), f"no token {token_id}")
     await grants.revoke_token(d, token, _actor())
     _done(f"revoked token {token_id}")
     return 0
 
 
 async def _share_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Create a share link; prints its token."""
     from server.access.auth import create_signer
 
     signer = create_signer(settings)
@@ -336,6 +279,7 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List a workspace's share links."""
     await operations.existing_workspace(d, args.workspace)
     for link in await d.shares(args.workspace):
         state = "revoked" if link.revoked_ms else f"expires {_when(link.expires_ms)}"
@@ -344,15 +288,15 @@ async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _share_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    link = await d.share(args.id)
-    if link is None:
-        raise Refused(404, f"no share link {args.id}")
+    """Revoke a share link."""
+    link = operations.found(await d.share(args.id), f"no share link {args.id}")
     await grants.revoke_share(d, link, _actor())
     _done(f"revoked share link {args.id}")
     return 0
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Security events, newest first."""
     if args.workspace:
         await operations.existing_workspace(d, args.workspace)
     for e in await d.events(args.workspace, limit=args.limit):

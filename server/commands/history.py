@@ -4,10 +4,9 @@ with the server running or not (on `--data-dir` / the `SINOPIA_*` store settings
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,121 +25,84 @@ from crdt.stores import open_store
 from crdt.types import Version
 from server.api import past as history
 from server.commands.errors import Fail
-from server.commands.options import add, data_dir, settings_from
+from server.commands.options import add, opening
 from server.settings import Settings
 
+# For the examples.
+DOC = "museum/canvas/folio-12r"
+V2 = "v2 as sent to the lender"
+Run = Callable[[argparse.Namespace], int]
 
-def register(commands: argparse._SubParsersAction) -> None:
-    history = add(
-        commands,
-        "history",
-        "read, compare, name, verify and export documents' history",
-        (
-            "sinopia history list museum/canvas/folio-12r --data-dir /var/lib/sinopia",
-            "sinopia history verify",
-            "sinopia history export museum/canvas/folio-12r folio.json",
-        ),
-    )
+HELP = "read, compare, name, verify and export documents' history"
+EXAMPLES = (
+    "sinopia history list museum/canvas/folio-12r --data-dir /var/lib/sinopia",
+    "sinopia history verify",
+    "sinopia history export museum/canvas/folio-12r folio.json",
+)
+
+
+def configure(history: argparse.ArgumentParser) -> None:
+    """The `sinopia history` parser (made by server.cli with HELP and EXAMPLES)."""
     sub = history.add_subparsers(dest="action", required=True, metavar="ACTION")
-    doc_help = "the document, workspace/kind/id"
 
-    changes = add(
-        sub,
-        "list",
-        "a document's changes, newest first",
-        "sinopia history list museum/canvas/folio-12r --limit 50",
-    )
-    changes.add_argument("doc", help=doc_help)
+    def command(
+        name: str, run: Run, example: str | tuple[str, ...], *, doc: bool = True, **options: bool
+    ) -> argparse.ArgumentParser:
+        # The command's help is its function's docstring; most name a document first.
+        help = " ".join((run.__doc__ or "").split("\n\n")[0].split()).rstrip(".")
+        parser = add(sub, name, help[:1].lower() + help[1:], example, **options)
+        parser.set_defaults(run=run)
+        if doc:
+            parser.add_argument("doc", help="the document, workspace/kind/id")
+        return parser
+
+    changes = command("list", _sync(_list), f"sinopia history list {DOC} --limit 50")
     changes.add_argument("--limit", type=int, default=20)
     changes.add_argument("--before", type=int, help="only changes before this sequence number")
-    changes.set_defaults(run=_sync(_list))
 
-    show = add(
-        sub,
-        "show",
-        "the document as it was (JSON), now by default",
-        "sinopia history show museum/canvas/folio-12r --at 2026-05-01T12:00:00Z",
-    )
-    show.add_argument("doc", help=doc_help)
+    show = command("show", _sync(_show), f"sinopia history show {DOC} --at 2026-05-01T12:00:00Z")
     when = show.add_mutually_exclusive_group()
     when.add_argument("--seq", type=int, help="after this sequence number")
     when.add_argument("--at", help="at this ISO 8601 time, e.g. 2026-05-01T12:00:00Z")
-    show.set_defaults(run=_sync(_show))
 
-    versions = add(
-        sub,
-        "versions",
-        "a document's named versions",
-        "sinopia history versions museum/canvas/folio-12r",
-    )
-    versions.add_argument("doc", help=doc_help)
-    versions.set_defaults(run=_sync(_versions))
+    command("versions", _sync(_versions), f"sinopia history versions {DOC}")
 
-    name = add(
-        sub,
-        "name",
-        'name a point of history ("v2 as sent to the lender")',
-        'sinopia history name museum/canvas/folio-12r "v2 as sent to the lender" --by alice',
-    )
-    name.add_argument("doc", help=doc_help)
+    name = command("name", _sync(_name), f'sinopia history name {DOC} "{V2}" --by alice')
     name.add_argument("version", help="the name")
     name.add_argument("--seq", type=int, help="default: the current head")
     name.add_argument("--note", default="")
     name.add_argument("--by", default="cli", help="who names it, as recorded")
-    name.set_defaults(run=_sync(_name))
 
-    between = add(
-        sub,
-        "diff",
-        "what changed between two versions or points",
-        'sinopia history diff museum/canvas/folio-12r "v2 as sent to the lender"',
-    )
-    between.add_argument("doc", help=doc_help)
+    between = command("diff", _sync(_diff), f'sinopia history diff {DOC} "{V2}"')
     between.add_argument("start", help="a version name, or a sequence number")
     between.add_argument("end", nargs="?", help="a version name or sequence number (default: now)")
-    between.set_defaults(run=_sync(_diff))
 
-    back = add(
-        sub,
-        "restore",
-        "make a document equal to a version again, through the running server "
-        "(everyone connected sees it; nothing is removed from history)",
-        'sinopia history restore museum/canvas/folio-12r "v2" --server http://127.0.0.1:8080 '
-        "--token $TOKEN",
-        storage=False,
+    server = "--server http://127.0.0.1:8080 --token $TOKEN"
+    back = command(
+        "restore", _restore, f'sinopia history restore {DOC} "{V2}" {server}', storage=False
     )
-    back.add_argument("doc", help=doc_help)
     back.add_argument("version", help="a version name, or a sequence number")
     back.add_argument("--server", required=True, help="the running server, e.g. http://host:8080")
     back.add_argument("--token", help="a token of yours (default: $SINOPIA_TOKEN)")
-    back.set_defaults(run=_restore)
 
-    check = add(
-        sub,
+    check = command(
         "verify",
-        "check hashes and seals; prints the first entry that does not match",
-        ("sinopia history verify", "sinopia history verify museum/canvas/folio-12r"),
+        _sync(_verify),
+        ("sinopia history verify", f"sinopia history verify {DOC}"),
+        doc=False,
     )
     check.add_argument(
         "target", nargs="?", default="", help="a document, a workspace, or nothing for all"
     )
-    check.set_defaults(run=_sync(_verify))
 
-    out = add(
-        sub,
-        "export",
-        "write a document's history as a verifiable bundle",
-        "sinopia history export museum/canvas/folio-12r folio.json",
-    )
-    out.add_argument("doc", help=doc_help)
+    out = command("export", _sync(_export), f"sinopia history export {DOC} folio.json")
     out.add_argument("file", type=Path, help="where to write the bundle (JSON)")
-    out.set_defaults(run=_sync(_export))
 
-    offline = add(
-        sub,
+    offline = command(
         "verify-bundle",
-        "verify an exported bundle offline: no server, no database",
+        _verify_bundle,
         "sinopia history verify-bundle folio.json --trust 3f2a9c0d1e4b5a67",
+        doc=False,
         storage=False,
     )
     offline.add_argument("file", type=Path)
@@ -150,29 +112,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="KEY_ID",
         help="only accept seals by this key fingerprint (repeatable)",
     )
-    offline.set_defaults(run=_verify_bundle)
 
 
-def _sync(
-    command: Callable[[argparse.Namespace, Settings, Store], Awaitable[int]],
-) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        settings = settings_from(args)
-        # History is read from what a server wrote: a missing data directory is a mistake
-        # (a wrong --data-dir), not something to make.
-        data_dir(settings, create=bool(settings.mongo_url))
-
-        async def main() -> int:
-            store = open_store(settings.store_location, settings.data_dir)
-            await store.open()
-            try:
-                return await command(args, settings, store)
-            finally:
-                await store.close()
-
-        return asyncio.run(main())
-
-    return run
+# History is read from what a server wrote: a missing data directory is a mistake (a
+# wrong --data-dir), not something to make.
+_sync = opening(lambda s: open_store(s.store_location, s.data_dir), create=False)
 
 
 def _name_of(name: str) -> DocumentName:
@@ -199,6 +143,7 @@ def _public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
 
 
 async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """A document's changes, newest first."""
     name = _name_of(args.doc)
     entries = await store.read_newest(str(name), before=args.before, limit=args.limit)
     if not entries:
@@ -229,6 +174,7 @@ async def _point(store: Store, name: DocumentName, point: str, head: int) -> int
 
 
 async def _show(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """The document as it was (JSON), now by default."""
     name = _name_of(args.doc)
     head = await _head(store, name)
     try:
@@ -251,6 +197,7 @@ async def _show(args: argparse.Namespace, settings: Settings, store: Store) -> i
 
 
 async def _versions(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """A document's named versions."""
     name = _name_of(args.doc)
     await _head(store, name)
     for v in await store.versions(str(name)):
@@ -259,6 +206,7 @@ async def _versions(args: argparse.Namespace, settings: Settings, store: Store) 
 
 
 async def _name(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """Name a point of history ("v2 as sent to the lender")."""
     name = _name_of(args.doc)
     head = await _head(store, name)
     seq = args.seq or head
@@ -276,6 +224,7 @@ async def _name(args: argparse.Namespace, settings: Settings, store: Store) -> i
 
 
 async def _diff(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """What changed between two versions or points."""
     name = _name_of(args.doc)
     head = await _head(store, name)
     a = await _point(store, name, args.start, head)
@@ -297,6 +246,7 @@ def _print_report(report: Report) -> None:
 
 
 async def _verify(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """Check hashes and seals; prints the first entry that does not match."""
     target: str = args.target
     if target.count("/") == 2:
         docs = [_doc(target)]
@@ -315,6 +265,7 @@ async def _verify(args: argparse.Namespace, settings: Settings, store: Store) ->
 
 
 async def _export(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """Write a document's history as a verifiable bundle."""
     doc = _doc(args.doc)
     if settings.seal_key_file.exists():
         # Seal what is not sealed yet, so the bundle vouches for its every entry.
@@ -330,6 +281,8 @@ async def _export(args: argparse.Namespace, settings: Settings, store: Store) ->
 
 def _restore(args: argparse.Namespace) -> int:
     # Through the server, so the restore is a live change attributed to the token's owner.
+    """Make a document equal to a version again, through the running server (everyone
+    connected sees it; nothing is removed from history)."""
     name = _name_of(args.doc)
     token = args.token or os.environ.get("SINOPIA_TOKEN")
     if not token:
@@ -357,6 +310,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _verify_bundle(args: argparse.Namespace) -> int:
+    """Verify an exported bundle offline: no server, no database."""
     try:
         bundle: Any = json.loads(args.file.read_text())
     except (OSError, ValueError) as exc:

@@ -9,10 +9,12 @@ whichever level names one sets it. Each is also a `SINOPIA_*` variable."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from server.commands.errors import USAGE, Fail
 from server.settings import Settings
@@ -110,3 +112,41 @@ def data_dir(settings: Settings, *, create: bool) -> Path:
     if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
         raise Fail(f"cannot read and write the data directory {path}: permission denied")
     return path
+
+
+class Opens(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Opens)
+Run = Callable[[argparse.Namespace], int]
+
+
+def opening(
+    make: Callable[[Settings], R], *, create: bool
+) -> Callable[[Callable[[argparse.Namespace, Settings, R], Awaitable[int]]], Run]:
+    """Commands that work on one store or directory: the settings from the options, the
+    data directory checked (made when `create`), the thing opened, the command run on
+    it, and it closed again whatever happens. The command's docstring is its help."""
+
+    def wrap(command: Callable[[argparse.Namespace, Settings, R], Awaitable[int]]) -> Run:
+        def run(args: argparse.Namespace) -> int:
+            settings = settings_from(args)
+            # With MongoDB the data directory holds only per-instance files: make it.
+            data_dir(settings, create=create or bool(settings.mongo_url))
+
+            async def main() -> int:
+                opened = make(settings)
+                await opened.open()
+                try:
+                    return await command(args, settings, opened)
+                finally:
+                    await opened.close()
+
+            return asyncio.run(main())
+
+        run.__doc__ = command.__doc__
+        return run
+
+    return wrap
