@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import admin, history, iiif, serve
+from server.commands import admin, history, iiif, serve
 
 
 def main(argv: list[str] | None = None) -> int:

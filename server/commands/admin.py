@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import identity, roles
-from ..directory import Directory, open_directory
-from ..identity import Refused
-from ..settings import Settings
+from server.access import grants, roles
+from server.directory import Directory, open_directory, operations
+from server.directory.operations import Refused
+from server.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
@@ -148,7 +148,7 @@ def _done(message: str) -> None:
 
 
 async def _user_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.add_user(d, args.name, _actor(), email=args.email, admin=args.admin)
+    user = await operations.add_user(d, args.name, _actor(), email=args.email, admin=args.admin)
     _done(f"added user {user.name}" + (" (administrator)" if user.admin else ""))
     return 0
 
@@ -161,19 +161,19 @@ async def _user_list(args: argparse.Namespace, settings: Settings, d: Directory)
 
 
 async def _user_disable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.set_disabled(d, await identity.find_user(d, args.name), True, _actor())
+    await operations.set_disabled(d, await operations.find_user(d, args.name), True, _actor())
     _done(f"disabled {args.name}")
     return 0
 
 
 async def _user_enable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.set_disabled(d, await identity.find_user(d, args.name), False, _actor())
+    await operations.set_disabled(d, await operations.find_user(d, args.name), False, _actor())
     _done(f"enabled {args.name}")
     return 0
 
 
 async def _workspace_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.add_workspace(d, args.workspace, _actor(), args.title)
+    await operations.add_workspace(d, args.workspace, _actor(), args.title)
     _done(f"added workspace {args.workspace}")
     return 0
 
@@ -185,23 +185,23 @@ async def _workspace_list(args: argparse.Namespace, settings: Settings, d: Direc
 
 
 async def _member_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
-    previous = await identity.set_member(d, args.workspace, user, args.role, _actor())
+    user = await operations.find_user(d, args.name)
+    previous = await operations.set_member(d, args.workspace, user, args.role, _actor())
     change = f" (was {previous})" if previous and previous != args.role else ""
     _done(f"{user.name} is {args.role} in {args.workspace}{change}")
     return 0
 
 
 async def _member_remove(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.remove_member(
-        d, args.workspace, await identity.find_user(d, args.name), _actor()
+    await operations.remove_member(
+        d, args.workspace, await operations.find_user(d, args.name), _actor()
     )
     _done(f"removed {args.name} from {args.workspace}")
     return 0
 
 
 async def _member_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.existing_workspace(d, args.workspace)
+    await operations.existing_workspace(d, args.workspace)
     for member in await d.members(args.workspace):
         user = await d.user(member.user_id)
         print(f"{user.name if user else member.user_id:<24} {member.role}")
@@ -209,15 +209,15 @@ async def _member_list(args: argparse.Namespace, settings: Settings, d: Director
 
 
 async def _token_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
-    token, record = await identity.create_token(
+    user = await operations.find_user(d, args.name)
+    token, record = await grants.create_token(
         d,
         user,
         _actor(),
         label=args.label,
         workspaces=tuple(args.workspace) if args.workspace else None,
         max_role=args.role,
-        expires_seconds=identity.duration_seconds(args.expires),
+        expires_seconds=operations.duration_seconds(args.expires),
     )
     # The token alone on stdout (scripts capture it); it is not stored and not shown again.
     print(token)
@@ -226,7 +226,7 @@ async def _token_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
+    user = await operations.find_user(d, args.name)
     for t in await d.tokens(user.id):
         state = "revoked" if t.revoked_ms else f"expires {_when(t.expires_ms)}"
         scope = ",".join(t.workspaces) if t.workspaces is not None else "all workspaces"
@@ -235,26 +235,26 @@ async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _token_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..tokens import split_api_token
+    from server.access.tokens import split_api_token
 
     parts = split_api_token(args.id)
     token_id = parts[0] if parts else args.id
     token = await d.token(token_id)
     if token is None:
         raise Refused(404, f"no token {token_id}")
-    await identity.revoke_token(d, token, _actor())
+    await grants.revoke_token(d, token, _actor())
     _done(f"revoked token {token_id}")
     return 0
 
 
 async def _share_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..auth import create_signer
+    from server.access.auth import create_signer
 
     signer = create_signer(settings)
-    seconds = identity.duration_seconds(args.expires)
+    seconds = operations.duration_seconds(args.expires)
     if seconds is None:
         raise Refused(400, "share links always expire")
-    token, link = await identity.create_share(
+    token, link = await grants.create_share(
         d,
         signer,
         args.workspace,
@@ -280,7 +280,7 @@ async def _share_revoke(args: argparse.Namespace, settings: Settings, d: Directo
     link = await d.share(args.id)
     if link is None:
         raise Refused(404, f"no share link {args.id}")
-    await identity.revoke_share(d, link, _actor())
+    await grants.revoke_share(d, link, _actor())
     _done(f"revoked share link {args.id}")
     return 0
 

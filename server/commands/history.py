@@ -17,6 +17,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from annotations import changes, schema
+from crdt import keyfiles
 from crdt.bundle import export, verify_bundle
 from crdt.history import OutOfRange, seq_at_time
 from crdt.names import DocumentName
@@ -24,9 +25,8 @@ from crdt.seals import Report, Sealer, key_id, verify
 from crdt.store import Store, VersionExists
 from crdt.stores import open_store
 from crdt.types import Version
-
-from .. import history, keys
-from ..settings import Settings
+from server.api import past as history
+from server.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -144,7 +144,7 @@ def _public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
     path = settings.seal_key_file
     if not path.exists():
         return {}
-    public = keys.load_or_create(path).public_key()
+    public = keyfiles.load_or_create(path).public_key()
     return {key_id(public): public}
 
 
@@ -270,7 +270,7 @@ async def _export(args: argparse.Namespace, settings: Settings, store: Store) ->
     doc = _doc(args.doc)
     if settings.seal_key_file.exists():
         # Seal what is not sealed yet, so the bundle vouches for its every entry.
-        await Sealer(store, keys.load_or_create(settings.seal_key_file), 1).seal(doc)
+        await Sealer(store, keyfiles.load_or_create(settings.seal_key_file), 1).seal(doc)
     try:
         bundle = await export(store, doc, _public_keys(settings))
     except LookupError as exc:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
+from server.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -96,9 +96,8 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
     from crdt.errors import InvalidName
     from crdt.stores import open_store
     from iiif import ManifestError, WorkspaceUrls
-
-    from ..directory import open_directory
-    from ..iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
+    from server.api.iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
+    from server.directory import open_directory
 
     try:
         DocumentName.of(args.workspace, "canvas", "x")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..settings import Settings
+from server.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,8 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import logs
-    from ..app import Server, create_app, server_config
+    from server import logs
+    from server.app import Server, create_app, server_config
 
     overrides = {
         key: value

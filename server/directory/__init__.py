@@ -19,11 +19,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from ..roles import Role
+from typing import Any, Literal, TypeVar
 
 R = TypeVar("R")
+
+# A member's role on a workspace, lowest first: what each may do is decided by
+# server.access.roles, not here.
+Role = Literal["viewer", "commenter", "editor", "lead", "owner"]
+ROLES: tuple[Role, ...] = ("viewer", "commenter", "editor", "lead", "owner")
 
 
 class DirectoryError(Exception):
@@ -355,10 +358,10 @@ def open_directory(mongo_url: str | None, data_dir: Path) -> Directory:
     """MongoDB when the store is on MongoDB (one directory for every instance), otherwise
     SQLite in the data directory."""
     if mongo_url:
-        from .mongo import MongoDirectory
+        from server.directory.mongo import MongoDirectory
 
         return MongoDirectory(mongo_url)
-    from .sqlite import SQLiteDirectory
+    from server.directory.sqlite import SQLiteDirectory
 
     return SQLiteDirectory(data_dir / "directory.db")
 

@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnD
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from . import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
+from server.directory import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
 
 DEFAULT_DATABASE = "sinopia"
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crdt import sqlitefiles
-
-from . import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
+from server.directory import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
 
 T = TypeVar("T")
 

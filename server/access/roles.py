@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+# Lowest first (server.directory.ROLES): every role may do what the ones before it may.
+from server.directory import ROLES, Role
 
-Role = Literal["viewer", "commenter", "editor", "lead", "owner"]
-
-# Lowest first: every role may do what the ones before it may.
-ROLES: tuple[Role, ...] = ("viewer", "commenter", "editor", "lead", "owner")
+__all__ = ["NEEDED", "ROLES", "Role", "allows", "can_write", "is_role", "lower", "rank"]
 
 # The least role each route-table permission needs on the workspace in the path.
 # "public", "user" (any signed-in principal) and "admin" (instance operators) name no role.

@@ -1,5 +1,6 @@
 """Operations on the directory that the REST API and `sinopia admin` share: each checks
-its input, does one change, and writes the audit event that goes with it."""
+its input, does one change, and writes the audit event that goes with it. (Credentials,
+which need the signing machinery of access, are made in server.access.grants.)"""
 
 from __future__ import annotations
 
@@ -9,22 +10,17 @@ from typing import Any
 
 from crdt import DocumentName
 from crdt.errors import InvalidName
-
-from . import roles
-from .directory import (
-    ApiToken,
+from server.directory import (
+    ROLES,
     AuditEvent,
     Directory,
     Exists,
     Member,
-    ShareLink,
+    Role,
     User,
     Workspace,
     new_id,
-    now_ms,
 )
-from .roles import Role
-from .tokens import AUDIENCE_SHARE, Signer, new_api_token
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -60,12 +56,12 @@ def check_workspace_name(name: str) -> None:
 
 
 def check_role(role: str) -> Role:
-    if not roles.is_role(role):
-        raise Refused(400, f"role must be one of {', '.join(roles.ROLES)}")
+    if role not in ROLES:
+        raise Refused(400, f"role must be one of {', '.join(ROLES)}")
     return role  # type: ignore[return-value]
 
 
-async def _audit(directory: Directory, action: str, actor: str, **fields: Any) -> None:
+async def audit(directory: Directory, action: str, actor: str, **fields: Any) -> None:
     await directory.add_event(AuditEvent(action, actor, **fields))
 
 
@@ -93,7 +89,7 @@ async def add_user(
         await directory.add_user(user)
     except Exists:
         raise Refused(409, f"there is already a user named {name}") from None
-    await _audit(directory, "user-created", actor, target=name, detail={"admin": admin})
+    await audit(directory, "user-created", actor, target=name, detail={"admin": admin})
     return user
 
 
@@ -115,7 +111,7 @@ async def add_workspace(directory: Directory, name: str, actor: str, title: str 
         workspace = await directory.add_workspace(Workspace(name, title or name))
     except Exists:
         raise Refused(409, f"workspace {name} exists") from None
-    await _audit(directory, "workspace-created", actor, workspace=name, target=name)
+    await audit(directory, "workspace-created", actor, workspace=name, target=name)
     return workspace
 
 
@@ -138,7 +134,7 @@ async def set_member(
     if previous != role:
         action = "member-added" if previous is None else "member-role-changed"
         detail = {"role": role, **({"previous": previous} if previous else {})}
-        await _audit(directory, action, actor, workspace=workspace, target=user.name, detail=detail)
+        await audit(directory, action, actor, workspace=workspace, target=user.name, detail=detail)
     return previous
 
 
@@ -149,7 +145,7 @@ async def remove_member(directory: Directory, workspace: str, user: User, actor:
     if current.role == "owner":
         await _keep_an_owner(directory, workspace, user.id)
     await directory.remove_member(workspace, user.id)
-    await _audit(
+    await audit(
         directory,
         "member-removed",
         actor,
@@ -165,114 +161,7 @@ async def _keep_an_owner(directory: Directory, workspace: str, leaving: str) -> 
         raise Refused(409, f"{workspace} must keep at least one owner")
 
 
-async def create_token(
-    directory: Directory,
-    user: User,
-    actor: str,
-    *,
-    label: str = "",
-    workspaces: tuple[str, ...] | None = None,
-    max_role: Role | None = None,
-    expires_seconds: float | None = 90 * 86400,
-) -> tuple[str, ApiToken]:
-    """A new personal API token: (the token, shown once; its stored record)."""
-    for workspace in workspaces or ():
-        await existing_workspace(directory, workspace)
-    token_id = new_id("")
-    token, hashed = new_api_token(token_id)
-    record = ApiToken(
-        token_id,
-        user.id,
-        label or "api token",
-        hashed,
-        workspaces=workspaces,
-        max_role=max_role,
-        expires_ms=now_ms() + int(expires_seconds * 1000) if expires_seconds else None,
-    )
-    await directory.add_token(record)
-    detail: dict[str, Any] = {"token": token_id, "label": record.label}
-    if workspaces is not None:
-        detail["workspaces"] = list(workspaces)
-    if max_role:
-        detail["role"] = max_role
-    await _audit(directory, "token-created", actor, target=user.name, detail=detail)
-    for workspace in workspaces or ():
-        await _audit(
-            directory, "token-created", actor, workspace=workspace, target=user.name, detail=detail
-        )
-    return token, record
-
-
-async def revoke_token(directory: Directory, token: ApiToken, actor: str) -> None:
-    revoked = await directory.revoke_token(token.id)
-    if revoked is None:
-        raise Refused(404, f"token {token.id} is unknown or already revoked")
-    owner = await directory.user(token.user_id)
-    detail = {"token": token.id, "label": token.label}
-    target = owner.name if owner else token.user_id
-    await _audit(directory, "token-revoked", actor, target=target, detail=detail)
-    for workspace in token.workspaces or ():
-        await _audit(
-            directory, "token-revoked", actor, workspace=workspace, target=target, detail=detail
-        )
-
-
-async def create_share(
-    directory: Directory,
-    signer: Signer,
-    workspace: str,
-    actor: str,
-    *,
-    subject: str | None = None,
-    manifest: str | None = None,
-    label: str = "",
-    expires_seconds: float = 30 * 86400,
-) -> tuple[str, ShareLink]:
-    """A share link granting viewer on one subject (a document name `ws/kind/id`, or
-    `kind/id` in `workspace`) or on one manifest's subjects: (its token, its record)."""
-    await existing_workspace(directory, workspace)
-    if (subject is None) == (manifest is None):
-        raise Refused(400, "give either subject (kind/id) or manifest (its IRI)")
-    if subject is not None:
-        full = subject if subject.count("/") == 2 else f"{workspace}/{subject}"
-        try:
-            name = DocumentName.parse(full)
-        except InvalidName as exc:
-            raise Refused(400, f"subject: {exc}") from None
-        if name.workspace != workspace:
-            raise Refused(400, f"subject must be in {workspace}")
-        subject = str(name)
-    if manifest is not None and not manifest.startswith(("http://", "https://")):
-        raise Refused(400, "manifest must be the manifest's IRI (http or https)")
-    link = ShareLink(
-        new_id("s"),
-        workspace,
-        actor,
-        now_ms() + int(expires_seconds * 1000),
-        subject=subject,
-        manifest=manifest,
-        label=label,
-    )
-    await directory.add_share(link)
-    token = signer.sign(AUDIENCE_SHARE, link.id, expires_seconds, ws=workspace)
-    await _audit(
-        directory,
-        "share-created",
-        actor,
-        workspace=workspace,
-        target=link.id,
-        detail={"subject": subject, "manifest": manifest, "expires_ms": link.expires_ms},
-    )
-    return token, link
-
-
-async def revoke_share(directory: Directory, link: ShareLink, actor: str) -> None:
-    if await directory.revoke_share(link.id) is None:
-        raise Refused(404, f"share link {link.id} is unknown or already revoked")
-    await _audit(directory, "share-revoked", actor, workspace=link.workspace, target=link.id)
-
-
 async def set_disabled(directory: Directory, user: User, disabled: bool, actor: str) -> None:
     await directory.update_user(replace(user, disabled=disabled))
     action = "user-disabled" if disabled else "user-enabled"
-    await _audit(directory, action, actor, target=user.name)
+    await audit(directory, action, actor, target=user.name)

@@ -16,8 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from crdt import CollabError, DocumentName, Room, RoomManager
 from crdt.errors import InvalidName, MalformedMessage
 from crdt.protocol import KEEPALIVE_MESSAGE
-
-from .wire import Wire
+from server.live.wire import Wire
 
 log = logging.getLogger("sinopia.collab")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from .problems import HTTPProblem
+from server.http.problems import HTTPProblem
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from pycrdt import Doc
@@ -54,19 +52,18 @@ from annotations import (
     write_annotation,
 )
 from annotations.jsonld import LDP_CONTEXT, W3C_CONTEXT
-from annotations.models import ID_PATTERN, Agent, is_iri
+from annotations.models import ID_PATTERN, is_iri
 from annotations.rdf import to_turtle
 from annotations.subject_document import annotation_ids
-from crdt import DocumentName, Room
-from crdt.errors import CollabError, TooLarge
+from crdt import DocumentName
 from iiif import Subject
-
-from . import links
-from .api import Api, Param
-from .documents import document_name, int_param
-from .negotiation import Offer, negotiate
-from .problems import HTTPProblem
-from .requests import principal, read_json
+from server.access.caller import agent, commenter_may
+from server.api.documents import live, subject_name, write
+from server.http import links
+from server.http.negotiation import Offer, negotiate
+from server.http.problems import HTTPProblem
+from server.http.requests import int_param, read_json
+from server.http.routes import Api, Param
 
 api = Api()
 CONTAINER = "/api/annotations/{workspace}/{kind}/{id}/"
@@ -97,7 +94,6 @@ PREFER_DESCRIPTIONS = "http://www.w3.org/ns/oa#PreferContainedDescriptions"
 # One annotation's request: its bodies are capped at 64 KiB each and SVG shapes at 256 KiB;
 # anything much larger is not an annotation.
 MAX_REQUEST_BYTES = 1024 * 1024
-COMMENT_MOTIVATIONS = frozenset({"commenting", "replying"})
 
 
 class AnnotationJson(BaseModel):
@@ -113,14 +109,6 @@ class AnnotationJson(BaseModel):
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def subject_name(request: Request) -> DocumentName:
-    """The canvas or model document in the path; 404 for anything else."""
-    name = document_name(request)
-    if name.kind not in ("canvas", "model"):
-        raise HTTPProblem(404, f"{name.kind} documents have no annotation container")
-    return name
 
 
 def etag(body: bytes) -> str:
@@ -190,37 +178,6 @@ def _response(
     return Response(body, status_code=status, media_type=offer.content_type, headers=out)
 
 
-def _agent(request: Request) -> Agent | None:
-    """The signed-in user as a W3C creator, if the request has one."""
-    auth = getattr(request.state, "auth", None)
-    user = getattr(auth, "user", None)
-    if user is None:
-        return None
-    name = getattr(user, "display_name", None) or getattr(user, "name", None)
-    return Agent(id=user.agent_iri, type="Person", name=name)
-
-
-def _is_commenter(request: Request) -> bool:
-    access = getattr(request.state, "access", None)
-    return getattr(access, "role", None) == "commenter"
-
-
-def _commenter_may(request: Request, annotation: Annotation | None, new: bool) -> None:
-    """Commenters add and change only their own comments and replies."""
-    if not _is_commenter(request):
-        return
-    agent = _agent(request)
-    mine = (
-        agent is not None
-        and annotation is not None
-        and (annotation.creator is not None and annotation.creator.id == agent.id)
-    )
-    if not mine:
-        raise HTTPProblem(403, "commenters may change only their own comments and replies")
-    if new and annotation is not None and annotation.motivation not in COMMENT_MOTIVATIONS:
-        raise HTTPProblem(403, "commenters may only add comments and replies (motivation)")
-
-
 def _subject(doc: Doc) -> Subject | None:
     try:
         return read_subject(doc)
@@ -240,26 +197,6 @@ def check_on_subject(doc: Doc, annotation: Annotation, kind: str) -> None:
     )
     if found:
         raise Invalid(found)
-
-
-async def write(request: Request, room: Room, change: Callable[[Doc], Any], size: int = 0) -> None:
-    """`change` as one transaction on the live document: stored, then relayed to every
-    connected client, as a client's own update would be."""
-    try:
-        await room.write(principal(request), change, size_hint=size)
-    except TooLarge as exc:
-        raise HTTPProblem(413, exc.reason) from None
-    except CollabError as exc:
-        raise HTTPProblem(503, exc.reason, headers={"Retry-After": "1"}) from None
-
-
-def live(request: Request, name: DocumentName) -> AbstractAsyncContextManager[Room]:
-    """The live room of `name`, held (not evicted) while in use."""
-    try:
-        held: AbstractAsyncContextManager[Room] = request.app.state.manager.hold(str(name))
-    except CollabError as exc:  # pragma: no cover - hold raises on entering
-        raise HTTPProblem(503, exc.reason) from None
-    return held
 
 
 # ---------------------------------------------------------------------------- container
@@ -490,11 +427,11 @@ async def create_annotation(request: Request) -> Response:
             extra["via"] = given
         if annotation.created is None:
             extra["created"] = now()
-        agent = _agent(request)
-        if annotation.creator is None and agent is not None:
-            extra["creator"] = agent
+        creator = agent(request)
+        if annotation.creator is None and creator is not None:
+            extra["creator"] = creator
         annotation = annotation.model_copy(update=extra)
-        _commenter_may(request, annotation, new=True)
+        commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, name.kind)
         body = to_jsonld(annotation, container)
         await write(request, room, lambda doc: write_annotation(doc, annotation), len(_dump(body)))
@@ -638,8 +575,8 @@ async def replace_annotation(request: Request) -> Response:
                 "modified": now(),
             }
         )
-        _commenter_may(request, current, new=False)
-        _commenter_may(request, annotation, new=True)
+        commenter_may(request, current, new=False)
+        commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, name.kind)
         body = to_jsonld(annotation, container)
         await write(request, room, lambda doc: write_annotation(doc, annotation), len(_dump(body)))
@@ -663,6 +600,6 @@ async def remove_annotation(request: Request) -> Response:
     async with live(request, name) as room:
         current, current_json = _current(room.doc, annotation_id, container)
         if_match(request, etag(_dump(current_json)))
-        _commenter_may(request, current, new=False)
+        commenter_may(request, current, new=False)
         await write(request, room, lambda doc: delete_annotation(doc, annotation_id))
     return Response(status_code=204)

@@ -19,12 +19,12 @@ from crdt.seals import key_id
 from crdt.seals import verify as verify_log
 from crdt.store import VersionExists
 from crdt.types import Version as StoredVersion
-
-from . import history
-from .api import Api, Param, json
-from .documents import document_name, existing, int_param, past_doc, seq_at, snapshot_at
-from .problems import HTTPProblem
-from .requests import principal, read_body
+from server.api import past as history
+from server.api.documents import document_name, existing, store_of
+from server.api.past import past_doc, seq_at, snapshot_at
+from server.http.problems import HTTPProblem
+from server.http.requests import int_param, principal, read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 BASE = "/api/history/{workspace}/{kind}/{id}"
@@ -110,11 +110,6 @@ class VerifyOut(BaseModel):
     first_bad_seq: int | None = None
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.manager.store
-    return store
-
-
 def _version_out(v: StoredVersion) -> VersionOut:
     return VersionOut(
         name=v.name, seq=v.seq, time=_iso(v.time_ms), principal=v.principal, note=v.note
@@ -144,7 +139,7 @@ async def _version(store: Store, name: DocumentName, version: str) -> StoredVers
 async def list_changes(request: Request) -> Response:
     """Each change lists its sequence number, its author (user, token or share link), the
     server time, and short summaries such as "annotation added" or "summary edited"."""
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     head = await existing(store, name)
     before = int_param(request, "before", minimum=1)
@@ -185,7 +180,7 @@ async def list_changes(request: Request) -> Response:
     statuses={400: "Bad parameter", 404: "No such document, or a point outside the log"},
 )
 async def state(request: Request) -> Response:
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     head = await existing(store, name)
     at = request.query_params.get("at")
@@ -216,7 +211,7 @@ async def state(request: Request) -> Response:
     statuses={404: "No such document"},
 )
 async def list_versions(request: Request) -> Response:
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     await existing(store, name)
     versions = await store.versions(str(name))
@@ -234,7 +229,7 @@ async def list_versions(request: Request) -> Response:
     statuses={400: "Bad input", 404: "No such document", 409: "The name is taken"},
 )
 async def create_version(request: Request) -> Response:
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     head = await existing(store, name)
     wanted = await read_body(request, VersionIn)
@@ -263,7 +258,7 @@ async def create_version(request: Request) -> Response:
     statuses={404: "No such document or version"},
 )
 async def open_version(request: Request) -> Response:
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     await existing(store, name)
     v = await _version(store, name, request.path_params["version"])
@@ -305,7 +300,7 @@ async def _point(request: Request, store: Store, name: DocumentName, side: str, 
 async def diff(request: Request) -> Response:
     """Annotations and fields added, removed and changed, with the changed text of bodies
     and report texts as inserted and deleted runs."""
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     head = await existing(store, name)
     a = await _point(request, store, name, "from", head)
@@ -336,7 +331,7 @@ async def diff(request: Request) -> Response:
 async def restore(request: Request) -> Response:
     """Nothing is removed from the history: the restore is a new change, attributed to
     whoever asked for it, and everyone connected sees it at once."""
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     head = await existing(store, name)
     wanted = await read_body(request, RestoreIn)
@@ -364,7 +359,7 @@ async def restore(request: Request) -> Response:
     statuses={404: "No such document"},
 )
 async def verify(request: Request) -> Response:
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     await existing(store, name)
     key = request.app.state.seal_key.public_key()
@@ -393,7 +388,7 @@ async def verify(request: Request) -> Response:
 )
 async def bundle(request: Request) -> Response:
     """Verify it with `sinopia history verify-bundle FILE`, no server or database needed."""
-    store = _store(request)
+    store = store_of(request)
     name = document_name(request)
     await existing(store, name)
     manager = request.app.state.manager

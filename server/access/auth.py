@@ -27,8 +27,8 @@ import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from pycrdt import Doc
@@ -49,26 +49,18 @@ from crdt.errors import (
 from crdt.peer import Peer
 from crdt.room import Refusal, UpdateCheck
 from iiif import subject_id
-
-from . import roles
-from .api import Endpoint, Handler
-from .directory import (
-    ApiToken,
-    AuditEvent,
-    Directory,
-    DirectoryError,
-    Session,
-    ShareLink,
-    User,
-    Workspace,
-    new_id,
-    now_ms,
+from server.access import roles
+from server.access.principal import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Access,
+    Principal,
+    credential,
 )
-from .problems import HTTPProblem
-from .ratelimit import Limiter
-from .roles import Role
-from .settings import Settings
-from .tokens import (
+from server.access.principal import address as address_of
+from server.access.ratelimit import Limiter
+from server.access.roles import Role
+from server.access.tokens import (
     AUDIENCE_ACCESS,
     AUDIENCE_SESSION,
     AUDIENCE_SHARE,
@@ -80,54 +72,29 @@ from .tokens import (
     split_api_token,
     unverified_claims,
 )
+from server.directory import (
+    ApiToken,
+    AuditEvent,
+    Directory,
+    DirectoryError,
+    Session,
+    ShareLink,
+    User,
+    Workspace,
+    new_id,
+    now_ms,
+)
+from server.http.problems import HTTPProblem
+from server.http.routes import Endpoint, Handler
+from server.settings import Settings
 
 log = logging.getLogger("sinopia.auth")
 
-SESSION_COOKIE = "sinopia_session"
-CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PERMISSIONS = frozenset(
     {"public", "user", "read", "comment", "write", "approve", "manage", "admin"}
 )
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller. `label` is what history records as the author."""
-
-    kind: Literal["user", "token", "share"]
-    label: str
-    user: User | None = None
-    token_id: str | None = None  # the API token used, or the one an access JWT came from
-    session_id: str | None = None  # the sign-in session, for cookies and JWTs minted from it
-    share: ShareLink | None = None
-    scope: tuple[str, ...] | None = None  # only these workspaces (None: all of the user's)
-    max_role: Role | None = None
-    expires_ms: int | None = None
-    cookie: bool = False
-    csrf: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        # Only an unrestricted credential carries an operator's instance-wide powers.
-        return bool(self.user and self.user.admin and self.scope is None and self.max_role is None)
-
-    @property
-    def key(self) -> str:
-        """One key per credential, for rate limits and re-checks."""
-        return self.label if self.kind != "user" else f"{self.label}#{self.session_id}"
-
-
-@dataclass
-class Access:
-    """What an open socket (or a REST call) may do on one workspace; the socket's copy is
-    updated in place when the directory changes."""
-
-    principal: Principal
-    workspace: str
-    role: Role
-    address: str = ""
 
 
 class Auth:
@@ -486,8 +453,8 @@ class Auth:
         return guarded
 
     async def request_principal(self, request: Request) -> Principal | None:
-        address = _address(request)
-        raw, source = _credential(request)
+        address = address_of(request)
+        raw, source = credential(request)
         if raw is None:
             return None
         if self.failure_limit.exhausted(address):
@@ -559,7 +526,7 @@ class Auth:
                 if not await self.share_covers(link, name):
                     raise HTTPProblem(403, "this share link does not cover this document")
         assert role is not None
-        request.state.access = Access(principal, workspace, role, _address(request))
+        request.state.access = Access(principal, workspace, role, address_of(request))
 
     def check_csrf(self, request: Request, principal: Principal) -> None:
         """Cookie-authenticated writes must prove they come from our own pages: the CSRF
@@ -588,7 +555,7 @@ class Auth:
         """Authenticate a socket before it joins `name`'s room, within the time limit;
         sets the connection's principal, write permission and access, or raises the
         `CollabError` to close it with."""
-        address = websocket.client.host if websocket.client else "unknown"
+        address = address_of(websocket)
         if self._pending.get(address, 0) >= self.settings.max_unauthenticated_per_address:
             raise RateLimited("too many unauthenticated connections from this address")
         self._pending[address] = self._pending.get(address, 0) + 1
@@ -609,7 +576,7 @@ class Auth:
         conn.can_write = roles.can_write(access.role)
 
     async def _admit(self, websocket: WebSocket, name: str, address: str) -> Access:
-        raw, source = _credential(websocket)
+        raw, source = credential(websocket)
         if raw is None:
             raise NotAuthenticated(
                 "a credential is required: the token parameter, Authorization: Bearer, "
@@ -744,26 +711,6 @@ class Auth:
             await self.directory.add_event(event)
 
 
-def _address(conn: HTTPConnection) -> str:
-    return conn.client.host if conn.client else "unknown"
-
-
-def _credential(conn: HTTPConnection) -> tuple[str | None, str]:
-    """(the credential, where it came from): the Authorization header, then the `token`
-    query parameter, then the session cookie."""
-    header = conn.headers.get("authorization")
-    if header is not None:
-        scheme, _, value = header.partition(" ")
-        return (value.strip() or "-", "bearer") if scheme.lower() == "bearer" else ("-", "bearer")
-    token = conn.query_params.get("token")
-    if token is not None:
-        return token, "query"
-    cookie = conn.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return cookie, "cookie"
-    return None, ""
-
-
 def expiry(seconds: float) -> int:
     return now_ms() + int(seconds * 1000)
 
@@ -771,16 +718,16 @@ def expiry(seconds: float) -> int:
 def create_auth(settings: Settings) -> Auth:
     """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB) and the
     key that signs Sinopia's JWTs (created on first start, like the sealing key)."""
-    from .directory import open_directory
+    from server.directory import open_directory
 
     directory = open_directory(settings.mongo_url, settings.data_dir)
     return Auth(settings, directory, create_signer(settings))
 
 
 def create_signer(settings: Settings) -> Signer:
-    from . import keys
+    from crdt import keyfiles
 
-    private = keys.load_or_create(settings.auth_key_file)
+    private = keyfiles.load_or_create(settings.auth_key_file)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")
     return Signer.from_private_key(private, issuer)
 

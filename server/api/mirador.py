@@ -48,12 +48,14 @@ from crdt.errors import InvalidName
 from iiif import Subject, subject_id
 from iiif.export import presentation3_annotation
 from iiif.webannotations import targets
-
-from . import links, workspace_index
-from .annotations_api import _agent, _commenter_may, _subject, check_on_subject, live, write
-from .api import Api, Param
-from .problems import HTTPProblem
-from .requests import read_json
+from server.access.caller import agent, commenter_may
+from server.api import workspace_index
+from server.api.annotations import _subject, check_on_subject
+from server.api.documents import live, write
+from server.http import links
+from server.http.problems import HTTPProblem
+from server.http.requests import read_json
+from server.http.routes import Api, Param
 
 api = Api()
 TAG = "mirador"
@@ -165,11 +167,11 @@ async def create(request: Request) -> Response:
         annotation_id = local if local and local not in taken else new_annotation_id()
         annotation = parse_annotation({**data, "id": None}, container, id=annotation_id)
         extra: dict[str, Any] = {"created": annotation.created or now()}
-        agent = _agent(request)
-        if annotation.creator is None and agent is not None:
-            extra["creator"] = agent
+        creator = agent(request)
+        if annotation.creator is None and creator is not None:
+            extra["creator"] = creator
         annotation = annotation.model_copy(update=extra)
-        _commenter_may(request, annotation, new=True)
+        commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, "canvas")
 
         def change(doc: Doc) -> None:
@@ -245,8 +247,8 @@ async def _update(request: Request) -> Response:
                 "modified": now(),
             }
         )
-        _commenter_may(request, current, new=False)
-        _commenter_may(request, annotation, new=True)
+        commenter_may(request, current, new=False)
+        commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, "canvas")
         await write(request, room, lambda doc: write_annotation(doc, annotation), 8192)
     return _json(_record(request, name, annotation))
@@ -291,6 +293,6 @@ async def delete_one(request: Request) -> Response:
         current = read_annotation(room.doc, annotation_id)
         if current is None:
             raise HTTPProblem(404, f"no such annotation: {annotation_id}")
-        _commenter_may(request, current, new=False)
+        commenter_may(request, current, new=False)
         await write(request, room, lambda doc: delete_annotation(doc, annotation_id))
     return Response(status_code=204)

@@ -12,35 +12,21 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from . import identity, roles
-from .api import Api, Param, json
-from .auth import SESSION_COOKIE, Auth, Principal, expiry
-from .directory import ApiToken, DirectoryError, Session, User, new_id
-from .identity import Refused
-from .oidc import Flow, OIDCClient
-from .problems import HTTPProblem
-from .requests import read_body
-from .roles import Role
-from .tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
+from server.access import grants, roles
+from server.access.auth import SESSION_COOKIE, Auth, expiry
+from server.access.caller import auth_of, caller
+from server.access.oidc import Flow, OIDCClient
+from server.access.roles import Role
+from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
+from server.directory import ApiToken, DirectoryError, Session, User, new_id, operations
+from server.http.problems import HTTPProblem
+from server.http.requests import int_param, read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 TAG = "access"
 SIGNIN_COOKIE = "sinopia_signin"
 SIGNIN_SECONDS = 600
-
-
-def _auth(request: Request) -> Auth:
-    auth: Auth = request.app.state.auth
-    return auth
-
-
-def caller(request: Request) -> Principal:
-    principal: Principal = request.state.auth
-    return principal
-
-
-def refused(exc: Refused) -> HTTPProblem:
-    return HTTPProblem(exc.status, exc.detail)
 
 
 def _secure(request: Request, auth: Auth) -> bool:
@@ -60,7 +46,7 @@ def _cookie(
         # Lax: sent on the provider's redirect back to us and on links from elsewhere,
         # never on cross-site writes (which also need the CSRF header).
         samesite="lax",
-        secure=_secure(request, _auth(request)),
+        secure=_secure(request, auth_of(request)),
     )
 
 
@@ -234,7 +220,7 @@ def events_out(found: list[Any]) -> Events:
 async def login(request: Request) -> Response:
     """Redirects to the provider (authorization code flow with PKCE); it sends the browser
     back to `/api/auth/callback`."""
-    auth = _auth(request)
+    auth = auth_of(request)
     client = _oidc(auth)
     if not auth.signin_limit.allow(_address(request)):
         raise HTTPProblem(429, "too many sign-in attempts, try again later")
@@ -264,7 +250,7 @@ async def login(request: Request) -> Response:
     statuses={302: "Signed in", 401: "Sign-in failed", 429: "Too many"},
 )
 async def callback(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     client = _oidc(auth)
     address = _address(request)
     if not auth.signin_limit.allow(address):
@@ -327,7 +313,7 @@ async def callback(request: Request) -> Response:
     tag=TAG,
 )
 async def logout(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     if principal.session_id is not None:
         await auth.directory.revoke_session(principal.session_id)
@@ -347,7 +333,7 @@ async def logout(request: Request) -> Response:
     tag=TAG,
 )
 async def jwks(request: Request) -> Response:
-    return json(_auth(request).signer.jwks())
+    return json(auth_of(request).signer.jwks())
 
 
 @api.route(
@@ -363,7 +349,7 @@ async def jwks(request: Request) -> Response:
 async def access_token(request: Request) -> Response:
     """Minted from the session cookie (or an API token); it stops working when that
     session ends or that token is revoked, and expires after `SINOPIA_ACCESS_TOKEN_SECONDS`."""
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     wanted = await read_body(request, AccessTokenIn)
     if principal.session_id is not None:
@@ -399,7 +385,7 @@ async def access_token(request: Request) -> Response:
 )
 async def me(request: Request) -> Response:
     principal = caller(request)
-    directory = _auth(request).directory
+    directory = auth_of(request).directory
     user = principal.user
     assert user is not None
     if user.admin and principal.scope is None:
@@ -441,7 +427,7 @@ async def me(request: Request) -> Response:
 async def list_tokens(request: Request) -> Response:
     principal = caller(request)
     assert principal.user is not None
-    found = await _auth(request).directory.tokens(principal.user.id)
+    found = await auth_of(request).directory.tokens(principal.user.id)
     return json(Tokens(tokens=[token_out(t) for t in sorted(found, key=lambda t: t.created_ms)]))
 
 
@@ -458,7 +444,7 @@ async def list_tokens(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     """A token never grants more than the credential that created it: its workspaces and
     role are capped by the caller's."""
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     assert principal.user is not None
     wanted = await read_body(request, TokenIn)
@@ -466,19 +452,16 @@ async def create_token(request: Request) -> Response:
     if principal.scope is not None and not set(workspaces or ()) <= set(principal.scope):
         raise HTTPProblem(403, "a token cannot cover workspaces your credential does not")
     cap = roles.lower(wanted.role, principal.max_role) if wanted.role else principal.max_role
-    try:
-        seconds = identity.duration_seconds(wanted.expires)
-        token, record = await identity.create_token(
-            auth.directory,
-            principal.user,
-            principal.label,
-            label=wanted.label,
-            workspaces=workspaces,
-            max_role=cap,
-            expires_seconds=seconds,
-        )
-    except Refused as exc:
-        raise refused(exc) from None
+    seconds = operations.duration_seconds(wanted.expires)
+    token, record = await grants.create_token(
+        auth.directory,
+        principal.user,
+        principal.label,
+        label=wanted.label,
+        workspaces=workspaces,
+        max_role=cap,
+        expires_seconds=seconds,
+    )
     created = TokenCreated(**token_out(record).model_dump(), token=token)
     return json(created, status=201, headers={"Location": f"/api/tokens/{record.id}"})
 
@@ -493,16 +476,13 @@ async def create_token(request: Request) -> Response:
     statuses={404: "No such token of yours"},
 )
 async def revoke_token(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     assert principal.user is not None
     token = await auth.directory.token(request.path_params["token"])
     if token is None or (token.user_id != principal.user.id and not principal.is_admin):
         raise HTTPProblem(404, "no such token of yours")
-    try:
-        await identity.revoke_token(auth.directory, token, principal.label)
-    except Refused as exc:
-        raise refused(exc) from None
+    await grants.revoke_token(auth.directory, token, principal.label)
     revoked = await auth.directory.token(token.id)
     assert revoked is not None
     return json(token_out(revoked))
@@ -520,7 +500,7 @@ async def revoke_token(request: Request) -> Response:
     answer=Users,
 )
 async def list_users(request: Request) -> Response:
-    users = await _auth(request).directory.users()
+    users = await auth_of(request).directory.users()
     return json(Users(users=[account_user(u) for u in users]))
 
 
@@ -541,12 +521,10 @@ async def instance_audit(request: Request) -> Response:
 
 
 async def audit_page(request: Request, workspace: str | None) -> Response:
-    from .documents import int_param
-
     limit = min(int_param(request, "limit", 100, minimum=1) or 100, 1000)
     before = int_param(request, "before", minimum=1)
     try:
-        found = await _auth(request).directory.events(workspace, limit=limit, before=before)
+        found = await auth_of(request).directory.events(workspace, limit=limit, before=before)
     except DirectoryError:
         raise HTTPProblem(503, "the directory is unavailable") from None
     return json(events_out(found))

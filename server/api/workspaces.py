@@ -6,25 +6,21 @@ from pydantic import BaseModel, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import identity
-from .account_api import audit_page, caller, refused
-from .api import Api, Param, json
-from .auth import Auth
-from .directory import ShareLink, User
-from .identity import Refused
-from .problems import HTTPProblem
-from .requests import read_body
-from .roles import Role
+from server.access import grants
+from server.access.auth import Auth
+from server.access.caller import auth_of, caller
+from server.access.roles import Role
+from server.api.account import audit_page
+from server.directory import ShareLink, User, operations
+from server.directory.operations import Refused
+from server.http.problems import HTTPProblem
+from server.http.requests import read_body
+from server.http.routes import Api, Param, json
 
 api = Api()
 TAG = "workspaces"
 BASE = "/api/workspaces/{workspace}"
 Events = Param("before", "query", "only events before this sequence number", "integer")
-
-
-def _auth(request: Request) -> Auth:
-    auth: Auth = request.app.state.auth
-    return auth
 
 
 class WorkspaceOut(BaseModel):
@@ -133,7 +129,7 @@ def _member_out(user: User | None, user_id: str, role: str, private: bool) -> Me
     answer=WorkspaceList,
 )
 async def list_workspaces(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     found = []
     for workspace in await auth.directory.workspaces():
@@ -154,20 +150,15 @@ async def list_workspaces(request: Request) -> Response:
     statuses={400: "Bad input", 404: "No such owner", 409: "The name is taken"},
 )
 async def create_workspace(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     wanted = await read_body(request, WorkspaceIn)
-    try:
-        owner = await identity.find_user(auth.directory, wanted.owner) if wanted.owner else None
-        workspace = await identity.add_workspace(
-            auth.directory, wanted.name, principal.label, wanted.title
-        )
-        if owner is not None:
-            await identity.set_member(
-                auth.directory, workspace.name, owner, "owner", principal.label
-            )
-    except Refused as exc:
-        raise refused(exc) from None
+    owner = await operations.find_user(auth.directory, wanted.owner) if wanted.owner else None
+    workspace = await operations.add_workspace(
+        auth.directory, wanted.name, principal.label, wanted.title
+    )
+    if owner is not None:
+        await operations.set_member(auth.directory, workspace.name, owner, "owner", principal.label)
     out = WorkspaceOut(name=workspace.name, title=workspace.title, role="owner")
     return json(out, status=201, headers={"Location": f"/api/workspaces/{workspace.name}"})
 
@@ -181,7 +172,7 @@ async def create_workspace(request: Request) -> Response:
     answer=WorkspaceOut,
 )
 async def get_workspace(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     name = request.path_params["workspace"]
     workspace = await auth.workspace(name)
     assert workspace is not None  # the guard checked
@@ -198,7 +189,7 @@ async def get_workspace(request: Request) -> Response:
     answer=Members,
 )
 async def list_members(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     name = request.path_params["workspace"]
     private = await auth.role(caller(request), name) == "owner"
     out = []
@@ -210,7 +201,7 @@ async def list_members(request: Request) -> Response:
 
 async def _invitee(auth: Auth, wanted: MemberIn, actor: str) -> User:
     if wanted.user is not None:
-        return await identity.find_user(auth.directory, wanted.user)
+        return await operations.find_user(auth.directory, wanted.user)
     assert wanted.email is not None
     email = wanted.email.strip().lower()
     found = await auth.directory.user_by_email(email)
@@ -223,7 +214,7 @@ async def _invitee(auth: Auth, wanted: MemberIn, actor: str) -> User:
     while await auth.directory.user_by_name(candidate) is not None:
         n += 1
         candidate = f"{name}-{n}"
-    return await identity.add_user(auth.directory, candidate, actor, email=email)
+    return await operations.add_user(auth.directory, candidate, actor, email=email)
 
 
 @api.route(
@@ -237,24 +228,18 @@ async def _invitee(auth: Auth, wanted: MemberIn, actor: str) -> User:
     statuses={400: "Bad input", 404: "No such user", 409: "The last owner cannot leave"},
 )
 async def add_member(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     name = request.path_params["workspace"]
     wanted = await read_body(request, MemberIn)
-    try:
-        user = await _invitee(auth, wanted, principal.label)
-        await identity.set_member(auth.directory, name, user, wanted.role, principal.label)
-    except Refused as exc:
-        raise refused(exc) from None
+    user = await _invitee(auth, wanted, principal.label)
+    await operations.set_member(auth.directory, name, user, wanted.role, principal.label)
     out = _member_out(user, user.id, wanted.role, True)
     return json(out, status=201, headers={"Location": f"{request.url.path}/{user.name}"})
 
 
 async def _member_user(auth: Auth, request: Request) -> User:
-    try:
-        return await identity.find_user(auth.directory, request.path_params["user"])
-    except Refused as exc:
-        raise refused(exc) from None
+    return await operations.find_user(auth.directory, request.path_params["user"])
 
 
 @api.route(
@@ -268,17 +253,14 @@ async def _member_user(auth: Auth, request: Request) -> User:
     statuses={400: "Bad input", 404: "Not a member", 409: "The last owner cannot leave"},
 )
 async def change_role(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     principal = caller(request)
     name = request.path_params["workspace"]
     wanted = await read_body(request, RoleIn)
     user = await _member_user(auth, request)
     if await auth.directory.member(name, user.id) is None:
         raise HTTPProblem(404, f"{user.name} is not a member of {name}")
-    try:
-        await identity.set_member(auth.directory, name, user, wanted.role, principal.label)
-    except Refused as exc:
-        raise refused(exc) from None
+    await operations.set_member(auth.directory, name, user, wanted.role, principal.label)
     return json(_member_out(user, user.id, wanted.role, True))
 
 
@@ -291,14 +273,11 @@ async def change_role(request: Request) -> Response:
     statuses={404: "Not a member", 409: "The last owner cannot leave"},
 )
 async def remove_member(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     user = await _member_user(auth, request)
-    try:
-        await identity.remove_member(
-            auth.directory, request.path_params["workspace"], user, caller(request).label
-        )
-    except Refused as exc:
-        raise refused(exc) from None
+    await operations.remove_member(
+        auth.directory, request.path_params["workspace"], user, caller(request).label
+    )
     return json({"removed": user.name})
 
 
@@ -311,7 +290,7 @@ async def remove_member(request: Request) -> Response:
     answer=Shares,
 )
 async def list_shares(request: Request) -> Response:
-    found = await _auth(request).directory.shares(request.path_params["workspace"])
+    found = await auth_of(request).directory.shares(request.path_params["workspace"])
     return json(Shares(shares=[_share_out(s) for s in sorted(found, key=lambda s: s.created_ms)]))
 
 
@@ -328,24 +307,21 @@ async def list_shares(request: Request) -> Response:
 async def create_share(request: Request) -> Response:
     """Embed a live read-only view with the token as the `token` parameter of the
     websocket URL (y-websocket: `params: {token}`)."""
-    auth = _auth(request)
+    auth = auth_of(request)
     wanted = await read_body(request, ShareIn)
-    try:
-        seconds = identity.duration_seconds(wanted.expires)
-        if seconds is None:
-            raise Refused(400, "share links always expire")
-        token, link = await identity.create_share(
-            auth.directory,
-            auth.signer,
-            request.path_params["workspace"],
-            caller(request).label,
-            subject=wanted.subject,
-            manifest=wanted.manifest,
-            label=wanted.label,
-            expires_seconds=seconds,
-        )
-    except Refused as exc:
-        raise refused(exc) from None
+    seconds = operations.duration_seconds(wanted.expires)
+    if seconds is None:
+        raise Refused(400, "share links always expire")
+    token, link = await grants.create_share(
+        auth.directory,
+        auth.signer,
+        request.path_params["workspace"],
+        caller(request).label,
+        subject=wanted.subject,
+        manifest=wanted.manifest,
+        label=wanted.label,
+        expires_seconds=seconds,
+    )
     created = ShareCreated(**_share_out(link).model_dump(), token=token)
     return json(created, status=201, headers={"Location": f"{request.url.path}/{link.id}"})
 
@@ -360,14 +336,11 @@ async def create_share(request: Request) -> Response:
     statuses={404: "No such share link"},
 )
 async def revoke_share(request: Request) -> Response:
-    auth = _auth(request)
+    auth = auth_of(request)
     link = await auth.directory.share(request.path_params["share"])
     if link is None or link.workspace != request.path_params["workspace"]:
         raise HTTPProblem(404, "no such share link")
-    try:
-        await identity.revoke_share(auth.directory, link, caller(request).label)
-    except Refused as exc:
-        raise refused(exc) from None
+    await grants.revoke_share(auth.directory, link, caller(request).label)
     revoked = await auth.directory.share(link.id)
     assert revoked is not None
     return json(_share_out(revoked))

@@ -34,14 +34,14 @@ from iiif import (
 )
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
-
-from . import links, workspace_index
-from .annotations_api import live, subject_name
-from .api import Api, Param
-from .iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
-from .negotiation import Offer, negotiate
-from .problems import HTTPProblem
-from .requests import principal, read_json
+from server.api import workspace_index
+from server.api.documents import live, subject_name
+from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
+from server.http import links
+from server.http.negotiation import Offer, negotiate
+from server.http.problems import HTTPProblem
+from server.http.requests import principal, read_json
+from server.http.routes import Api, Param
 
 api = Api()
 TAG = "iiif"

@@ -16,7 +16,7 @@ from authlib.oauth2.client import OAuth2Client
 from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from joserfc.jwk import KeySet
 
-from .tokens import BadCredential, check_jwt
+from server.access.tokens import BadCredential, check_jwt
 
 # Signature algorithms accepted on ID tokens (never `none`, never HMAC with the secret).
 ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "Ed25519", "EdDSA"]

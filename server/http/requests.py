@@ -1,16 +1,17 @@
-"""Reading REST requests: who is asking, and JSON bodies with a size limit."""
+"""Reading REST requests: who is asking, query parameters, and JSON bodies with a size
+limit. Every reading error is a 400 (or 413, 415) problem naming what is wrong."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from annotations.problems import Invalid, from_validation_error
-
-from .problems import HTTPProblem
+from server.http.problems import HTTPProblem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -47,3 +48,29 @@ async def read_body(request: Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise Invalid(from_validation_error(exc)) from None
+
+
+def int_param(
+    request: Request, key: str, default: int | None = None, minimum: int = 0
+) -> int | None:
+    raw = request.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPProblem(400, f"{key} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise HTTPProblem(400, f"{key} must be at least {minimum}")
+    return value
+
+
+def time_param(raw: str, key: str) -> int:
+    """An ISO 8601 time (with a zone, or UTC) as milliseconds since the epoch."""
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise HTTPProblem(400, f"{key} must be an ISO 8601 time, not {raw!r}") from None
+    if when.tzinfo is None:
+        raise HTTPProblem(400, f"{key} needs a time zone, e.g. {raw}Z")
+    return int(when.timestamp() * 1000)

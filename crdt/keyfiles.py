@@ -1,5 +1,6 @@
-"""The instance's Ed25519 sealing key: created on first start in the data directory, or
-read from a path given in the settings (share one key file between instances)."""
+"""Ed25519 key files: created on first start (in the data directory, or at a path from the
+settings), then read by every instance and command that shares the file. The history's
+sealing key (crdt.seals) and the server's token-signing key are such files."""
 
 from __future__ import annotations
 

@@ -1,0 +1,44 @@
+"""The REST API, one module per resource, all in one route table (server.http.routes):
+the app's routes, the OpenAPI description and the authorization matrix come from it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from server.directory import DirectoryError
+from server.directory.operations import Refused
+from server.http import problems
+from server.http.routes import Api
+
+from . import account, annotations, history, iiif, mirador, workspaces
+
+RESOURCES = (history, account, workspaces, annotations, iiif, mirador)
+
+
+def rest_api() -> Api:
+    """Every REST endpoint of the product, in one table."""
+    table = Api()
+    for module in RESOURCES:
+        table.endpoints.extend(module.api.endpoints)
+    return table
+
+
+async def _on_refused(request: Request, exc: Exception) -> JSONResponse:
+    # A directory operation that cannot be done as asked says which status it is.
+    assert isinstance(exc, Refused)
+    return problems.problem(exc.status, exc.detail)
+
+
+async def _on_directory_down(request: Request, exc: Exception) -> JSONResponse:
+    return problems.problem(503, "the directory is unavailable, try again", headers=RETRY)
+
+
+RETRY = {"Retry-After": "1"}
+
+# Handlers turn what a handler raises into a problem+json answer, so no route repeats it.
+exception_handlers = {
+    **problems.handlers,
+    Refused: _on_refused,
+    DirectoryError: _on_directory_down,
+}
