@@ -504,8 +504,11 @@ def _list_change(field: str, before: list[Any], after: list[Any]) -> Change:
     added = len(new.keys() - old.keys())
     removed = len(old.keys() - new.keys())
     changed = sum(1 for k in new.keys() & old.keys() if new[k] != old[k])
-    parts = [f"{n} {what}" for n, what in ((added, "added"), (removed, "removed"),
-                                          (changed, "changed")) if n]  # fmt: skip
+    parts = [
+        f"{n} {what}"
+        for n, what in ((added, "added"), (removed, "removed"), (changed, "changed"))
+        if n
+    ]
     return Change(
         kind="report-field-changed",
         path=f"report/{field}",

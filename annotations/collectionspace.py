@@ -72,8 +72,12 @@ def row(report: Report, *, terms: Vocabulary = DAMAGE_TERMS) -> dict[str, str]:
     env = report.environment
     env_parts = []
     if env is not None:
-        for value, unit in ((env.temperature, "°C"), (env.humidity, "% RH"), (env.light, "lux"),
-                            (env.uv, "µW/lm")):  # fmt: skip
+        for value, unit in (
+            (env.temperature, "°C"),
+            (env.humidity, "% RH"),
+            (env.light, "lux"),
+            (env.uv, "µW/lm"),
+        ):
             if value is not None:
                 env_parts.append(f"{value:g} {unit}")
         if env.notes:

@@ -153,9 +153,10 @@ def verify(
         result.problems.append(f"format: not a signed record ({FORMAT} expected)")
         return result
     missing = [
-        k for k in ("document", "record", "history", "signed", "digests", "signature")
+        k
+        for k in ("document", "record", "history", "signed", "digests", "signature")
         if k not in data
-    ]  # fmt: skip
+    ]
     if missing:
         result.problems.append(f"missing: {', '.join(missing)}")
         return result

@@ -72,10 +72,13 @@ def compare(
         if previous is None or previous.id in matched:
             entries.append(
                 EntryComparison(
-                    change="new", before=None, after=entry.id, term=entry.term,
+                    change="new",
+                    before=None,
+                    after=entry.id,
+                    term=entry.term,
                     now=_observed(entry),
                 )
-            )  # fmt: skip
+            )
             continue
         matched.add(previous.id)
         was, now = _observed(previous), _observed(entry)
@@ -95,10 +98,13 @@ def compare(
         if entry.id not in matched:
             entries.append(
                 EntryComparison(
-                    change="resolved", before=entry.id, after=None, term=entry.term,
+                    change="resolved",
+                    before=entry.id,
+                    after=None,
+                    term=entry.term,
                     was=_observed(entry),
                 )
-            )  # fmt: skip
+            )
     return Comparison(
         earlier=earlier_id,
         later=later_id,

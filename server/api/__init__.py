@@ -11,9 +11,9 @@ from server.directory.operations import Refused
 from server.http import problems
 from server.http.routes import Api
 
-from . import account, annotations, history, iiif, mirador, workspaces
+from . import account, annotations, history, iiif, mirador, reports, vocabularies, workspaces
 
-RESOURCES = (history, account, workspaces, annotations, iiif, mirador)
+RESOURCES = (history, account, workspaces, annotations, iiif, mirador, reports, vocabularies)
 
 
 def rest_api() -> Api:
