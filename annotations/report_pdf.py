@@ -456,7 +456,7 @@ def render(
             ]
         )
     if len(rows) > 1:
-        widths = [26 * mm, 40 * mm, 18 * mm, 32 * mm]
+        widths = [26 * mm, 38 * mm, 16 * mm, 36 * mm]
         signatures.append(_table(rows, [*widths, FRAME_WIDTH - sum(widths)]))
     if signing is not None:
         signatures.append(Spacer(1, 2 * mm))
