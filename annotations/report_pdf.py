@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -31,7 +32,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
-    Image,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -57,6 +57,10 @@ from .vocabularies import (
     SEVERITIES,
     Vocabulary,
 )
+
+# Image streams as binary, not ASCII85: without reportlab's C accelerator the encoding is
+# pure Python and was most of the time of a PDF with many images.
+rl_config.useA85 = 0
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 16 * mm
@@ -163,14 +167,37 @@ def _p(text: Any, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
+class _Jpeg(ImageReader):
+    """An image whose JPEG data goes into the PDF as it is: reportlab would otherwise
+    decode every image to pixels only to name it (a digest of the pixels)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self._raw = data
+        self._dataA = None
+
+    def getRGBData(self) -> bytes:
+        if self.jpeg_fh() is not None:
+            return self._raw  # only named by it: the JPEG itself is embedded
+        data: bytes = super().getRGBData()
+        return data
+
+
 class _Marked(Flowable):
     """An image scaled to a box, with numbered outlines drawn over it (vector marks)."""
 
-    def __init__(self, figure: Figure, max_width: float, max_height: float, font: str) -> None:
+    def __init__(
+        self,
+        figure: Figure,
+        max_width: float,
+        max_height: float,
+        font: str,
+        reader: _Jpeg | None = None,
+    ) -> None:
         super().__init__()
         self.figure = figure
         self.font = font
-        self.reader = ImageReader(io.BytesIO(figure.image))
+        self.reader = reader or _Jpeg(figure.image)
         pixel_w, pixel_h = self.reader.getSize()
         scale = min(max_width / pixel_w, max_height / pixel_h)
         self.width, self.height = pixel_w * scale, pixel_h * scale
@@ -371,10 +398,15 @@ def render(
         cells: list[Any] = []
         size = (FRAME_WIDTH - 6 * mm) / 3
         for detail in details:
-            image = Image(io.BytesIO(detail.image))
-            scale = min(size / image.imageWidth, 45 * mm / image.imageHeight)
-            image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
-            cells.append([image, _p(f"{detail.number}. {detail.caption}", s.small)])
+            reader = _Jpeg(detail.image)
+            width, height = reader.getSize()
+            picture = Figure("", detail.image, width, height)
+            cells.append(
+                [
+                    _Marked(picture, size, 45 * mm, s.regular, reader),
+                    _p(f"{detail.number}. {detail.caption}", s.small),
+                ]
+            )
         grid = [cells[i : i + 3] for i in range(0, len(cells), 3)]
         grid[-1] += [""] * (3 - len(grid[-1]))
         table = Table(grid, colWidths=[size + 2 * mm] * 3)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from PIL import Image, ImageDraw
+
+from .statichttp import serving
 
 _PATH = re.compile(r"/iiif/([^/]+)/([^/]+)/([^/]+)/0/default\.jpg")
 SIZE = (2000, 1500)
@@ -75,18 +75,9 @@ class _Images(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@contextmanager
-def image_service() -> Iterator[str]:
-    """Serve images at `{base}/iiif/{name}`; yields the base URL."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Images)
-    thread = threading.Thread(target=httpd.serve_forever, name="iiif-images", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+def image_service() -> AbstractContextManager[str]:
+    """Serve images at `{base}/iiif/{name}`; gives the base URL."""
+    return serving(_Images)
 
 
 def manifest(base: str, names: list[str]) -> dict[str, Any]:
