@@ -15,7 +15,6 @@ import asyncio
 import base64
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,8 @@ from crdt.names import DocumentName
 from crdt.seals import check_seal
 from crdt.stores import open_store
 from crdt.types import Seal
-from server.settings import Settings
+from server.commands.errors import USAGE, Fail
+from server.commands.options import add, data_dir, settings_from
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -43,12 +43,24 @@ FORMATS = {
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    report = commands.add_parser("report", help="verify, list and export condition reports")
-    report.add_argument("--data-dir", type=Path, help="the embedded store's directory")
-    sub = report.add_subparsers(dest="action", required=True)
+    report = add(
+        commands,
+        "report",
+        "verify, list and export condition reports",
+        (
+            "sinopia report verify r1.signed.json",
+            "sinopia report list museum --due 2026-01-01 --data-dir /var/lib/sinopia",
+            "sinopia report export museum r1 --format pdf -o r1.pdf --server $SERVER",
+        ),
+    )
+    sub = report.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    check = sub.add_parser(
-        "verify", help="check a signed record offline (from GET .../signed or export)"
+    check = add(
+        sub,
+        "verify",
+        "check a signed record offline (from GET .../signed or export): no server, no database",
+        "sinopia report verify r1.signed.json --trust 3f2a9c0d1e4b5a67",
+        storage=False,
     )
     check.add_argument("file", type=Path)
     check.add_argument(
@@ -59,13 +71,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     check.set_defaults(run=_verify)
 
-    listing = sub.add_parser("list", help="a workspace's reports, newest first")
+    listing = add(
+        sub,
+        "list",
+        "a workspace's reports, newest first, from the store (server running or not)",
+        "sinopia report list museum --due 2026-01-01",
+    )
     listing.add_argument("workspace")
     listing.add_argument("--due", help="only checks due by this date (YYYY-MM-DD)")
     listing.add_argument("--status", help="only reports with this status")
     listing.set_defaults(run=_list)
 
-    out = sub.add_parser("export", help="write a report as PDF, JSON-LD, CSV, JSON or signed")
+    out = add(
+        sub,
+        "export",
+        "write a report as PDF, JSON-LD, CSV, JSON or its signed record, through the server",
+        "sinopia report export museum r1 --format pdf -o r1.pdf --server http://127.0.0.1:8080",
+        storage=False,
+    )
     out.add_argument("workspace")
     out.add_argument("id")
     out.add_argument("--format", choices=[*FORMATS, "signed"], default="pdf")
@@ -98,8 +121,7 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         data: Any = json.loads(args.file.read_text())
     except (OSError, ValueError) as exc:
-        print(f"sinopia: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot read {args.file}: {exc}") from None
     result = verify(data, trusted=set(args.trust) if args.trust else None, check_seal=_seal_check)
     if not result.ok:
         for problem in result.problems:
@@ -113,11 +135,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    settings = settings_from(args)
+    data_dir(settings, create=bool(settings.mongo_url))
     try:
         due = date.fromisoformat(args.due) if args.due else None
     except ValueError:
-        raise SystemExit(f"sinopia: --due must be YYYY-MM-DD, not {args.due!r}") from None
+        raise Fail(f"--due must be YYYY-MM-DD, not {args.due!r}", USAGE) from None
 
     async def main() -> int:
         store = open_store(settings.store_location, settings.data_dir)
@@ -153,8 +176,7 @@ def _list(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("SINOPIA_TOKEN")
     if not token:
-        print("sinopia: export needs --token or SINOPIA_TOKEN", file=sys.stderr)
-        return 1
+        raise Fail("export needs --token or SINOPIA_TOKEN")
     url = f"{args.server.rstrip('/')}/api/reports/{args.workspace}/{args.id}"
     headers = {"Authorization": f"Bearer {token}"}
     if args.format == "signed":
@@ -164,16 +186,14 @@ def _export(args: argparse.Namespace) -> int:
     try:
         answer = httpx.get(url, headers=headers, timeout=120)
     except httpx.HTTPError as exc:
-        print(f"sinopia: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot reach {args.server}: {exc}") from None
     if answer.status_code != 200:
         detail = (
             answer.json().get("detail")
             if "json" in answer.headers.get("content-type", "")
             else answer.text
         )
-        print(f"sinopia: {answer.status_code}: {detail}", file=sys.stderr)
-        return 1
+        raise Fail(f"{answer.status_code}: {detail}")
     args.output.write_bytes(answer.content)
     print(f"wrote {args.output} ({len(answer.content)} bytes)")
     return 0
