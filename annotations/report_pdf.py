@@ -356,7 +356,7 @@ def render(
             KeepTogether(
                 [
                     _p(figure.title, s.h2),
-                    _Marked(figure, FRAME_WIDTH, 150 * mm, s.regular),
+                    _Marked(figure, FRAME_WIDTH, 105 * mm, s.regular),
                 ]
             )
         )
@@ -390,7 +390,7 @@ def render(
                     _p(entry.note, s.cell),
                 ]
             )
-        widths = [9 * mm, 36 * mm, 30 * mm, 18 * mm, 17 * mm, 17 * mm]
+        widths = [9 * mm, 36 * mm, 30 * mm, 16 * mm, 16 * mm, 21 * mm]
         story.append(_table(rows, [*widths, FRAME_WIDTH - sum(widths)]))
 
     if details:
