@@ -149,6 +149,8 @@ async def test_the_condition_workflow_over_rest_with_roles_signatures_and_output
         report = patched.json()["report"]
         assert report["summary"] == "Stable; one crack."
         assert report["environment"] == {"temperature": 20, "humidity": 48, "light": 150, "uv": 8}
+        typo = await ed.patch(f"{base}/r1", json={"sumary": "x"})
+        assert typo.status_code == 400 and _errors(typo) == {"sumary": "is not a report field"}
         sneaky = await ed.patch(f"{base}/r1", json={"status": "approved"})
         assert sneaky.status_code == 409 and "workflow" in sneaky.json()["detail"]
 

@@ -40,6 +40,9 @@ from annotations.linked_art import to_linked_art
 from annotations.models import ID_PATTERN
 from annotations.report_document import (
     APPROVALS,
+    LISTS,
+    REPORT_KEYS,
+    TEXTS,
     WORKFLOW_KEYS,
     add_approval,
     lock_reason,
@@ -221,6 +224,16 @@ async def check_links(request: Request, workspace: str, report: Report) -> None:
         raise Invalid(problems)
 
 
+FIELDS = REPORT_KEYS | set(TEXTS) | set(LISTS)
+
+
+def _known_fields(data: dict[str, Any]) -> None:
+    """400 for a field a report does not have (a typo would otherwise vanish silently)."""
+    unknown = sorted(k for k in data if k not in FIELDS)
+    if unknown:
+        raise Invalid([Problem(path=k, message="is not a report field") for k in unknown])
+
+
 def _stamp(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "modified": now().isoformat().replace("+00:00", "Z")}
 
@@ -252,6 +265,7 @@ async def create_report(request: Request) -> Response:
         raise Invalid([Problem(path="id", message="letters, digits, '.', '_' or '-' only")])
     name = report_name(workspace, report_id)
     fields = {k: v for k, v in data.items() if k not in ("id", "from")}
+    _known_fields(fields)
     forbidden = sorted((WORKFLOW_KEYS | {APPROVALS}) & fields.keys())
     if forbidden:
         raise HTTPProblem(409, f"{', '.join(forbidden)}: set only by the workflow")
@@ -442,6 +456,7 @@ async def patch_report(request: Request) -> Response:
                 f"{', '.join(forbidden)}: change only through "
                 f"POST /api/reports/{name.workspace}/{name.id}/workflow",
             )
+        _known_fields(patch)
         after = merge_patch(_fields_of(before), patch)
         report = parse_report(_stamp({**after, "signature": before.get("signature")}), terms=terms)
         await check_links(request, name.workspace, report)
