@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 
 from server.commands import admin, history, iiif, serve
+from server.commands import report as reports
 from server.commands.errors import report
 from server.commands.options import STORAGE, Parser, add, examples
 
-COMMANDS = (serve, admin, history, iiif)
+COMMANDS = (serve, admin, history, iiif, reports)
 
 
 def parser() -> Parser:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.api import account, annotations, history, iiif, mirador, workspaces
+from server.api import (
+    account,
+    annotations,
+    history,
+    iiif,
+    mirador,
+    reports,
+    vocabularies,
+    workspaces,
+)
 from server.directory import DirectoryError
 from server.directory.operations import Refused
 from server.http import problems
 from server.http.routes import Api
 
-RESOURCES = (history, account, workspaces, annotations, iiif, mirador)
+RESOURCES = (history, account, workspaces, annotations, iiif, mirador, reports, vocabularies)
 
 
 def rest_api() -> Api:

@@ -318,6 +318,16 @@ class Directory(ABC):
     async def revoke_share(self, share_id: str) -> ShareLink | None:
         return await self._revoke(ShareLink, "share", share_id)
 
+    # -- a workspace's own vocabulary terms (server.live.terms) ---------------------------
+
+    async def vocabulary(self, workspace: str) -> list[dict[str, Any]]:
+        """The terms a workspace added to its damage vocabulary (plain JSON records)."""
+        data = await self._get("vocabulary", workspace)
+        return list(data.get("terms", [])) if data else []
+
+    async def set_vocabulary(self, workspace: str, terms: list[dict[str, Any]]) -> None:
+        await self._put("vocabulary", workspace, {"workspace": workspace, "terms": terms})
+
     async def _revoke(self, cls: type[R], kind: str, id: str) -> R | None:
         """Mark revoked (kept for the audit trail); None if unknown or already revoked."""
         data = await self._get(kind, id)
