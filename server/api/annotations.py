@@ -94,6 +94,15 @@ PREFER_DESCRIPTIONS = "http://www.w3.org/ns/oa#PreferContainedDescriptions"
 # anything much larger is not an annotation.
 MAX_REQUEST_BYTES = 1024 * 1024
 
+# What writing an annotation may answer besides its own statuses.
+WRITING = {
+    404: "No such container or annotation",
+    406: "Not acceptable",
+    413: "Too large",
+    415: "Not JSON",
+}
+REPLACING = {409: "canonical or via changed", 412: "Changed since read (If-Match)"}
+
 
 class AnnotationJson(BaseModel):
     """A W3C Web Annotation (JSON-LD); see https://www.w3.org/TR/annotation-model/."""
@@ -363,6 +372,13 @@ async def options_container(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
+async def _annotation_body(request: Request) -> dict[str, Any]:
+    data = await read_json(request, MAX_REQUEST_BYTES)
+    if not isinstance(data, dict):
+        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    return data
+
+
 def _slug(request: Request) -> str | None:
     raw = request.headers.get("slug")
     if not raw:
@@ -376,14 +392,7 @@ def _slug(request: Request) -> str | None:
     "comment",
     body=AnnotationJson,
     params=(Param("Slug", "header", "a suggested id (used when free and valid)"),),
-    statuses={
-        201: "Created",
-        400: "Not a valid annotation for this subject",
-        404: "No such container",
-        406: "Not acceptable",
-        413: "Too large",
-        415: "Not JSON",
-    },
+    statuses={201: "Created", 400: "Not a valid annotation for this subject", **WRITING},
 )
 async def create_annotation(request: Request) -> Response:
     """Create an annotation (201 with its Location).
@@ -393,9 +402,7 @@ async def create_annotation(request: Request) -> Response:
     """
     name = subject_name(request)
     offer = negotiate(request, OFFERS)
-    data = await read_json(request, MAX_REQUEST_BYTES)
-    if not isinstance(data, dict):
-        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    data = await _annotation_body(request)
     container = links.container(request, name)
     given = data.get("id")
     slug = _slug(request)
@@ -490,15 +497,7 @@ async def options_annotation(request: Request) -> Response:
     body=AnnotationJson,
     answer=AnnotationJson,
     params=(Param("If-Match", "header", "the ETag read: 412 if the annotation changed since"),),
-    statuses={
-        400: "Not a valid annotation, or a changed id",
-        404: "No such annotation",
-        406: "Not acceptable",
-        409: "canonical or via changed",
-        412: "Changed since read (If-Match)",
-        413: "Too large",
-        415: "Not JSON",
-    },
+    statuses={400: "Not a valid annotation, or a changed id", **REPLACING, **WRITING},
 )
 async def replace_annotation(request: Request) -> Response:
     """Replace an annotation (If-Match: its ETag).
@@ -509,9 +508,7 @@ async def replace_annotation(request: Request) -> Response:
     name = subject_name(request)
     annotation_id = _annotation_id(request)
     offer = negotiate(request, OFFERS)
-    data = await read_json(request, MAX_REQUEST_BYTES)
-    if not isinstance(data, dict):
-        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    data = await _annotation_body(request)
     container = links.container(request, name)
     own_iri = container + annotation_id
     async with live(request, name) as room:

@@ -72,8 +72,7 @@ from server.http.problems import HTTPProblem
 from server.http.requests import read_json
 from server.http.routes import Api, Param, json
 
-api = Api()
-TAG = "reports"
+api = Api("reports")
 BASE = "/api/reports/{workspace}"
 ONE = BASE + "/{id}"
 # Reports listed or followed along a series at most (a small museum has a few hundred).
@@ -241,20 +240,20 @@ def _stamp(data: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- routes
 
 
-@api.route(
-    "POST",
+@api.post(
     BASE,
-    summary="Create a report (condition check, loan handover, treatment record)",
-    permission="write",
-    tag=TAG,
+    "write",
     body=NewReport,
     answer=Created,
     statuses={201: "Created", 400: "Invalid report", 409: "A report with that id exists"},
 )
 async def create_report(request: Request) -> Response:
-    """Makes a new draft. `from` names the previous report of the object: the new one
+    """Create a report (condition check, loan handover, treatment record).
+
+    Makes a new draft. `from` names the previous report of the object: the new one
     starts from its object, requirements and damage entries (same ids, so each damage is
-    followed from report to report) and links back to it (`previous`)."""
+    followed from report to report) and links back to it (`previous`).
+    """
     workspace = request.path_params["workspace"]
     data = await read_json(request)
     if not isinstance(data, dict):
@@ -313,19 +312,19 @@ async def _load(request: Request, name: DocumentName, terms: Vocabulary) -> Repo
         raise HTTPProblem(409, f"report {name.id} is incomplete: {error}") from None
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE,
-    summary="The workspace's reports (or their CollectionSpace CSV)",
-    permission="read",
-    tag=TAG,
+    "read",
     params=(
         Param("status", "query", "only reports with this status"),
         Param("due", "query", "only checks due by this date (YYYY-MM-DD)"),
     ),
 )
 async def list_reports(request: Request) -> Response:
-    """Each report's id, type, title, status, date, object and next check, newest first."""
+    """The workspace's reports (or their CollectionSpace CSV).
+
+    Each report's id, type, title, status, date, object and next check, newest first.
+    """
     workspace = request.path_params["workspace"]
     offer = negotiate(request, [JSON, CSV])
     status = request.query_params.get("status")
@@ -372,18 +371,14 @@ async def list_reports(request: Request) -> Response:
     )
 
 
-@api.route(
-    "GET",
-    ONE,
-    summary="A report: JSON, Linked Art JSON-LD, the printable PDF, or CollectionSpace CSV",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such report", 406: "Not available in that format"},
-)
+@api.get(ONE, "read", statuses={404: "No such report", 406: "Not available in that format"})
 async def get_report(request: Request) -> Response:
-    """`Accept: application/ld+json` gives Linked Art / CIDOC-CRM (an E14 Condition
+    """A report: JSON, Linked Art JSON-LD, the printable PDF, or CollectionSpace CSV.
+
+    `Accept: application/ld+json` gives Linked Art / CIDOC-CRM (an E14 Condition
     Assessment), `application/pdf` the report a registrar files, `text/csv` the
-    CollectionSpace condition check import row; JSON otherwise."""
+    CollectionSpace condition check import row; JSON otherwise.
+    """
     name = _name(request)
     offer = negotiate(request, [JSON, JSONLD, PDF, CSV])
     terms = await workspace_terms(request, name.workspace)
@@ -421,20 +416,20 @@ async def get_report(request: Request) -> Response:
     )
 
 
-@api.route(
-    "PATCH",
+@api.patch(
     ONE,
-    summary="Change a report: a JSON merge patch (RFC 7396) of its fields and texts",
-    permission="write",
-    tag=TAG,
+    "write",
     statuses={400: "Invalid change", 404: "No such report", 409: "Locked, or a workflow field"},
 )
 async def patch_report(request: Request) -> Response:
-    """The body is merged into the report's fields (`null` removes one; lists such as
+    """Change a report: a JSON merge patch (RFC 7396) of its fields and texts.
+
+    The body is merged into the report's fields (`null` removes one; lists such as
     `damage` are replaced whole, entries matched by id so a co-editor's work on another
     entry survives). Status, approvals and the signature change only through
     `POST .../workflow`; a locked report (approved, superseded, or a handover signed by
-    one party) refuses every change with 409 and the reason."""
+    one party) refuses every change with 409 and the reason.
+    """
     name = _name(request)
     patch = await read_json(request)
     if not isinstance(patch, dict):
@@ -475,12 +470,9 @@ def _has_role(request: Request) -> tuple[str | None, Any]:
     return role, lambda needed: roles.rank(role) >= roles.rank(needed)
 
 
-@api.route(
-    "POST",
+@api.post(
     ONE + "/workflow",
-    summary="Take a workflow step: submit, return, approve, sign, supersede",
-    permission="write",
-    tag=TAG,
+    "write",
     body=WorkflowAction,
     statuses={
         400: "The report is not ready for this step",
@@ -489,11 +481,14 @@ def _has_role(request: Request) -> tuple[str | None, Any]:
     },
 )
 async def workflow(request: Request) -> Response:
-    """The workflow table (see the README): an editor submits; a lead returns (with a
+    """Take a workflow step: submit, return, approve, sign, supersede.
+
+    The workflow table (see the README): an editor submits; a lead returns (with a
     note) or approves; a loan handover is approved once two different members have each
     signed it; an editor supersedes an approved report with a new draft version. Approval
     signs the record (Ed25519 over its canonical JSON and the document's sealed history
-    head) and locks it."""
+    head) and locks it.
+    """
     name = _name(request)
     data = await read_json(request)
     step_request = WorkflowAction.model_validate(data)
@@ -592,17 +587,13 @@ async def sign_report(request: Request, name: DocumentName, room: Any) -> dict[s
     )
 
 
-@api.route(
-    "GET",
-    ONE + "/signed",
-    summary="The signed record of an approved report (verify it with sinopia report verify)",
-    permission="read",
-    tag=TAG,
-    statuses={404: "Not signed"},
-)
+@api.get(ONE + "/signed", "read", statuses={404: "Not signed"})
 async def signed_record(request: Request) -> Response:
-    """The record as approved, its signature, the public key and the history head it is
-    tied to, as one readable JSON file that `sinopia report verify FILE` checks offline."""
+    """The signed record of an approved report (verify it with sinopia report verify).
+
+    The record as approved, its signature, the public key and the history head it is
+    tied to, as one readable JSON file that `sinopia report verify FILE` checks offline.
+    """
     name = _name(request)
     if await store_of(request).head(str(name)) == 0:
         raise HTTPProblem(404, f"no such report: {name.id}")
@@ -615,19 +606,19 @@ async def signed_record(request: Request) -> Response:
     return json(signature, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@api.route(
-    "GET",
+@api.get(
     ONE + "/comparison",
-    summary="Damage entries against another report (default: the previous one)",
-    permission="read",
-    tag=TAG,
+    "read",
     params=(Param("with", "query", "the other report's id (default: the previous report)"),),
     statuses={404: "No such report, or no report to compare with"},
 )
 async def comparison(request: Request) -> Response:
-    """Each damage entry: new, changed (which fields), unchanged or resolved, and the
+    """Damage entries against another report (default: the previous one).
+
+    Each damage entry: new, changed (which fields), unchanged or resolved, and the
     overall condition of both; `series` follows every damage along the chain of previous
-    reports, oldest first."""
+    reports, oldest first.
+    """
     name = _name(request)
     terms = await workspace_terms(request, name.workspace)
     later = await _load(request, name, terms)
@@ -667,14 +658,10 @@ async def comparison(request: Request) -> Response:
 # report's `attachments` list; the schema, the JSON and the PDF already carry that list.
 
 
-@api.route(
-    "POST",
-    ONE + "/attachments",
-    summary="Attach a legacy report (scanned PDF, photograph): not available yet",
-    permission="write",
-    tag=TAG,
-    statuses={501: "Needs the media store"},
-)
+@api.post(ONE + "/attachments", "write", statuses={501: "Needs the media store"})
 async def attach(request: Request) -> Response:
-    """Answers 501 until the media store exists (see the SEAM comment in the source)."""
+    """Attach a legacy report (scanned PDF, photograph): not available yet.
+
+    Answers 501 until the media store exists (see the SEAM comment in the source).
+    """
     raise HTTPProblem(501, "attaching files needs the media store, which is not built yet")

@@ -38,12 +38,11 @@ from annotations.vocabulary_import import MAX_BYTES, WorkspaceTerm, parse
 from server.directory import Directory
 from server.http import links
 from server.http.problems import HTTPProblem
-from server.http.requests import read_body
+from server.http.requests import read_bytes
 from server.http.routes import Api, Param, json
 from server.live.terms import SOURCE, WorkspaceTerms
 
-api = Api()
-TAG = "vocabularies"
+api = Api("vocabularies")
 BASE = "/api/vocabularies/{workspace}"
 
 # The path segment of each vocabulary.
@@ -111,14 +110,9 @@ async def _vocabulary(request: Request, name: str) -> Vocabulary:
     return FIXED[name]
 
 
-@api.route(
-    "GET",
-    BASE,
-    summary="The vocabularies reports use",
-    permission="read",
-    tag=TAG,
-)
+@api.get(BASE, "read")
 async def list_vocabularies(request: Request) -> Response:
+    """The vocabularies reports use."""
     base = f"{links.base_url(request)}/api/vocabularies/{request.path_params['workspace']}"
     return json(
         {
@@ -128,16 +122,14 @@ async def list_vocabularies(request: Request) -> Response:
     )
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE + "/{vocabulary}",
-    summary="The terms of one vocabulary (damage: the curated AAT list and the workspace's)",
-    permission="read",
-    tag=TAG,
+    "read",
     params=(Param("lang", "query", "label language: en, fr, de or it"),),
     statuses={404: "No such vocabulary"},
 )
 async def get_vocabulary(request: Request) -> Response:
+    """The terms of one vocabulary (damage: the curated AAT list and the workspace's)."""
     name = request.path_params["vocabulary"]
     vocabulary = await _vocabulary(request, name)
     language = request.query_params.get("lang")
@@ -151,15 +143,9 @@ async def get_vocabulary(request: Request) -> Response:
     return json(out)
 
 
-@api.route(
-    "GET",
-    BASE + "/{vocabulary}/{value}",
-    summary="One term, with where its id and labels come from",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such term"},
-)
+@api.get(BASE + "/{vocabulary}/{value}", "read", statuses={404: "No such term"})
 async def get_term(request: Request) -> Response:
+    """One term, with where its id and labels come from."""
     name, value = request.path_params["vocabulary"], request.path_params["value"]
     term = (await _vocabulary(request, name)).get(value)
     if term is None:
@@ -181,18 +167,12 @@ async def _save(request: Request, change: Any) -> list[dict[str, Any]]:
     return records
 
 
-@api.route(
-    "POST",
-    BASE + "/damage",
-    summary="Add a term of the workspace's own to the damage vocabulary",
-    permission="approve",
-    tag=TAG,
-    body=WorkspaceTerm,
-    statuses={201: "Added", 409: "The value is taken"},
-)
-async def add_term(request: Request) -> Response:
-    """Leads curate the workspace's terms; `aat` is the AAT id the workspace states."""
-    term = await read_body(request, WorkspaceTerm)
+@api.post(BASE + "/damage", "approve", statuses={201: "Added", 409: "The value is taken"})
+async def add_term(request: Request, term: WorkspaceTerm) -> Response:
+    """Add a term of the workspace's own to the damage vocabulary.
+
+    Leads curate the workspace's terms; `aat` is the AAT id the workspace states.
+    """
     if term.value in DAMAGE_TERMS:
         raise HTTPProblem(409, f"{term.value!r} is a term of the curated list")
 
@@ -205,16 +185,16 @@ async def add_term(request: Request) -> Response:
     return json(_term_json(term.term(SOURCE), None), status=201)
 
 
-@api.route(
-    "DELETE",
+@api.delete(
     BASE + "/damage/{value}",
-    summary="Remove one of the workspace's own damage terms",
-    permission="approve",
-    tag=TAG,
+    "approve",
     statuses={204: "Removed", 404: "No such workspace term", 409: "A curated term"},
 )
 async def remove_term(request: Request) -> Response:
-    """Reports that use the term keep it in their history; new entries can no longer use it."""
+    """Remove one of the workspace's own damage terms.
+
+    Reports that use the term keep it in their history; new entries can no longer use it.
+    """
     value = request.path_params["value"]
     if value in DAMAGE_TERMS:
         raise HTTPProblem(409, f"{value!r} is a term of the curated list and stays")
@@ -229,26 +209,19 @@ async def remove_term(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@api.route(
-    "POST",
+@api.post(
     BASE + "/damage/import",
-    summary="Import a SKOS (Turtle, RDF/XML, JSON-LD) or CSV vocabulary into the workspace",
-    permission="approve",
-    tag=TAG,
+    "approve",
     statuses={400: "Not a vocabulary (each problem named)", 413: "Too large"},
 )
 async def import_terms(request: Request) -> Response:
-    """The file is the body, its Content-Type one of text/turtle, application/rdf+xml,
+    """Import a SKOS (Turtle, RDF/XML, JSON-LD) or CSV vocabulary into the workspace.
+
+    The file is the body, its Content-Type one of text/turtle, application/rdf+xml,
     application/ld+json or text/csv. Imported terms are added to the workspace's own (a
-    value it already has is replaced); values of the curated list are skipped and named."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BYTES:
-        raise HTTPProblem(413, f"the vocabulary exceeds {MAX_BYTES} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise HTTPProblem(413, f"the vocabulary exceeds {MAX_BYTES} bytes")
+    value it already has is replaced); values of the curated list are skipped and named.
+    """
+    body = await read_bytes(request, MAX_BYTES, "the vocabulary")
     imported = parse(body, request.headers.get("content-type", ""))
     skipped = [t.value for t in imported if t.value in DAMAGE_TERMS]
     new = [t for t in imported if t.value not in DAMAGE_TERMS]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from server.access import grants, roles
-from server.commands.options import add, opening
+from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
 from server.settings import Settings
@@ -20,17 +20,7 @@ from server.settings import Settings
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
 
-HELP = "users, workspaces, members, tokens, share links and the audit log"
-EXAMPLES = (
-    "sinopia admin workspace add my-museum",
-    "sinopia admin user add alice --data-dir /var/lib/sinopia",
-    "sinopia admin member add my-museum alice owner",
-    "sinopia admin token create alice --workspace my-museum --expires 30d",
-)
-
-
 def configure(admin: argparse.ArgumentParser) -> None:
-    """The `sinopia admin` parser (made by server.cli with HELP and EXAMPLES)."""
     objects = admin.add_subparsers(dest="object", required=True, metavar="OBJECT")
 
     def group(name: str, help: str, example: str) -> argparse._SubParsersAction:
@@ -40,11 +30,7 @@ def configure(admin: argparse.ArgumentParser) -> None:
     def action(
         parent: argparse._SubParsersAction, name: str, run: Command, example: str
     ) -> argparse.ArgumentParser:
-        # The command's help is its function's docstring.
-        help = " ".join((run.__doc__ or "").split("\n\n")[0].split()).rstrip(".")
-        parser = add(parent, name, help[:1].lower() + help[1:], example)
-        parser.set_defaults(run=_sync(run))
-        return parser
+        return command(parent, name, _sync(run), example)
 
     user = group("user", "users", "sinopia admin user add alice --email alice@example.org")
     p = action(user, "add", _user_add, "sinopia admin user add alice --admin")

@@ -76,7 +76,7 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
-def report(exc: BaseException) -> int:
+def say(exc: BaseException) -> int:
     """Print `exc` as one line and return the exit status."""
     said = explain(exc)
     if said is None:

@@ -25,7 +25,7 @@ from crdt.stores import open_store
 from crdt.types import Version
 from server.api import past as history
 from server.commands.errors import Fail
-from server.commands.options import add, opening
+from server.commands.options import command, opening, trust_option
 from server.settings import Settings
 
 # For the examples.
@@ -33,59 +33,49 @@ DOC = "museum/canvas/folio-12r"
 V2 = "v2 as sent to the lender"
 Run = Callable[[argparse.Namespace], int]
 
-HELP = "read, compare, name, verify and export documents' history"
-EXAMPLES = (
-    "sinopia history list museum/canvas/folio-12r --data-dir /var/lib/sinopia",
-    "sinopia history verify",
-    "sinopia history export museum/canvas/folio-12r folio.json",
-)
-
 
 def configure(history: argparse.ArgumentParser) -> None:
-    """The `sinopia history` parser (made by server.cli with HELP and EXAMPLES)."""
     sub = history.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    def command(
+    def action(
         name: str, run: Run, example: str | tuple[str, ...], *, doc: bool = True, **options: bool
     ) -> argparse.ArgumentParser:
-        # The command's help is its function's docstring; most name a document first.
-        help = " ".join((run.__doc__ or "").split("\n\n")[0].split()).rstrip(".")
-        parser = add(sub, name, help[:1].lower() + help[1:], example, **options)
-        parser.set_defaults(run=run)
+        # Most of them name a document first.
+        parser = command(sub, name, run, example, **options)
         if doc:
             parser.add_argument("doc", help="the document, workspace/kind/id")
         return parser
 
-    changes = command("list", _sync(_list), f"sinopia history list {DOC} --limit 50")
+    changes = action("list", _sync(_list), f"sinopia history list {DOC} --limit 50")
     changes.add_argument("--limit", type=int, default=20)
     changes.add_argument("--before", type=int, help="only changes before this sequence number")
 
-    show = command("show", _sync(_show), f"sinopia history show {DOC} --at 2026-05-01T12:00:00Z")
+    show = action("show", _sync(_show), f"sinopia history show {DOC} --at 2026-05-01T12:00:00Z")
     when = show.add_mutually_exclusive_group()
     when.add_argument("--seq", type=int, help="after this sequence number")
     when.add_argument("--at", help="at this ISO 8601 time, e.g. 2026-05-01T12:00:00Z")
 
-    command("versions", _sync(_versions), f"sinopia history versions {DOC}")
+    action("versions", _sync(_versions), f"sinopia history versions {DOC}")
 
-    name = command("name", _sync(_name), f'sinopia history name {DOC} "{V2}" --by alice')
+    name = action("name", _sync(_name), f'sinopia history name {DOC} "{V2}" --by alice')
     name.add_argument("version", help="the name")
     name.add_argument("--seq", type=int, help="default: the current head")
     name.add_argument("--note", default="")
     name.add_argument("--by", default="cli", help="who names it, as recorded")
 
-    between = command("diff", _sync(_diff), f'sinopia history diff {DOC} "{V2}"')
+    between = action("diff", _sync(_diff), f'sinopia history diff {DOC} "{V2}"')
     between.add_argument("start", help="a version name, or a sequence number")
     between.add_argument("end", nargs="?", help="a version name or sequence number (default: now)")
 
     server = "--server http://127.0.0.1:8080 --token $TOKEN"
-    back = command(
+    back = action(
         "restore", _restore, f'sinopia history restore {DOC} "{V2}" {server}', storage=False
     )
     back.add_argument("version", help="a version name, or a sequence number")
     back.add_argument("--server", required=True, help="the running server, e.g. http://host:8080")
     back.add_argument("--token", help="a token of yours (default: $SINOPIA_TOKEN)")
 
-    check = command(
+    check = action(
         "verify",
         _sync(_verify),
         ("sinopia history verify", f"sinopia history verify {DOC}"),
@@ -95,10 +85,10 @@ def configure(history: argparse.ArgumentParser) -> None:
         "target", nargs="?", default="", help="a document, a workspace, or nothing for all"
     )
 
-    out = command("export", _sync(_export), f"sinopia history export {DOC} folio.json")
+    out = action("export", _sync(_export), f"sinopia history export {DOC} folio.json")
     out.add_argument("file", type=Path, help="where to write the bundle (JSON)")
 
-    offline = command(
+    offline = action(
         "verify-bundle",
         _verify_bundle,
         "sinopia history verify-bundle folio.json --trust 3f2a9c0d1e4b5a67",
@@ -106,12 +96,7 @@ def configure(history: argparse.ArgumentParser) -> None:
         storage=False,
     )
     offline.add_argument("file", type=Path)
-    offline.add_argument(
-        "--trust",
-        action="append",
-        metavar="KEY_ID",
-        help="only accept seals by this key fingerprint (repeatable)",
-    )
+    trust_option(offline, "seals")
 
 
 # History is read from what a server wrote: a missing data directory is a mistake (a

@@ -21,12 +21,8 @@ from server.commands.errors import USAGE, Fail
 from server.commands.options import add, data_dir, settings_from
 from server.settings import Settings
 
-HELP = "IIIF: import manifests"
-EXAMPLES = ("sinopia iiif import my-museum manifest.json",)
-
 
 def configure(iiif: argparse.ArgumentParser) -> None:
-    """The `sinopia iiif` parser (made by server.cli with HELP and EXAMPLES)."""
     sub = iiif.add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = add(
         sub,

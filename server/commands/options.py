@@ -88,6 +88,31 @@ def add(
     return parser
 
 
+def command(
+    parent: argparse._SubParsersAction,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    example: str | tuple[str, ...],
+    *,
+    storage: bool = True,
+) -> Parser:
+    """A subcommand that runs `run`, whose docstring's first paragraph is its help."""
+    help = " ".join((run.__doc__ or "").split("\n\n")[0].split()).rstrip(".")
+    parser = add(parent, name, help[:1].lower() + help[1:], example, storage=storage)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def trust_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--trust KEY_ID`: the keys an offline check accepts (default: the file's own)."""
+    parser.add_argument(
+        "--trust",
+        action="append",
+        metavar="KEY_ID",
+        help=f"only accept {what} by this key fingerprint (repeatable)",
+    )
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings: `SINOPIA_*` variables, with the command line's options on top."""
     overrides = {

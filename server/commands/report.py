@@ -32,7 +32,7 @@ from crdt.seals import check_seal
 from crdt.stores import open_store
 from crdt.types import Seal
 from server.commands.errors import USAGE, Fail
-from server.commands.options import add, data_dir, settings_from
+from server.commands.options import command, data_dir, settings_from, trust_option
 
 FORMATS = {
     "pdf": "application/pdf",
@@ -42,60 +42,29 @@ FORMATS = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    report = add(
-        commands,
-        "report",
-        "verify, list and export condition reports",
-        (
-            "sinopia report verify r1.signed.json",
-            "sinopia report list museum --due 2026-01-01 --data-dir /var/lib/sinopia",
-            "sinopia report export museum r1 --format pdf -o r1.pdf --server $SERVER",
-        ),
-    )
+def configure(report: argparse.ArgumentParser) -> None:
     sub = report.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    check = add(
-        sub,
-        "verify",
-        "check a signed record offline (from GET .../signed or export): no server, no database",
-        "sinopia report verify r1.signed.json --trust 3f2a9c0d1e4b5a67",
-        storage=False,
-    )
+    example = "sinopia report verify r1.signed.json --trust 3f2a9c0d1e4b5a67"
+    check = command(sub, "verify", _verify, example, storage=False)
     check.add_argument("file", type=Path)
-    check.add_argument(
-        "--trust",
-        action="append",
-        metavar="KEY_ID",
-        help="only accept a signature by this key fingerprint (repeatable)",
-    )
-    check.set_defaults(run=_verify)
+    trust_option(check, "a signature")
 
-    listing = add(
-        sub,
-        "list",
-        "a workspace's reports, newest first, from the store (server running or not)",
-        "sinopia report list museum --due 2026-01-01",
-    )
+    listing = command(sub, "list", _list, "sinopia report list museum --due 2026-01-01")
     listing.add_argument("workspace")
     listing.add_argument("--due", help="only checks due by this date (YYYY-MM-DD)")
     listing.add_argument("--status", help="only reports with this status")
-    listing.set_defaults(run=_list)
 
-    out = add(
-        sub,
-        "export",
-        "write a report as PDF, JSON-LD, CSV, JSON or its signed record, through the server",
-        "sinopia report export museum r1 --format pdf -o r1.pdf --server http://127.0.0.1:8080",
-        storage=False,
+    example = (
+        "sinopia report export museum r1 --format pdf -o r1.pdf --server http://127.0.0.1:8080"
     )
+    out = command(sub, "export", _export, example, storage=False)
     out.add_argument("workspace")
     out.add_argument("id")
     out.add_argument("--format", choices=[*FORMATS, "signed"], default="pdf")
     out.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
     out.add_argument("--server", required=True, help="the running server, e.g. http://host:8080")
     out.add_argument("--token", help="a token of yours (default: $SINOPIA_TOKEN)")
-    out.set_defaults(run=_export)
 
 
 def _seal_check(
@@ -118,6 +87,7 @@ def _seal_check(
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """Check a signed record offline (from GET .../signed or export): no server, no database."""
     try:
         data: Any = json.loads(args.file.read_text())
     except (OSError, ValueError) as exc:
@@ -135,6 +105,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """A workspace's reports, newest first, from the store (server running or not)."""
     settings = settings_from(args)
     data_dir(settings, create=bool(settings.mongo_url))
     try:
@@ -174,6 +145,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Write a report as PDF, JSON-LD, CSV, JSON or its signed record, through the server."""
     token = args.token or os.environ.get("SINOPIA_TOKEN")
     if not token:
         raise Fail("export needs --token or SINOPIA_TOKEN")

@@ -6,17 +6,8 @@ import argparse
 
 from server.commands.options import data_dir, settings_from
 
-HELP = "run the server (every setting is also a SINOPIA_* variable)"
-EXAMPLES = (
-    "sinopia serve",
-    "sinopia serve --host 0.0.0.0 --port 8080 --data-dir /var/lib/sinopia",
-    "SINOPIA_REDIS_URL=redis://redis:6379/0 sinopia serve --mongo-url "
-    "'mongodb://db/sinopia?replicaSet=rs0'",
-)
-
 
 def configure(serve: argparse.ArgumentParser) -> None:
-    """The `sinopia serve` parser (made by server.cli with HELP and EXAMPLES)."""
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; SINOPIA_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080; SINOPIA_PORT)")
     serve.add_argument(
