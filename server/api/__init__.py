@@ -11,9 +11,29 @@ from server.directory.operations import Refused
 from server.http import problems
 from server.http.routes import Api
 
-from . import account, annotations, history, iiif, mirador, workspaces
+from . import (
+    account,
+    annotations,
+    history,
+    iiif,
+    login_links,
+    mirador,
+    subjects,
+    workspace_tags,
+    workspaces,
+)
 
-RESOURCES = (history, account, workspaces, annotations, iiif, mirador)
+RESOURCES = (
+    history,
+    account,
+    login_links,
+    workspaces,
+    subjects,
+    workspace_tags,
+    annotations,
+    iiif,
+    mirador,
+)
 
 
 def rest_api() -> Api:
