@@ -90,6 +90,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/workspaces/{workspace}/shares"): {"subject": "canvas/shared-{caller}"},
     ("POST", "/api/tokens"): {"label": "made by {caller}"},
     ("POST", "/api/auth/token"): {},
+    ("PUT", "/api/workspaces/{workspace}/tags"): {
+        "tags": [{"label": "{caller}", "color": "#a0522d"}]
+    },
 }
 
 

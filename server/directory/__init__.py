@@ -229,6 +229,11 @@ class Directory(ABC):
         """Create or replace a record, bump the generation; returns the previous data."""
 
     @abstractmethod
+    async def _claim(self, kind: str, id: str, unset: str, data: dict[str, Any]) -> bool:
+        """Replace a record only if its field `unset` is null or missing (one atomic
+        compare-and-set), bumping the generation; whether it was replaced."""
+
+    @abstractmethod
     async def _delete(self, kind: str, id: str) -> dict[str, Any] | None:
         """Remove a record, bump the generation; returns what it held."""
 
@@ -356,9 +361,8 @@ class Directory(ABC):
         return [from_data(LoginLink, d) for d in found]
 
     async def use_login_link(self, link_id: str) -> LoginLink | None:
-        """Mark a link used; returns it as it was before, or None if unknown. Of two uses
-        at once, exactly one sees it unused: the backends' replace is atomic and returns
-        what it replaced."""
+        """Mark a link used; returns it as it was before (`used_ms` None: this call used
+        it), or None if unknown. Of two uses at once, exactly one finds it unused."""
         data = await self._get("login_link", link_id)
         if data is None:
             return None
@@ -366,8 +370,9 @@ class Directory(ABC):
         if link.used_ms is not None:
             return link
         used = replace(link, used_ms=now_ms())
-        previous = await self._put("login_link", link_id, to_data(used))
-        return from_data(LoginLink, previous) if previous is not None else None
+        if await self._claim("login_link", link_id, "used_ms", to_data(used)):
+            return link
+        return self._one(LoginLink, await self._get("login_link", link_id))
 
     async def remove_login_link(self, link_id: str) -> None:
         await self._delete("login_link", link_id)
