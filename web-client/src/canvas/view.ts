@@ -330,6 +330,9 @@ export class CanvasView {
   /** Annotorious draws each shape in the colour of its creator or first tag. */
   private restyle(): void {
     this.annotated?.anno.setStyle(((a: { id: string }, state?: { selected?: boolean; hovered?: boolean }) => {
+      // The shape editor asks with selected + hovered and sets the answer as a style
+      // attribute, which the CSP refuses: it keeps Annotorious' own editing look instead.
+      if (state?.selected && state.hovered) return undefined;
       const view = this.binding?.all.get(a.id);
       const color = view ? this.colorOf(view) : '#ffffff';
       return { fill: color, fillOpacity: state?.hovered || state?.selected ? 0.35 : 0.12, stroke: color, strokeWidth: 2 };
