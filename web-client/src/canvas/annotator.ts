@@ -5,6 +5,7 @@ import '@annotorious/openseadragon/annotorious-openseadragon.css';
 import { mountPlugin as mountTools } from '@annotorious/plugin-tools';
 import '@annotorious/plugin-tools/annotorious-plugin-tools.css';
 import OpenSeadragon from 'openseadragon';
+import './pixi';
 import type { SubjectMeta } from '../binding/document';
 import type { Drawn, LocalChange, Surface } from '../binding/sync';
 import { FreehandTool, pointTool } from './tools';

@@ -169,7 +169,9 @@ export class Panel {
   }
 
   focusComment(): void {
-    (this.detail.querySelector('textarea') as HTMLTextAreaElement | null)?.focus();
+    const area = this.detail.querySelector('textarea');
+    area?.focus({ preventScroll: true });
+    area?.scrollIntoView({ block: 'nearest' });
   }
 
   private unbind(): void {

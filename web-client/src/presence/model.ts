@@ -46,7 +46,7 @@ export const PALETTE = [
   '#8e44ad',
   '#3c9d4e',
   '#e07a1f',
-  '#c2185b',
+  '#00acc1',
   '#5165c9',
   '#7a8b00',
 ] as const;
