@@ -137,6 +137,7 @@ export const de: Messages = {
   'canvas.history': 'Verlauf',
   'canvas.shortcuts': 'Tastenkürzel (?)',
   'canvas.imageFailed': 'Das Bild konnte nicht vom Bilddienst geladen werden. Die Annotationen sind trotzdem da.',
+  'canvas.handle': 'Griff: ziehen, um die Form zu ändern',
   'canvas.annotations': 'Annotationen',
   'canvas.noAnnotations': 'Noch keine Annotationen.',
   'canvas.count_one': '{count} Annotation',

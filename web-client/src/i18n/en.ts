@@ -138,6 +138,7 @@ export const en = {
   'canvas.history': 'History',
   'canvas.shortcuts': 'Shortcuts (?)',
   'canvas.imageFailed': 'The image could not be loaded from its image service. The annotations are still here.',
+  'canvas.handle': 'Handle: drag to change the shape',
   'canvas.annotations': 'Annotations',
   'canvas.noAnnotations': 'No annotations yet.',
   'canvas.count_one': '{count} annotation',

@@ -137,6 +137,7 @@ export const fr: Messages = {
   'canvas.history': 'Historique',
   'canvas.shortcuts': 'Raccourcis (?)',
   'canvas.imageFailed': 'L’image n’a pas pu être chargée depuis son service d’images. Les annotations sont toujours là.',
+  'canvas.handle': 'Poignée : faites glisser pour changer la forme',
   'canvas.annotations': 'Annotations',
   'canvas.noAnnotations': 'Pas encore d’annotations.',
   'canvas.count_one': '{count} annotation',

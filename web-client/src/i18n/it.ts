@@ -137,6 +137,7 @@ export const it: Messages = {
   'canvas.history': 'Cronologia',
   'canvas.shortcuts': 'Scorciatoie (?)',
   'canvas.imageFailed': 'Non è stato possibile caricare l’immagine dal suo servizio. Le annotazioni ci sono comunque.',
+  'canvas.handle': 'Maniglia: trascina per cambiare la forma',
   'canvas.annotations': 'Annotazioni',
   'canvas.noAnnotations': 'Ancora nessuna annotazione.',
   'canvas.count_one': '{count} annotazione',
