@@ -36,7 +36,7 @@ export const errorPage = (
       { class: 'page page-error', 'aria-labelledby': 'error-title' },
       h('h1', { id: 'error-title' }, t(title)),
       h('p', null, t(body)),
-      options.detail ? h('p', { class: 'detail' }, t('error.detail', { detail: options.detail })) : null,
+      options.detail ? h('p', { class: 'server-said' }, t('error.detail', { detail: options.detail })) : null,
       h(
         'p',
         { class: 'actions' },

@@ -16,18 +16,40 @@ export const boot = async (root: HTMLElement): Promise<void> => {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       const { signInPage } = await import('../signin/page');
-      mount(root, await signInPage(), null);
+      const show = async (): Promise<void> => mount(root, await signInPage(), () => void show());
+      await show();
       return;
     }
-    mount(root, errorPage(error instanceof ApiError && error.status === 0 ? 'network' : 'server'), null);
+    mount(root, errorPage(error instanceof ApiError && error.status === 0 ? 'network' : 'server'), () => void boot(root));
     return;
   }
   setCsrf(me.csrf_token);
   new Shell(root, me).start();
 };
 
-const mount = (root: HTMLElement, page: PageView, header: HTMLElement | null) => {
+/** The language chooser; `changed` redraws the page in the new language. */
+const languageSelect = (changed: () => void): HTMLElement => {
+  const select = h(
+    'select',
+    {
+      id: 'language',
+      onchange: async (e: Event) => {
+        const value = (e.target as HTMLSelectElement).value;
+        if (isLanguage(value)) {
+          await setLanguage(value);
+          changed();
+        }
+      },
+    },
+    LANGUAGES.map((l) => h('option', { value: l, selected: l === language(), lang: l }, LANGUAGE_NAMES[l])),
+  );
+  return h('label', { class: 'language', for: 'language' }, h('span', { class: 'visually-hidden' }, t('shell.language')), select);
+};
+
+/** A page before anyone is signed in: Sinopia's name and the language, nothing else. */
+const mount = (root: HTMLElement, page: PageView, changed: () => void) => {
   document.title = `${page.title} · Sinopia`;
+  const header = h('header', { class: 'top' }, h('span', { class: 'brand' }, 'Sinopia'), h('span', { class: 'spacer' }), languageSelect(changed));
   const main = h('main', { id: 'main', tabindex: -1 }, page.node);
   replace(root, h('a', { class: 'skip', href: '#main' }, t('shell.skip')), header, main);
 };
@@ -99,27 +121,13 @@ class Shell implements AppContext {
 
   private header(): HTMLElement {
     const name = this.me.user?.display_name || this.me.user?.name || this.me.principal;
-    const select = h(
-      'select',
-      {
-        id: 'language',
-        onchange: async (e: Event) => {
-          const value = (e.target as HTMLSelectElement).value;
-          if (isLanguage(value)) {
-            await setLanguage(value);
-            this.rerender();
-          }
-        },
-      },
-      LANGUAGES.map((l) => h('option', { value: l, selected: l === language(), lang: l }, LANGUAGE_NAMES[l])),
-    );
     return h(
       'header',
       { class: 'top' },
       h('a', { class: 'brand', href: '/' }, 'Sinopia'),
       h('nav', { 'aria-label': t('shell.breadcrumbs') }, this.crumbsEl),
       this.statusEl,
-      h('label', { class: 'language', for: 'language' }, h('span', { class: 'visually-hidden' }, t('shell.language')), select),
+      languageSelect(() => this.rerender()),
       h('span', { class: 'who', title: this.me.principal }, t('shell.signedInAs', { name })),
       h('button', { type: 'button', class: 'quiet', onclick: () => void this.signOut() }, t('shell.signOut')),
     );

@@ -49,6 +49,7 @@ export const createAnnotated = (
     editable: (id: string) => boolean;
     onOpen: () => void;
     onOpenFailed: () => void;
+    handleLabel: string;
   },
 ): Annotated => {
   const viewer = OpenSeadragon({
@@ -75,6 +76,15 @@ export const createAnnotated = (
   mountTools(anno);
   anno.registerDrawingTool('point', pointTool(options.pointRadius) as never, { drawingMode: 'click' });
   anno.registerDrawingTool('freehand', FreehandTool as never, { drawingMode: 'drag' });
+
+  // Annotorious' shape handles are focusable buttons without a name: name them, so a
+  // screen reader says what they are.
+  const label = () =>
+    (viewer.element as HTMLElement)
+      .querySelectorAll('[role="button"]:not([aria-label])')
+      .forEach((el) => el.setAttribute('aria-label', options.handleLabel));
+  const handles = new MutationObserver(label);
+  handles.observe(viewer.element, { childList: true, subtree: true });
 
   const store = anno.state.store;
   const surface: Surface = {
@@ -104,6 +114,7 @@ export const createAnnotated = (
     surface,
     onLocal: (fn) => listeners.push(fn),
     destroy: () => {
+      handles.disconnect();
       anno.destroy();
       viewer.destroy();
     },

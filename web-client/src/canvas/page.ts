@@ -31,7 +31,7 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
     const trouble = troubleOf(error, 'no-subject');
     return errorPage(trouble, { detail: errorDetail(error), ...(trouble === 'no-subject' ? { back } : {}) });
   }
-  const role = workspace.role ?? roleIn(ctx.me, ws);
+  let role = workspace.role ?? roleIn(ctx.me, ws);
   const tags = await loadTags(ws);
   const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.name ?? 'unknown'}`, name: ctx.me.principal };
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
@@ -77,7 +77,13 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
         view = null;
         current.destroy();
         replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        session = open(viewport);
+        // A refusal often means our role changed: ask again before reopening.
+        void get<Workspace>(`/api/workspaces/${enc(ws)}`)
+          .then((w) => (role = w.role ?? roleIn(ctx.me, ws)))
+          .catch(() => undefined)
+          .finally(() => {
+            if (!disposed) session = open(viewport);
+          });
       },
       closed: (code, reason) => {
         if (session !== current || disposed) return;

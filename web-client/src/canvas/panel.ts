@@ -54,7 +54,7 @@ export class Panel {
   constructor(private readonly o: PanelOptions) {
     this.count = h('p', { class: 'count', 'aria-live': 'polite' });
     this.list = h('ol', { class: 'annotation-list', 'aria-labelledby': 'annotations-title' });
-    this.detail = h('section', { class: 'detail', 'aria-labelledby': 'detail-title', hidden: true });
+    this.detail = h('section', { class: 'annotation-detail', 'aria-labelledby': 'detail-title', hidden: true });
     this.node = h(
       'div',
       { class: 'annotations-panel' },

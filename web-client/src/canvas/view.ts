@@ -80,9 +80,9 @@ export class CanvasView {
     this.viewerEl = h('div', { class: 'viewer', role: 'region', 'aria-label': t('canvas.image') });
     this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('canvas.tools') });
     this.presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
-    this.layersEl = h('section', { class: 'layers', 'aria-labelledby': 'layers-title', hidden: true });
+    this.layersEl = h('section', { id: 'layers', class: 'layers', 'aria-labelledby': 'layers-title', hidden: true });
     this.banner = h('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
-    this.historyEl = h('section', { class: 'history', 'aria-labelledby': 'history-title', hidden: true });
+    this.historyEl = h('section', { id: 'history', class: 'history', 'aria-labelledby': 'history-title', hidden: true });
     this.sideEl = h('aside', { class: 'side', 'aria-label': t('canvas.side') });
     this.node = h(
       'div',
@@ -117,6 +117,7 @@ export class CanvasView {
         this.publishViewport();
       },
       onOpenFailed: () => this.o.toast(t('canvas.imageFailed'), 'error'),
+      handleLabel: t('canvas.handle'),
     });
     this.annotated = annotated;
     annotated.anno.setUser({ id: this.o.me.id, name: this.o.me.name });
@@ -223,7 +224,7 @@ export class CanvasView {
         'div',
         { class: 'group', role: 'group', 'aria-label': t('canvas.panels') },
         h('button', { type: 'button', 'aria-pressed': this.layersEl.hidden ? 'false' : 'true', 'aria-controls': 'layers', onclick: () => this.toggleLayers() }, t('canvas.layers')),
-        h('button', { type: 'button', 'aria-pressed': this.historyEl.hidden ? 'false' : 'true', onclick: () => void this.toggleHistory() }, t('canvas.history')),
+        h('button', { type: 'button', 'aria-pressed': this.historyEl.hidden ? 'false' : 'true', 'aria-controls': 'history', onclick: () => void this.toggleHistory() }, t('canvas.history')),
         h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => this.help() }, t('canvas.shortcuts')),
       ),
     );

@@ -5,6 +5,7 @@
 import { ApiError, enc, get, post } from '../api/http';
 import { formatTime, t } from '../i18n';
 import { h, replace, uid } from '../ui/dom';
+import { who } from './who';
 
 interface Change {
   seq: number;
@@ -34,8 +35,6 @@ export interface HistoryOptions {
 
 const PAGE = 30;
 
-/** "user:alice" -> "alice"; tokens and share links as they are. */
-export const who = (principal: string): string => principal.replace(/^user:/, '');
 
 export const historyPanel = (o: HistoryOptions) => {
   const base = `/api/history/${enc(o.ws)}/canvas/${enc(o.id)}`;

@@ -54,6 +54,7 @@ export const membersPanel = (ctx: AppContext, ws: string): HTMLElement => {
                 {
                   type: 'button',
                   class: 'quiet danger',
+                  'aria-label': t('members.remove', { name: m.user }),
                   onclick: async () => {
                     if (!confirm(t('members.removeConfirm', { name: m.user }))) return;
                     try {
@@ -65,7 +66,7 @@ export const membersPanel = (ctx: AppContext, ws: string): HTMLElement => {
                     }
                   },
                 },
-                t('members.remove', { name: m.user }),
+                t('members.removeShort'),
               ),
             ),
           );

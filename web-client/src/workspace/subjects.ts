@@ -7,11 +7,20 @@ import type { AppContext } from '../app/context';
 import { subjectPath } from '../app/routes';
 import { formatTime, t, tn } from '../i18n';
 import { h, replace, uid } from '../ui/dom';
+import { who } from '../history/who';
 
 const PAGE = 48;
 const THUMB = 240;
 
 export const thumbnailUrl = (service: string): string => `${service.replace(/\/$/, '')}/full/!${THUMB},${THUMB}/0/default.jpg`;
+
+// An image service that cannot scale (IIIF level 0) has no !240,240: say so instead of
+// showing a broken image.
+const thumbnail = (service: string): HTMLElement => {
+  const img = h('img', { src: thumbnailUrl(service), alt: '', loading: 'lazy', width: THUMB, height: THUMB, class: 'thumb' });
+  img.addEventListener('error', () => img.replaceWith(h('span', { class: 'thumb thumb-none' }, t('subjects.noThumbnail'))), { once: true });
+  return img;
+};
 
 export const subjectsPanel = (_ctx: AppContext, ws: string) => {
   const qId = uid('q');
@@ -37,14 +46,14 @@ export const subjectsPanel = (_ctx: AppContext, ws: string) => {
         'a',
         { href: subjectPath(ws, s.kind, s.id), class: 'subject-link' },
         service
-          ? h('img', { src: thumbnailUrl(service), alt: '', loading: 'lazy', width: THUMB, height: THUMB, class: 'thumb' })
+          ? thumbnail(service)
           : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
         h('span', { class: 'subject-label' }, s.label || s.id),
       ),
       s.manifest_label ? h('span', { class: 'subject-meta' }, s.manifest_label) : null,
       h('span', { class: 'subject-meta' }, tn('subjects.annotations', s.annotations)),
       s.changed
-        ? h('span', { class: 'subject-meta' }, t('subjects.changed', { when: formatTime(s.changed), who: s.changed_by ?? '?' }))
+        ? h('span', { class: 'subject-meta' }, t('subjects.changed', { when: formatTime(s.changed), who: s.changed_by ? who(s.changed_by) : '?' }))
         : null,
     );
   };
