@@ -91,7 +91,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:  # noqa: ASYNC240
     assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
     assert (DIST / "index.html").exists(), (
         "the browser app is not built: pip install -e . (Node 20+), or npm ci && npm run build "
@@ -433,7 +433,11 @@ async def test_a_restore_and_a_rest_client_are_seen_on_the_open_page(
                 "@context": "http://www.w3.org/ns/anno.jsonld",
                 "type": "Annotation",
                 "motivation": "commenting",
-                "body": {"type": "TextualBody", "value": "Old retouching, centre right", "language": "en"},
+                "body": {
+                    "type": "TextualBody",
+                    "value": "Old retouching, centre right",
+                    "language": "en",
+                },
                 "target": {
                     "source": await _canvas_iri(site),
                     "selector": {"type": "FragmentSelector", "value": "xywh=720,400,240,180",
