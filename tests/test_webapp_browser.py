@@ -91,8 +91,8 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:  # noqa: ASYNC240
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"  # noqa: ASYNC240
     assert (DIST / "index.html").exists(), (
         "the browser app is not built: pip install -e . (Node 20+), or npm ci && npm run build "
         "in web-client/"
