@@ -94,6 +94,7 @@ async def test_search_and_filters(server: Running) -> None:
     assert mine.json()["subjects"][0]["annotations"] == 1
     assert labels(await _subjects(server, changed_by="user:chiara")) == []
     assert mine.json()["subjects"][0]["changed_by"].startswith("token:chiara/")
+    assert mine.json()["subjects"][0]["changed_by_name"] == "chiara"
 
 
 async def test_bad_parameters_are_clear(server: Running) -> None:

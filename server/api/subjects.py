@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from iiif import Subject, subject_id
+from server.access.caller import auth_of
 from server.api import workspace_index
 from server.api.workspace_index import SUBJECT_KINDS, Entry
 from server.http.problems import HTTPProblem
@@ -50,6 +51,9 @@ class SubjectItem(BaseModel):
     annotations: int
     changed: str | None = Field(None, description="ISO 8601 time of the last change")
     changed_by: str | None = Field(None, description="who made it (principal label)")
+    changed_by_name: str | None = Field(
+        None, description="who made it, to show: the user's display name or name"
+    )
 
 
 class SubjectsPage(BaseModel):
@@ -98,7 +102,19 @@ def _image(subject: Subject) -> ImageRef | None:
     return ImageRef(service=subject.image_service.id, width=subject.width, height=subject.height)
 
 
-def _item(entry: Entry) -> SubjectItem:
+async def _names(request: Request, entries: list[Entry]) -> dict[str, str]:
+    """Principal labels as people read them: `token:alice/0a1b...` is Alice Rossi."""
+    directory = auth_of(request).directory
+    out: dict[str, str] = {}
+    for label in {e.changed_by for e in entries if e.changed_by}:
+        kind, _, rest = label.partition(":")
+        name = rest.split("/")[0]
+        user = await directory.user_by_name(name) if kind in ("user", "token") else None
+        out[label] = (user.display_name or user.name) if user else label
+    return out
+
+
+def _item(entry: Entry, names: dict[str, str]) -> SubjectItem:
     s = entry.subject
     assert s is not None
     image = _image(s)
@@ -119,6 +135,7 @@ def _item(entry: Entry) -> SubjectItem:
         annotations=len(entry.annotations),
         changed=changed.replace("+00:00", "Z") if changed else None,
         changed_by=entry.changed_by,
+        changed_by_name=names.get(entry.changed_by or ""),
     )
 
 
@@ -186,8 +203,9 @@ async def list_subjects(request: Request) -> Response:
         found = [e for e in found if list(_order(e)) > list(after)]
     page = found[:limit]
     more = len(found) > limit
+    names = await _names(request, page)
     answer = SubjectsPage(
-        subjects=[_item(e) for e in page],
+        subjects=[_item(e, names) for e in page],
         next=_cursor(_order(page[-1])) if more and page else None,
         total=total,
     )
