@@ -27,7 +27,7 @@ from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
 from server.access.auth import create_auth
-from server.api import exception_handlers, rest_api
+from server.api.table import exception_handlers, rest_api
 from server.health import healthz, readyz
 from server.http.protocol_headers import ProtocolHeaders
 from server.live.endpoint import Collab

@@ -11,9 +11,9 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from server.access import grants, roles
+from server.commands.options import add, data_dir, settings_from
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
 from server.settings import Settings
@@ -22,60 +22,100 @@ Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    # --data-dir is accepted before or after the action: `sinopia admin --data-dir D user
-    # add alice` and `sinopia admin user add alice --data-dir D` both work.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS, help="the data directory (./data)"
+    admin = add(
+        commands,
+        "admin",
+        "users, workspaces, members, tokens, share links and the audit log",
+        (
+            "sinopia admin workspace add my-museum",
+            "sinopia admin user add alice --data-dir /var/lib/sinopia",
+            "sinopia admin member add my-museum alice owner",
+            "sinopia admin token create alice --workspace my-museum --expires 30d",
+        ),
     )
-    admin = commands.add_parser(
-        "admin", help="users, workspaces, members, tokens, share links", parents=[common]
-    )
-    objects = admin.add_subparsers(dest="object", required=True)
+    objects = admin.add_subparsers(dest="object", required=True, metavar="OBJECT")
+
+    def group(name: str, help: str, example: str) -> argparse._SubParsersAction:
+        parser = add(objects, name, help, example)
+        return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(
-        parent: argparse._SubParsersAction, name: str, run: Command, help: str
+        parent: argparse._SubParsersAction, name: str, run: Command, help: str, example: str
     ) -> argparse.ArgumentParser:
-        parser = parent.add_parser(name, help=help, parents=[common])
+        parser = add(parent, name, help, example)
         parser.set_defaults(run=_sync(run))
         return parser
 
-    user = objects.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    p = action(user, "add", _user_add, "add a local user")
+    user = group("user", "users", "sinopia admin user add alice --email alice@example.org")
+    p = action(user, "add", _user_add, "add a local user", "sinopia admin user add alice --admin")
     p.add_argument("name")
     p.add_argument("--email", help="links the user's first OpenID Connect sign-in")
     p.add_argument("--admin", action="store_true", help="an operator of this instance")
-    action(user, "list", _user_list, "list users")
-    p = action(user, "disable", _user_disable, "disable a user (closes their sockets)")
+    action(user, "list", _user_list, "list users", "sinopia admin user list")
+    p = action(
+        user,
+        "disable",
+        _user_disable,
+        "disable a user (closes their sockets)",
+        "sinopia admin user disable alice",
+    )
     p.add_argument("name")
-    p = action(user, "enable", _user_enable, "enable a disabled user")
+    p = action(
+        user, "enable", _user_enable, "enable a disabled user", "sinopia admin user enable alice"
+    )
     p.add_argument("name")
 
-    ws = objects.add_parser("workspace", help="workspaces").add_subparsers(
-        dest="action", required=True
+    ws = group("workspace", "workspaces", "sinopia admin workspace add my-museum")
+    p = action(
+        ws,
+        "add",
+        _workspace_add,
+        "add a workspace",
+        'sinopia admin workspace add my-museum --title "My Museum"',
     )
-    p = action(ws, "add", _workspace_add, "add a workspace")
     p.add_argument("workspace")
     p.add_argument("--title", default="")
-    action(ws, "list", _workspace_list, "list workspaces")
+    action(ws, "list", _workspace_list, "list workspaces", "sinopia admin workspace list")
 
-    member = objects.add_parser("member", help="workspace members").add_subparsers(
-        dest="action", required=True
+    member = group("member", "workspace members", "sinopia admin member add my-museum alice lead")
+    p = action(
+        member,
+        "add",
+        _member_add,
+        "add a member, or change their role",
+        "sinopia admin member add my-museum alice editor",
     )
-    p = action(member, "add", _member_add, "add a member, or change their role")
     p.add_argument("workspace")
     p.add_argument("name", help="user name, id or email")
     p.add_argument("role", choices=roles.ROLES)
-    p = action(member, "remove", _member_remove, "remove a member")
+    p = action(
+        member,
+        "remove",
+        _member_remove,
+        "remove a member",
+        "sinopia admin member remove my-museum alice",
+    )
     p.add_argument("workspace")
     p.add_argument("name")
-    p = action(member, "list", _member_list, "list a workspace's members")
+    p = action(
+        member,
+        "list",
+        _member_list,
+        "list a workspace's members",
+        "sinopia admin member list my-museum",
+    )
     p.add_argument("workspace")
 
-    token = objects.add_parser("token", help="personal API tokens").add_subparsers(
-        dest="action", required=True
+    token = group(
+        "token", "personal API tokens", "sinopia admin token create alice --workspace my-museum"
     )
-    p = action(token, "create", _token_create, "create a token; prints it alone on stdout")
+    p = action(
+        token,
+        "create",
+        _token_create,
+        "create a token; prints it alone on stdout",
+        "TOKEN=$(sinopia admin token create alice --workspace my-museum --expires 30d)",
+    )
     p.add_argument("name", help="the user the token acts for")
     p.add_argument(
         "--workspace", action="append", help="only this workspace (repeatable; default: all)"
@@ -83,24 +123,44 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=roles.ROLES, help="at most this role")
     p.add_argument("--expires", default="90d", help="e.g. 30d, 12h, never (default 90d)")
     p.add_argument("--label", default="", help="what the token is for")
-    p = action(token, "list", _token_list, "list a user's tokens")
+    p = action(token, "list", _token_list, "list a user's tokens", "sinopia admin token list alice")
     p.add_argument("name")
-    p = action(token, "revoke", _token_revoke, "revoke a token (closes its sockets)")
+    p = action(
+        token,
+        "revoke",
+        _token_revoke,
+        "revoke a token (closes its sockets)",
+        "sinopia admin token revoke 3f2a9c0d1e4b5a67",
+    )
     p.add_argument("id", help="the token's id, or the token itself")
 
-    share = objects.add_parser("share", help="share links").add_subparsers(
-        dest="action", required=True
+    share = group(
+        "share", "share links", "sinopia admin share create my-museum --subject canvas/folio-12r"
     )
-    p = action(share, "create", _share_create, "create a share link; prints its token")
+    p = action(
+        share,
+        "create",
+        _share_create,
+        "create a share link; prints its token",
+        "sinopia admin share create my-museum --subject canvas/folio-12r --expires 7d",
+    )
     p.add_argument("workspace")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--subject", help="kind/id of one subject")
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
     p.add_argument("--expires", default="30d")
     p.add_argument("--label", default="")
-    p = action(share, "list", _share_list, "list a workspace's share links")
+    p = action(
+        share,
+        "list",
+        _share_list,
+        "list a workspace's share links",
+        "sinopia admin share list my-museum",
+    )
     p.add_argument("workspace")
-    p = action(share, "revoke", _share_revoke, "revoke a share link")
+    p = action(
+        share, "revoke", _share_revoke, "revoke a share link", "sinopia admin share revoke s1f2e3"
+    )
     p.add_argument("id")
 
     p = action(
@@ -108,6 +168,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "login-link",
         _login_link,
         "print a one-time sign-in link for a user (the browser app, no identity provider)",
+        "sinopia admin login-link alice --next /w/my-museum",
     )
     p.add_argument("name", help="user name, id or email")
     p.add_argument("--next", default="/", help="the app path to open once signed in (/w/WS...)")
@@ -121,7 +182,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "http://SINOPIA_HOST:SINOPIA_PORT)",
     )
 
-    p = action(objects, "audit", _audit, "security events, newest first")
+    p = action(
+        objects,
+        "audit",
+        _audit,
+        "security events, newest first",
+        "sinopia admin audit my-museum --limit 20",
+    )
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
     p.add_argument("--limit", type=int, default=50)
 
@@ -135,17 +202,17 @@ def _actor() -> str:
 
 def _sync(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        data_dir = getattr(args, "data_dir", None)
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        settings = settings_from(args)
+        if not settings.mongo_url:
+            # The directory lives in the data directory: made on first use (the README's
+            # first steps run these commands before the server has ever started).
+            data_dir(settings, create=True)
 
         async def main() -> int:
             directory = open_directory(settings.mongo_url, settings.data_dir)
             await directory.open()
             try:
                 return await command(args, settings, directory)
-            except Refused as exc:
-                print(f"sinopia: {exc.detail}", file=sys.stderr)
-                return 1
             finally:
                 await directory.close()
 
@@ -288,6 +355,7 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    await operations.existing_workspace(d, args.workspace)
     for link in await d.shares(args.workspace):
         state = "revoked" if link.revoked_ms else f"expires {_when(link.expires_ms)}"
         print(f"{link.id}  {link.subject or link.manifest}  {state}")
@@ -304,6 +372,8 @@ async def _share_revoke(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    if args.workspace:
+        await operations.existing_workspace(d, args.workspace)
     for e in await d.events(args.workspace, limit=args.limit):
         detail = json.dumps(e.detail) if e.detail else ""
         print(f"{_when(e.time_ms)}  {e.action:<20} {e.actor:<24} {e.target}  {detail}")

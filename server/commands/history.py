@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,71 +25,123 @@ from crdt.store import Store, VersionExists
 from crdt.stores import open_store
 from crdt.types import Version
 from server.api import past as history
+from server.commands.errors import Fail
+from server.commands.options import add, data_dir, settings_from
 from server.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    history = commands.add_parser("history", help="read, verify and export history")
-    history.add_argument("--data-dir", type=Path, help="the embedded store's directory")
-    sub = history.add_subparsers(dest="action", required=True)
+    history = add(
+        commands,
+        "history",
+        "read, compare, name, verify and export documents' history",
+        (
+            "sinopia history list museum/canvas/folio-12r --data-dir /var/lib/sinopia",
+            "sinopia history verify",
+            "sinopia history export museum/canvas/folio-12r folio.json",
+        ),
+    )
+    sub = history.add_subparsers(dest="action", required=True, metavar="ACTION")
+    doc_help = "the document, workspace/kind/id"
 
-    changes = sub.add_parser("list", help="a document's changes, newest first")
-    changes.add_argument("doc", help="workspace/kind/id")
+    changes = add(
+        sub,
+        "list",
+        "a document's changes, newest first",
+        "sinopia history list museum/canvas/folio-12r --limit 50",
+    )
+    changes.add_argument("doc", help=doc_help)
     changes.add_argument("--limit", type=int, default=20)
     changes.add_argument("--before", type=int, help="only changes before this sequence number")
     changes.set_defaults(run=_sync(_list))
 
-    show = sub.add_parser("show", help="the document as it was (JSON), now by default")
-    show.add_argument("doc", help="workspace/kind/id")
+    show = add(
+        sub,
+        "show",
+        "the document as it was (JSON), now by default",
+        "sinopia history show museum/canvas/folio-12r --at 2026-05-01T12:00:00Z",
+    )
+    show.add_argument("doc", help=doc_help)
     when = show.add_mutually_exclusive_group()
     when.add_argument("--seq", type=int, help="after this sequence number")
     when.add_argument("--at", help="at this ISO 8601 time, e.g. 2026-05-01T12:00:00Z")
     show.set_defaults(run=_sync(_show))
 
-    versions = sub.add_parser("versions", help="a document's named versions")
-    versions.add_argument("doc", help="workspace/kind/id")
+    versions = add(
+        sub,
+        "versions",
+        "a document's named versions",
+        "sinopia history versions museum/canvas/folio-12r",
+    )
+    versions.add_argument("doc", help=doc_help)
     versions.set_defaults(run=_sync(_versions))
 
-    name = sub.add_parser("name", help='name a point of history ("v2 as sent to the lender")')
-    name.add_argument("doc", help="workspace/kind/id")
+    name = add(
+        sub,
+        "name",
+        'name a point of history ("v2 as sent to the lender")',
+        'sinopia history name museum/canvas/folio-12r "v2 as sent to the lender" --by alice',
+    )
+    name.add_argument("doc", help=doc_help)
     name.add_argument("version", help="the name")
     name.add_argument("--seq", type=int, help="default: the current head")
     name.add_argument("--note", default="")
     name.add_argument("--by", default="cli", help="who names it, as recorded")
     name.set_defaults(run=_sync(_name))
 
-    between = sub.add_parser("diff", help="what changed between two versions or points")
-    between.add_argument("doc", help="workspace/kind/id")
+    between = add(
+        sub,
+        "diff",
+        "what changed between two versions or points",
+        'sinopia history diff museum/canvas/folio-12r "v2 as sent to the lender"',
+    )
+    between.add_argument("doc", help=doc_help)
     between.add_argument("start", help="a version name, or a sequence number")
     between.add_argument("end", nargs="?", help="a version name or sequence number (default: now)")
     between.set_defaults(run=_sync(_diff))
 
-    back = sub.add_parser(
+    back = add(
+        sub,
         "restore",
-        help="make a document equal to a version again, through the running server "
+        "make a document equal to a version again, through the running server "
         "(everyone connected sees it; nothing is removed from history)",
+        'sinopia history restore museum/canvas/folio-12r "v2" --server http://127.0.0.1:8080 '
+        "--token $TOKEN",
+        storage=False,
     )
-    back.add_argument("doc", help="workspace/kind/id")
+    back.add_argument("doc", help=doc_help)
     back.add_argument("version", help="a version name, or a sequence number")
     back.add_argument("--server", required=True, help="the running server, e.g. http://host:8080")
     back.add_argument("--token", help="a token of yours (default: $SINOPIA_TOKEN)")
     back.set_defaults(run=_restore)
 
-    check = sub.add_parser(
-        "verify", help="check hashes and seals; prints the first entry that does not match"
+    check = add(
+        sub,
+        "verify",
+        "check hashes and seals; prints the first entry that does not match",
+        ("sinopia history verify", "sinopia history verify museum/canvas/folio-12r"),
     )
     check.add_argument(
         "target", nargs="?", default="", help="a document, a workspace, or nothing for all"
     )
     check.set_defaults(run=_sync(_verify))
 
-    out = sub.add_parser("export", help="write a document's history as a verifiable bundle")
-    out.add_argument("doc", help="workspace/kind/id")
+    out = add(
+        sub,
+        "export",
+        "write a document's history as a verifiable bundle",
+        "sinopia history export museum/canvas/folio-12r folio.json",
+    )
+    out.add_argument("doc", help=doc_help)
     out.add_argument("file", type=Path, help="where to write the bundle (JSON)")
     out.set_defaults(run=_sync(_export))
 
-    offline = sub.add_parser(
-        "verify-bundle", help="verify an exported bundle offline: no server, no database"
+    offline = add(
+        sub,
+        "verify-bundle",
+        "verify an exported bundle offline: no server, no database",
+        "sinopia history verify-bundle folio.json --trust 3f2a9c0d1e4b5a67",
+        storage=False,
     )
     offline.add_argument("file", type=Path)
     offline.add_argument(
@@ -102,15 +153,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     offline.set_defaults(run=_verify_bundle)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=args.data_dir) if args.data_dir else Settings()
-
-
 def _sync(
     command: Callable[[argparse.Namespace, Settings, Store], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        settings = _settings(args)
+        settings = settings_from(args)
+        # History is read from what a server wrote: a missing data directory is a mistake
+        # (a wrong --data-dir), not something to make.
+        data_dir(settings, create=bool(settings.mongo_url))
 
         async def main() -> int:
             store = open_store(settings.store_location, settings.data_dir)
@@ -129,7 +179,7 @@ def _name_of(name: str) -> DocumentName:
     try:
         return DocumentName.parse(name)
     except ValueError as exc:
-        raise SystemExit(f"sinopia: {name!r}: {exc}") from None
+        raise Fail(f"{name!r}: {exc}") from None
 
 
 def _doc(name: str) -> str:
@@ -152,8 +202,7 @@ async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> i
     name = _name_of(args.doc)
     entries = await store.read_newest(str(name), before=args.before, limit=args.limit)
     if not entries:
-        print(f"sinopia: {name} has no history", file=sys.stderr)
-        return 1
+        raise Fail(f"{name} has no history")
     said = await history.summaries(store, name, entries)
     for e in entries:
         print(f"{e.seq:>8}  {_when(e.time_ms)}  {e.principal}")
@@ -165,7 +214,7 @@ async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> i
 async def _head(store: Store, name: DocumentName) -> int:
     head = await store.head(str(name))
     if head == 0:
-        raise SystemExit(f"sinopia: {name} has no history")
+        raise Fail(f"{name} has no history")
     return head
 
 
@@ -176,7 +225,7 @@ async def _point(store: Store, name: DocumentName, point: str, head: int) -> int
             return version.seq
     if point.isdigit() and 1 <= int(point) <= head:
         return int(point)
-    raise SystemExit(f"sinopia: {name} has no version {point!r} (and entries 1 to {head})")
+    raise Fail(f"{name} has no version {point!r} (and entries 1 to {head})")
 
 
 async def _show(args: argparse.Namespace, settings: Settings, store: Store) -> int:
@@ -186,13 +235,13 @@ async def _show(args: argparse.Namespace, settings: Settings, store: Store) -> i
         if args.at:
             when = datetime.fromisoformat(args.at)
             if when.tzinfo is None:
-                raise SystemExit("sinopia: --at needs a time zone, e.g. 2026-05-01T12:00:00Z")
+                raise Fail("--at needs a time zone, e.g. 2026-05-01T12:00:00Z")
             seq = await seq_at_time(store, str(name), int(when.timestamp() * 1000))
         else:
             seq = args.seq or head
         doc = await history.past(store, name, seq)
     except (OutOfRange, ValueError) as exc:
-        raise SystemExit(f"sinopia: {exc}") from None
+        raise Fail(f"{exc}") from None
     print(
         json.dumps(
             {"doc": str(name), "seq": seq, "content": schema.snapshot(doc, name.kind)}, indent=1
@@ -214,14 +263,14 @@ async def _name(args: argparse.Namespace, settings: Settings, store: Store) -> i
     head = await _head(store, name)
     seq = args.seq or head
     if not 1 <= seq <= head:
-        raise SystemExit(f"sinopia: {name} has entries 1 to {head}; there is no {seq}")
+        raise Fail(f"{name} has entries 1 to {head}; there is no {seq}")
     entry = (await store.read(str(name), after=seq - 1, limit=1))[0]
     try:
         await store.add_version(
             Version(str(name), args.version, seq, entry.time_ms, args.by, args.note)
         )
     except VersionExists:
-        raise SystemExit(f"sinopia: {name} already has a version named {args.version!r}") from None
+        raise Fail(f"{name} already has a version named {args.version!r}") from None
     print(f"{args.version}: {name} at {seq}")
     return 0
 
@@ -254,8 +303,7 @@ async def _verify(args: argparse.Namespace, settings: Settings, store: Store) ->
     else:
         docs = await store.documents(f"{target.rstrip('/')}/" if target else "")
     if not docs:
-        print(f"sinopia: nothing stored under {target or 'this store'!r}", file=sys.stderr)
-        return 1
+        raise Fail(f"nothing stored under {target or 'this store'!r}")
     public = _public_keys(settings)
     failed = 0
     for doc in docs:
@@ -274,8 +322,7 @@ async def _export(args: argparse.Namespace, settings: Settings, store: Store) ->
     try:
         bundle = await export(store, doc, _public_keys(settings))
     except LookupError as exc:
-        print(f"sinopia: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"{exc}") from None
     args.file.write_text(json.dumps(bundle, indent=1))
     print(f"wrote {len(bundle['entries'])} entries and {len(bundle['seals'])} seals to {args.file}")
     return 0
@@ -286,8 +333,7 @@ def _restore(args: argparse.Namespace) -> int:
     name = _name_of(args.doc)
     token = args.token or os.environ.get("SINOPIA_TOKEN")
     if not token:
-        print("sinopia: restore needs --token or SINOPIA_TOKEN", file=sys.stderr)
-        return 1
+        raise Fail("restore needs --token or SINOPIA_TOKEN")
     body = {"seq": int(args.version)} if args.version.isdigit() else {"version": args.version}
     try:
         answer = httpx.post(
@@ -297,16 +343,14 @@ def _restore(args: argparse.Namespace) -> int:
             timeout=60,
         )
     except httpx.HTTPError as exc:
-        print(f"sinopia: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot reach {args.server}: {exc}") from None
     if answer.status_code != 200:
         detail = (
             answer.json().get("detail")
             if answer.headers.get("content-type", "").endswith("json")
             else answer.text
         )
-        print(f"sinopia: {answer.status_code}: {detail}", file=sys.stderr)
-        return 1
+        raise Fail(f"{answer.status_code}: {detail}")
     done = answer.json()
     print(f"{name}: restored to {done['restored_from']} as change {done['seq']}")
     return 0
@@ -316,8 +360,7 @@ def _verify_bundle(args: argparse.Namespace) -> int:
     try:
         bundle: Any = json.loads(args.file.read_text())
     except (OSError, ValueError) as exc:
-        print(f"sinopia: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot read {args.file}: {exc}") from None
     report = verify_bundle(bundle, set(args.trust) if args.trust else None)
     _print_report(report)
     if report.ok:
