@@ -5,13 +5,33 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.api import account, annotations, history, iiif, mirador, workspaces
+from server.api import (
+    account,
+    annotations,
+    history,
+    iiif,
+    login_links,
+    mirador,
+    subjects,
+    workspace_tags,
+    workspaces,
+)
 from server.directory import DirectoryError
 from server.directory.operations import Refused
 from server.http import problems
 from server.http.routes import Api
 
-RESOURCES = (history, account, workspaces, annotations, iiif, mirador)
+RESOURCES = (
+    history,
+    account,
+    login_links,
+    workspaces,
+    subjects,
+    workspace_tags,
+    annotations,
+    iiif,
+    mirador,
+)
 
 
 def rest_api() -> Api:
