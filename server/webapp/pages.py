@@ -13,7 +13,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 
 from .policy import app_policy
 
@@ -125,12 +125,15 @@ class WebApp:
 
 
 def routes(dist: Path | None = None) -> list[BaseRoute]:
-    """One mount, after every other route: pages outside the API's route table (they
-    carry no data; the app reads everything through the guarded API)."""
+    """The app's pages and assets: outside the API's route table (they carry no data; the
+    app reads everything through the guarded API)."""
     app = WebApp(dist or DIST)
-    pages = [
+    return [
         Route("/", app.page, methods=["GET", "HEAD"]),
         Route("/w/{path:path}", app.page, methods=["GET", "HEAD"]),
         Route("/assets/{path:path}", app.asset, methods=["GET", "HEAD"]),
     ]
-    return [Mount("", routes=pages, name="webapp")]
+
+
+# The paths above, for checks that every other route comes from the API's table.
+PATHS = frozenset({"/", "/w/{path:path}", "/assets/{path:path}"})
