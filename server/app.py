@@ -27,14 +27,16 @@ from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
 from server.access.auth import create_auth
-from server.api import exception_handlers, rest_api
+from server.api.table import exception_handlers, rest_api
 from server.health import healthz, readyz
 from server.http.protocol_headers import ProtocolHeaders
 from server.live.endpoint import Collab
 from server.live.schema_check import SchemaCheck
+from server.live.terms import WorkspaceTerms
 from server.live.wire import WireCapture
 from server.metrics import Metrics
 from server.settings import Settings
+from server.webapp import routes as webapp_routes
 
 log = logging.getLogger("sinopia.server")
 
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sealer = Sealer(store, key, settings.seal_interval_seconds)
     # Who may do what (server/auth.py): every REST route, socket and update goes through it.
     auth = create_auth(settings)
+    # Each workspace's damage vocabulary, for the live check of reports.
+    terms = WorkspaceTerms(auth.directory)
     manager = RoomManager(
         store,
         bus,
@@ -73,9 +77,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idle_seconds=settings.room_idle_seconds,
         sealer=sealer,
         # Client updates must keep the document schema (server/schema_check.py).
-        check=auth.update_check(SchemaCheck()),
+        check=auth.update_check(SchemaCheck(terms.for_document)),
     )
-    collab = Collab(manager, settings.max_send_queue_bytes, admit=auth.admit)
+
+    async def admit(websocket: WebSocket, conn: object, name: str) -> None:
+        await auth.admit(websocket, conn, name)
+        await terms.warm(name)
+
+    collab = Collab(manager, settings.max_send_queue_bytes, admit=admit)
     auth.bind(manager, lambda: list(collab.connections))
     metrics = Metrics(manager, collab)
 
@@ -127,6 +136,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics.endpoint),
             WebSocketRoute("/collab/{workspace}/{kind}/{id}", collab.endpoint),
             WebSocketRoute("/collab/{rest:path}", _bad_document_path),
+            # The browser app (built into server/webapp/dist at install).
+            *webapp_routes(),
         ],
         lifespan=lifespan,
         middleware=[
@@ -153,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.seal_key = key
     app.state.api = api
     app.state.auth = auth
+    app.state.terms = terms
     return app
 
 

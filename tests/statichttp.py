@@ -18,6 +18,11 @@ class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def end_headers(self) -> None:
+        # As IIIF image servers do: viewers on other origins read info.json with fetch.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
     def do_GET(self) -> None:
         # /redirect/N/name -> N redirects, then name (redirect-following tests).
         parts = self.path.strip("/").split("/")
@@ -38,7 +43,13 @@ class _Quiet(SimpleHTTPRequestHandler):
 @contextmanager
 def serve(directory: Path) -> Iterator[str]:
     """Serve `directory` at the returned base URL (no trailing slash) until the block ends."""
-    handler = partial(_Quiet, directory=str(directory))
+    with serving(partial(_Quiet, directory=str(directory))) as base:
+        yield base
+
+
+@contextmanager
+def serving(handler: Any) -> Iterator[str]:
+    """Run an http.server request handler on loopback; yields its base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, name="static-http", daemon=True)
     thread.start()

@@ -23,12 +23,10 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import re
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
@@ -80,8 +78,8 @@ from server.directory import (
     ShareLink,
     User,
     Workspace,
-    new_id,
     now_ms,
+    operations,
 )
 from server.http.problems import HTTPProblem
 from server.http.routes import Endpoint, Handler
@@ -93,7 +91,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PERMISSIONS = frozenset(
     {"public", "user", "read", "comment", "write", "approve", "manage", "admin"}
 )
-_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def limit_key(principal: Principal, address: str) -> str:
@@ -162,14 +159,11 @@ class Auth:
     async def open(self) -> None:
         await self.directory.open()
         self._generation = await self.directory.generation()
-        if not await self.directory.users():
-            # The embedded default has no identity provider: say how to make a credential.
-            s = self.settings
-            default_dir = str(s.data_dir) in ("data", "./data")
-            hint = FIRST_START_HINT.format(
-                dir="" if default_dir else f" --data-dir {s.data_dir}", host=s.host, port=s.port
-            )
-            print(hint, file=sys.stderr, flush=True)
+        from server.access.first_start import welcome
+
+        message = await welcome(self.settings, self.directory)
+        if message:
+            print(message, file=sys.stderr, flush=True)
 
     async def close(self) -> None:
         await self.directory.close()
@@ -242,10 +236,7 @@ class Auth:
         )
 
     async def _check_token(self, token: ApiToken) -> User:
-        if token.revoked_ms is not None:
-            raise BadCredential("token revoked")
-        if token.expires_ms is not None and token.expires_ms <= now_ms():
-            raise BadCredential("token expired")
+        _still_valid(token, "token revoked", "token expired")
         return await self._active_user(token.user_id)
 
     async def _active_user(self, user_id: str) -> User:
@@ -258,11 +249,7 @@ class Auth:
         session: Session | None = await self._cached(
             "session", session_id, lambda: self.directory.session(session_id)
         )
-        if session is None or session.revoked_ms is not None:
-            raise BadCredential("signed out")
-        if session.expires_ms <= now_ms():
-            raise BadCredential("session expired")
-        return session
+        return _still_valid(session, "signed out", "session expired")
 
     async def _access_jwt(self, claims: dict[str, Any]) -> Principal:
         # An access token lives no longer than what it was minted from: its session or
@@ -304,10 +291,7 @@ class Auth:
         link: ShareLink | None = await self._cached(
             "share", share_id, lambda: self.directory.share(share_id)
         )
-        if link is None or link.revoked_ms is not None:
-            raise BadCredential("share link revoked")
-        if link.expires_ms <= now_ms():
-            raise BadCredential("share link expired")
+        link = _still_valid(link, "share link revoked", "share link expired")
         return Principal(
             "share",
             f"share:{link.id}",
@@ -366,21 +350,15 @@ class Auth:
                 linked = replace(invited, issuer=issuer, subject=subject)
                 await self.directory.update_user(linked)
                 return linked
-        base = _NAME.sub("-", name_hint.split("@")[0]).strip("-._")[:48] or "user"
-        name = base
-        while await self.directory.user_by_name(name) is not None:
-            name = f"{base}-{secrets.token_hex(2)}"
-        user = User(
-            new_id("u"),
-            name,
-            email=email.lower() if email else None,
+        return await operations.add_user(
+            self.directory,
+            await operations.free_name(self.directory, name_hint),
+            "system",
+            email=email,
             display_name=display_name,
             issuer=issuer,
             subject=subject,
         )
-        await self.directory.add_user(user)
-        await self.audit("user-created", "system", target=user.name, detail={"issuer": issuer})
-        return user
 
     # -- roles --------------------------------------------------------------------------
 
@@ -739,6 +717,18 @@ class Auth:
             await self.directory.add_event(event)
 
 
+Grant = TypeVar("Grant", ApiToken, Session, ShareLink)
+
+
+def _still_valid(grant: Grant | None, revoked: str, expired: str) -> Grant:
+    """`grant` if it exists, is not revoked and has not expired; else `BadCredential`."""
+    if grant is None or grant.revoked_ms is not None:
+        raise BadCredential(revoked)
+    if grant.expires_ms is not None and grant.expires_ms <= now_ms():
+        raise BadCredential(expired)
+    return grant
+
+
 def expiry(seconds: float) -> int:
     return now_ms() + int(seconds * 1000)
 
@@ -758,16 +748,3 @@ def create_signer(settings: Settings) -> Signer:
     private = keyfiles.load_or_create(settings.auth_key_file)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")
     return Signer.from_private_key(private, issuer)
-
-
-FIRST_START_HINT = """\
-Sinopia: every access needs a credential, and this data directory has no users yet.
-Make a workspace, a user and a token (with the server running or not):
-
-    sinopia admin workspace add my-museum{dir}
-    sinopia admin user add alice{dir}
-    sinopia admin member add my-museum alice owner{dir}
-    sinopia admin token create alice --workspace my-museum{dir}
-
-then connect with the token, e.g. ws://{host}:{port}/collab/my-museum/canvas/folio-12r?token=...
-"""

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -20,11 +20,10 @@ from server.access.roles import Role
 from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
 from server.directory import ApiToken, DirectoryError, Session, User, new_id, operations
 from server.http.problems import HTTPProblem
-from server.http.requests import int_param, read_body
-from server.http.routes import Api, Param, json
+from server.http.requests import int_param
+from server.http.routes import Api, Param, Record, also, json
 
-api = Api()
-TAG = "access"
+api = Api("access")
 SIGNIN_COOKIE = "sinopia_signin"
 SIGNIN_SECONDS = 600
 
@@ -74,14 +73,22 @@ def _oidc(auth: Auth) -> OIDCClient:
     return _oidc_clients[key]
 
 
-def _next(value: str | None) -> str:
-    # Only paths on this server: never an open redirect to another site.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+def next_path_of(value: str | None) -> str:
+    """`value` if it is a path on this server, else `/`: never an open redirect."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        # Browsers drop tabs and newlines from URLs: "/\t/elsewhere" would be "//elsewhere".
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+        and len(value) <= 2000
+    ):
         return value
     return "/"
 
 
-class AccountUser(BaseModel):
+class AccountUser(Record):
     id: str
     name: str
     email: str | None = None
@@ -128,14 +135,14 @@ class TokenIn(BaseModel):
     expires: str = Field("90d", description="e.g. 30d, 12h, never")
 
 
-class TokenOut(BaseModel):
+class TokenOut(Record):
     id: str
     label: str
     workspaces: list[str] | None = None
-    role: str | None = None
-    created: int
-    expires: int | None = None
-    revoked: int | None = None
+    role: str | None = Field(None, validation_alias=AliasChoices("role", "max_role"))
+    created: int = also("created_ms")
+    expires: int | None = also("expires_ms", None)
+    revoked: int | None = also("revoked_ms", None)
 
 
 class TokenCreated(TokenOut):
@@ -166,25 +173,11 @@ class Events(BaseModel):
 
 
 def account_user(user: User) -> AccountUser:
-    return AccountUser(
-        id=user.id,
-        name=user.name,
-        email=user.email,
-        display_name=user.display_name,
-        admin=user.admin,
-    )
+    return AccountUser.model_validate(user)
 
 
 def token_out(t: ApiToken) -> TokenOut:
-    return TokenOut(
-        id=t.id,
-        label=t.label,
-        workspaces=list(t.workspaces) if t.workspaces is not None else None,
-        role=t.max_role,
-        created=t.created_ms,
-        expires=t.expires_ms,
-        revoked=t.revoked_ms,
-    )
+    return TokenOut.model_validate(t)
 
 
 def events_out(found: list[Any]) -> Events:
@@ -208,18 +201,18 @@ def events_out(found: list[Any]) -> Events:
 # -- sign-in -----------------------------------------------------------------------------
 
 
-@api.route(
-    "GET",
+@api.get(
     "/api/auth/login",
-    summary="Sign in with the configured OpenID Connect provider",
-    permission="public",
-    tag=TAG,
+    "public",
     params=(Param("next", "query", "a path on this server to return to"),),
     statuses={302: "To the provider", 404: "Sign-in is not configured", 429: "Too many"},
 )
 async def login(request: Request) -> Response:
-    """Redirects to the provider (authorization code flow with PKCE); it sends the browser
-    back to `/api/auth/callback`."""
+    """Sign in with the configured OpenID Connect provider.
+
+    Redirects to the provider (authorization code flow with PKCE); it sends the browser
+    back to `/api/auth/callback`.
+    """
     auth = auth_of(request)
     client = _oidc(auth)
     if not auth.signin_limit.allow(_address(request)):
@@ -233,23 +226,21 @@ async def login(request: Request) -> Response:
         "signin",
         SIGNIN_SECONDS,
         **asdict(flow),
-        next=_next(request.query_params.get("next")),
+        next=next_path_of(request.query_params.get("next")),
     )
     response = RedirectResponse(url, status_code=302)
     _cookie(response, request, SIGNIN_COOKIE, flow_jwt, SIGNIN_SECONDS, path="/api/auth")
     return response
 
 
-@api.route(
-    "GET",
+@api.get(
     "/api/auth/callback",
-    summary="Where the provider sends the browser back after sign-in",
-    permission="public",
-    tag=TAG,
+    "public",
     params=(Param("code", "query", "authorization code"), Param("state", "query", "state")),
     statuses={302: "Signed in", 401: "Sign-in failed", 429: "Too many"},
 )
 async def callback(request: Request) -> Response:
+    """Where the provider sends the browser back after sign-in."""
     auth = auth_of(request)
     client = _oidc(auth)
     address = _address(request)
@@ -282,6 +273,19 @@ async def callback(request: Request) -> Response:
         auth.failure_limit.allow(address)
         await auth.audit("sign-in-failed", "anonymous", detail={"reason": reason}, address=address)
         raise HTTPProblem(401, f"sign-in failed: {reason}") from None
+    response = await begin_session(
+        request, user, flow_claims.get("next") or "/", {"issuer": client.issuer}, status=302
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/api/auth")
+    return response
+
+
+async def begin_session(
+    request: Request, user: User, next_path: str, detail: dict[str, Any], status: int = 303
+) -> Response:
+    """Sign `user` in: a new session, its cookie, the audit event, and a redirect to
+    `next_path` (a path on this server). Every way of signing in ends here."""
+    auth = auth_of(request)
     session = Session(
         new_id("x"),
         user.id,
@@ -293,26 +297,20 @@ async def callback(request: Request) -> Response:
         "sign-in",
         f"user:{user.name}",
         target=user.name,
-        detail={"issuer": client.issuer},
-        address=address,
+        detail=detail,
+        address=_address(request),
     )
     cookie = auth.signer.sign(
         AUDIENCE_SESSION, user.id, auth.settings.session_seconds, sid=session.id
     )
-    response = RedirectResponse(flow_claims.get("next") or "/", status_code=302)
+    response = RedirectResponse(next_path_of(next_path), status_code=status)
     _cookie(response, request, SESSION_COOKIE, cookie, int(auth.settings.session_seconds))
-    response.delete_cookie(SIGNIN_COOKIE, path="/api/auth")
     return response
 
 
-@api.route(
-    "POST",
-    "/api/auth/logout",
-    summary="Sign out: ends the browser session everywhere it is used",
-    permission="user",
-    tag=TAG,
-)
+@api.post("/api/auth/logout", "user")
 async def logout(request: Request) -> Response:
+    """Sign out: ends the browser session everywhere it is used."""
     auth = auth_of(request)
     principal = caller(request)
     if principal.session_id is not None:
@@ -325,33 +323,26 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@api.route(
-    "GET",
-    "/api/auth/jwks.json",
-    summary="The public keys that verify Sinopia's tokens",
-    permission="public",
-    tag=TAG,
-)
+@api.get("/api/auth/jwks.json", "public")
 async def jwks(request: Request) -> Response:
+    """The public keys that verify Sinopia's tokens."""
     return json(auth_of(request).signer.jwks())
 
 
-@api.route(
-    "POST",
+@api.post(
     "/api/auth/token",
-    summary="A short-lived access token (JWT) for websocket and REST calls from a browser",
-    permission="user",
-    tag=TAG,
-    body=AccessTokenIn,
+    "user",
     answer=AccessTokenOut,
     statuses={400: "Bad input"},
 )
-async def access_token(request: Request) -> Response:
-    """Minted from the session cookie (or an API token); it stops working when that
-    session ends or that token is revoked, and expires after `SINOPIA_ACCESS_TOKEN_SECONDS`."""
+async def access_token(request: Request, wanted: AccessTokenIn) -> Response:
+    """A short-lived access token (JWT) for websocket and REST calls from a browser.
+
+    Minted from the session cookie (or an API token); it stops working when that
+    session ends or that token is revoked, and expires after `SINOPIA_ACCESS_TOKEN_SECONDS`.
+    """
     auth = auth_of(request)
     principal = caller(request)
-    wanted = await read_body(request, AccessTokenIn)
     if principal.session_id is not None:
         source = f"session:{principal.session_id}"
     elif principal.token_id is not None:
@@ -375,15 +366,9 @@ async def access_token(request: Request) -> Response:
     return json(AccessTokenOut(access_token=token, expires_in=seconds))
 
 
-@api.route(
-    "GET",
-    "/api/me",
-    summary="Who you are signed in as, your workspaces and the CSRF token",
-    permission="user",
-    tag=TAG,
-    answer=Me,
-)
+@api.get("/api/me", "user", answer=Me)
 async def me(request: Request) -> Response:
+    """Who you are signed in as, your workspaces and the CSRF token."""
     principal = caller(request)
     directory = auth_of(request).directory
     user = principal.user
@@ -416,38 +401,30 @@ async def me(request: Request) -> Response:
 # -- personal API tokens -----------------------------------------------------------------
 
 
-@api.route(
-    "GET",
-    "/api/tokens",
-    summary="Your personal API tokens (never the tokens themselves)",
-    permission="user",
-    tag=TAG,
-    answer=Tokens,
-)
+@api.get("/api/tokens", "user", answer=Tokens)
 async def list_tokens(request: Request) -> Response:
+    """Your personal API tokens (never the tokens themselves)."""
     principal = caller(request)
     assert principal.user is not None
     found = await auth_of(request).directory.tokens(principal.user.id)
     return json(Tokens(tokens=[token_out(t) for t in sorted(found, key=lambda t: t.created_ms)]))
 
 
-@api.route(
-    "POST",
+@api.post(
     "/api/tokens",
-    summary="Create a personal API token (shown once)",
-    permission="user",
-    tag=TAG,
-    body=TokenIn,
+    "user",
     answer=TokenCreated,
     statuses={400: "Bad input", 404: "No such workspace"},
 )
-async def create_token(request: Request) -> Response:
-    """A token never grants more than the credential that created it: its workspaces and
-    role are capped by the caller's."""
+async def create_token(request: Request, wanted: TokenIn) -> Response:
+    """Create a personal API token (shown once).
+
+    A token never grants more than the credential that created it: its workspaces and
+    role are capped by the caller's.
+    """
     auth = auth_of(request)
     principal = caller(request)
     assert principal.user is not None
-    wanted = await read_body(request, TokenIn)
     workspaces = tuple(wanted.workspaces) if wanted.workspaces is not None else principal.scope
     if principal.scope is not None and not set(workspaces or ()) <= set(principal.scope):
         raise HTTPProblem(403, "a token cannot cover workspaces your credential does not")
@@ -466,16 +443,11 @@ async def create_token(request: Request) -> Response:
     return json(created, status=201, headers={"Location": f"/api/tokens/{record.id}"})
 
 
-@api.route(
-    "DELETE",
-    "/api/tokens/{token}",
-    summary="Revoke a personal API token: its open sockets close within a second",
-    permission="user",
-    tag=TAG,
-    answer=TokenOut,
-    statuses={404: "No such token of yours"},
+@api.delete(
+    "/api/tokens/{token}", "user", answer=TokenOut, statuses={404: "No such token of yours"}
 )
 async def revoke_token(request: Request) -> Response:
+    """Revoke a personal API token: its open sockets close within a second."""
     auth = auth_of(request)
     principal = caller(request)
     assert principal.user is not None
@@ -491,25 +463,16 @@ async def revoke_token(request: Request) -> Response:
 # -- operators ---------------------------------------------------------------------------
 
 
-@api.route(
-    "GET",
-    "/api/users",
-    summary="Every user of this instance",
-    permission="admin",
-    tag=TAG,
-    answer=Users,
-)
+@api.get("/api/users", "admin", answer=Users)
 async def list_users(request: Request) -> Response:
+    """Every user of this instance."""
     users = await auth_of(request).directory.users()
     return json(Users(users=[account_user(u) for u in users]))
 
 
-@api.route(
-    "GET",
+@api.get(
     "/api/audit",
-    summary="Instance-wide security events (sign-ins, users, tokens), newest first",
-    permission="admin",
-    tag=TAG,
+    "admin",
     answer=Events,
     params=(
         Param("before", "query", "only events before this sequence number", "integer"),
@@ -517,6 +480,7 @@ async def list_users(request: Request) -> Response:
     ),
 )
 async def instance_audit(request: Request) -> Response:
+    """Instance-wide security events (sign-ins, users, tokens), newest first."""
     return await audit_page(request, None)
 
 

@@ -65,10 +65,9 @@ from server.http.problems import HTTPProblem
 from server.http.requests import int_param, read_json
 from server.http.routes import Api, Param
 
-api = Api()
+api = Api("annotations")
 CONTAINER = "/api/annotations/{workspace}/{kind}/{id}/"
 ANNOTATION = CONTAINER + "{annotation}"
-TAG = "annotations"
 
 PROFILE = W3C_CONTEXT
 JSONLD = f'application/ld+json; profile="{PROFILE}"'
@@ -94,6 +93,15 @@ PREFER_DESCRIPTIONS = "http://www.w3.org/ns/oa#PreferContainedDescriptions"
 # One annotation's request: its bodies are capped at 64 KiB each and SVG shapes at 256 KiB;
 # anything much larger is not an annotation.
 MAX_REQUEST_BYTES = 1024 * 1024
+
+# What writing an annotation may answer besides its own statuses.
+WRITING = {
+    404: "No such container or annotation",
+    406: "Not acceptable",
+    413: "Too large",
+    415: "Not JSON",
+}
+REPLACING = {409: "canonical or via changed", 412: "Changed since read (If-Match)"}
 
 
 class AnnotationJson(BaseModel):
@@ -284,12 +292,9 @@ def _label(doc: Doc, name: DocumentName) -> str:
     return f"Annotations on {subject.label if subject and subject.label else name}"
 
 
-@api.route(
-    "GET",
+@api.get_and_head(
     CONTAINER,
-    summary="The annotation container of a subject, paged (W3C Web Annotation Protocol)",
-    permission="read",
-    tag=TAG,
+    "read",
     params=(
         Param("page", "query", "a page of the container (0, 1, ...)", "integer"),
         Param("iris", "query", "pages of annotation IRIs (1) or descriptions (0, default)"),
@@ -304,9 +309,12 @@ def _label(doc: Doc, name: DocumentName) -> str:
     },
 )
 async def get_container(request: Request) -> Response:
-    """The container description (an LDP BasicContainer and AnnotationCollection) with its
+    """The annotation container of a subject, paged (W3C Web Annotation Protocol).
+
+    The container description (an LDP BasicContainer and AnnotationCollection) with its
     first page embedded, or with `?page=N` one AnnotationPage. `Prefer` asks for the
-    minimal container (no annotations), annotation IRIs only, or full descriptions."""
+    minimal container (no annotations), annotation IRIs only, or full descriptions.
+    """
     name = subject_name(request)
     offer = negotiate(request, OFFERS)
     iris, minimal, applied = _variant(request)
@@ -343,27 +351,9 @@ async def get_container(request: Request) -> Response:
     return _response(request, data, offer, headers=headers)
 
 
-@api.route(
-    "HEAD",
-    CONTAINER,
-    summary="The container's headers (ETag, Link, Allow, ...) without a body",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such container", 406: "Not acceptable"},
-)
-async def head_container(request: Request) -> Response:
-    return await get_container(request)  # uvicorn leaves the body out
-
-
-@api.route(
-    "OPTIONS",
-    CONTAINER,
-    summary="What the container allows (CORS preflights are answered before this)",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such container"},
-)
+@api.options(CONTAINER, "read", statuses={404: "No such container"})
 async def options_container(request: Request) -> Response:
+    """What the container allows (CORS preflights are answered before this)."""
     name = subject_name(request)
     container = links.container(request, name)
     async with live(request, name) as room:
@@ -382,6 +372,13 @@ async def options_container(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
+async def _annotation_body(request: Request) -> dict[str, Any]:
+    data = await read_json(request, MAX_REQUEST_BYTES)
+    if not isinstance(data, dict):
+        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    return data
+
+
 def _slug(request: Request) -> str | None:
     raw = request.headers.get("slug")
     if not raw:
@@ -390,31 +387,22 @@ def _slug(request: Request) -> str | None:
     return slug if ID_PATTERN.fullmatch(slug) else None
 
 
-@api.route(
-    "POST",
+@api.post(
     CONTAINER,
-    summary="Create an annotation (201 with its Location)",
-    permission="comment",
-    tag=TAG,
+    "comment",
     body=AnnotationJson,
     params=(Param("Slug", "header", "a suggested id (used when free and valid)"),),
-    statuses={
-        201: "Created",
-        400: "Not a valid annotation for this subject",
-        404: "No such container",
-        406: "Not acceptable",
-        413: "Too large",
-        415: "Not JSON",
-    },
+    statuses={201: "Created", 400: "Not a valid annotation for this subject", **WRITING},
 )
 async def create_annotation(request: Request) -> Response:
-    """The server assigns the annotation's IRI (the container's plus an id); an `id` sent
-    along is kept as `via`. The answer is the annotation as stored."""
+    """Create an annotation (201 with its Location).
+
+    The server assigns the annotation's IRI (the container's plus an id); an `id` sent
+    along is kept as `via`. The answer is the annotation as stored.
+    """
     name = subject_name(request)
     offer = negotiate(request, OFFERS)
-    data = await read_json(request, MAX_REQUEST_BYTES)
-    if not isinstance(data, dict):
-        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    data = await _annotation_body(request)
     container = links.container(request, name)
     given = data.get("id")
     slug = _slug(request)
@@ -473,17 +461,15 @@ def _annotation_headers() -> dict[str, str]:
     return {"Link": ANNOTATION_LINKS, "Allow": ALLOW_ANNOTATION, "Vary": "Accept"}
 
 
-@api.route(
-    "GET",
+@api.get_and_head(
     ANNOTATION,
-    summary="One annotation (W3C JSON-LD)",
-    permission="read",
-    tag=TAG,
+    "read",
     answer=AnnotationJson,
     params=(Param("Accept", "header", f"{JSONLD} (default) or application/json"),),
     statuses={304: "Not modified", 404: "No such annotation", 406: "Not acceptable"},
 )
 async def get_annotation(request: Request) -> Response:
+    """One annotation (W3C JSON-LD)."""
     name = subject_name(request)
     annotation_id = _annotation_id(request)
     offer = negotiate(request, OFFERS)
@@ -493,27 +479,9 @@ async def get_annotation(request: Request) -> Response:
     return _response(request, data, offer, headers=_annotation_headers())
 
 
-@api.route(
-    "HEAD",
-    ANNOTATION,
-    summary="One annotation's headers (ETag, Link, Allow)",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such annotation", 406: "Not acceptable"},
-)
-async def head_annotation(request: Request) -> Response:
-    return await get_annotation(request)  # uvicorn leaves the body out
-
-
-@api.route(
-    "OPTIONS",
-    ANNOTATION,
-    summary="What an annotation allows",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such annotation"},
-)
+@api.options(ANNOTATION, "read", statuses={404: "No such annotation"})
 async def options_annotation(request: Request) -> Response:
+    """What an annotation allows."""
     name = subject_name(request)
     annotation_id = _annotation_id(request)
     container = links.container(request, name)
@@ -523,34 +491,24 @@ async def options_annotation(request: Request) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-@api.route(
-    "PUT",
+@api.put(
     ANNOTATION,
-    summary="Replace an annotation (If-Match: its ETag)",
-    permission="comment",
-    tag=TAG,
+    "comment",
     body=AnnotationJson,
     answer=AnnotationJson,
     params=(Param("If-Match", "header", "the ETag read: 412 if the annotation changed since"),),
-    statuses={
-        400: "Not a valid annotation, or a changed id",
-        404: "No such annotation",
-        406: "Not acceptable",
-        409: "canonical or via changed",
-        412: "Changed since read (If-Match)",
-        413: "Too large",
-        415: "Not JSON",
-    },
+    statuses={400: "Not a valid annotation, or a changed id", **REPLACING, **WRITING},
 )
 async def replace_annotation(request: Request) -> Response:
-    """The body is the annotation's new state. Its textual bodies are edited in place in
-    the live document, so people typing in them keep their keystrokes."""
+    """Replace an annotation (If-Match: its ETag).
+
+    The body is the annotation's new state. Its textual bodies are edited in place in
+    the live document, so people typing in them keep their keystrokes.
+    """
     name = subject_name(request)
     annotation_id = _annotation_id(request)
     offer = negotiate(request, OFFERS)
-    data = await read_json(request, MAX_REQUEST_BYTES)
-    if not isinstance(data, dict):
-        raise Invalid([Problem(path="", message="an annotation must be a JSON object")])
+    data = await _annotation_body(request)
     container = links.container(request, name)
     own_iri = container + annotation_id
     async with live(request, name) as room:
@@ -583,17 +541,17 @@ async def replace_annotation(request: Request) -> Response:
     return _response(request, body, offer, headers=_annotation_headers())
 
 
-@api.route(
-    "DELETE",
+@api.delete(
     ANNOTATION,
-    summary="Delete an annotation (If-Match: its ETag)",
-    permission="comment",
-    tag=TAG,
+    "comment",
     params=(Param("If-Match", "header", "the ETag read: 412 if the annotation changed since"),),
     statuses={204: "Deleted", 404: "No such annotation", 412: "Changed since read (If-Match)"},
 )
 async def remove_annotation(request: Request) -> Response:
-    """Replies to it stay: they are other people's words."""
+    """Delete an annotation (If-Match: its ETag).
+
+    Replies to it stay: they are other people's words.
+    """
     name = subject_name(request)
     annotation_id = _annotation_id(request)
     container = links.container(request, name)

@@ -53,6 +53,14 @@ async def existing(log: Store, name: DocumentName) -> int:
     return head
 
 
+async def stored(request: Request) -> tuple[Store, DocumentName, int]:
+    """The store, the document the path names and the head of its log; 404 when the
+    document has no history."""
+    log = store_of(request)
+    name = document_name(request)
+    return log, name, await existing(log, name)
+
+
 def live(request: Request, name: DocumentName) -> AbstractAsyncContextManager[Room]:
     """The live room of `name`, held (not evicted) while in use."""
     return manager_of(request).hold(str(name))

@@ -20,15 +20,14 @@ from crdt.seals import verify as verify_log
 from crdt.store import VersionExists
 from crdt.types import Version as StoredVersion
 from server.api import past as history
-from server.api.documents import document_name, existing, store_of
+from server.api.documents import stored
 from server.api.past import past_doc, seq_at, snapshot_at
 from server.http.problems import HTTPProblem
-from server.http.requests import int_param, principal, read_body
+from server.http.requests import int_param, principal
 from server.http.routes import Api, Param, json
 
-api = Api()
+api = Api("history")
 BASE = "/api/history/{workspace}/{kind}/{id}"
-TAG = "history"
 # Changes per page; each needs the state before and after it, so pages stay modest.
 MAX_PAGE = 100
 
@@ -123,12 +122,9 @@ async def _version(store: Store, name: DocumentName, version: str) -> StoredVers
     raise HTTPProblem(404, f"{name} has no version named {version!r}")
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE,
-    summary="Changes, newest first, with who, when and what",
-    permission="read",
-    tag=TAG,
+    "read",
     answer=ChangesPage,
     params=(
         Param("before", "query", "only changes before this sequence number", "integer"),
@@ -137,11 +133,12 @@ async def _version(store: Store, name: DocumentName, version: str) -> StoredVers
     statuses={404: "No such document"},
 )
 async def list_changes(request: Request) -> Response:
-    """Each change lists its sequence number, its author (user, token or share link), the
-    server time, and short summaries such as "annotation added" or "summary edited"."""
-    store = store_of(request)
-    name = document_name(request)
-    head = await existing(store, name)
+    """Changes, newest first, with who, when and what.
+
+    Each change lists its sequence number, its author (user, token or share link), the
+    server time, and short summaries such as "annotation added" or "summary edited".
+    """
+    store, name, head = await stored(request)
     before = int_param(request, "before", minimum=1)
     limit = min(int_param(request, "limit", 20, minimum=1) or 20, MAX_PAGE)
     entries = await store.read_newest(str(name), before=before, limit=limit)
@@ -165,12 +162,9 @@ async def list_changes(request: Request) -> Response:
     return json(page)
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE + "/state",
-    summary="The document as it was at a sequence number or a point in time",
-    permission="read",
-    tag=TAG,
+    "read",
     answer=State,
     params=(
         Param("seq", "query", "a sequence number of the log", "integer"),
@@ -180,9 +174,8 @@ async def list_changes(request: Request) -> Response:
     statuses={400: "Bad parameter", 404: "No such document, or a point outside the log"},
 )
 async def state(request: Request) -> Response:
-    store = store_of(request)
-    name = document_name(request)
-    head = await existing(store, name)
+    """The document as it was at a sequence number or a point in time."""
+    store, name, head = await stored(request)
     at = request.query_params.get("at")
     seq = int_param(request, "seq", minimum=1)
     if seq is None:
@@ -201,38 +194,23 @@ async def state(request: Request) -> Response:
     return json(State(doc=str(name), seq=seq, time=_iso(time_ms), content=content))
 
 
-@api.route(
-    "GET",
-    BASE + "/versions",
-    summary="Named versions",
-    permission="read",
-    tag=TAG,
-    answer=Versions,
-    statuses={404: "No such document"},
-)
+@api.get(BASE + "/versions", "read", answer=Versions, statuses={404: "No such document"})
 async def list_versions(request: Request) -> Response:
-    store = store_of(request)
-    name = document_name(request)
-    await existing(store, name)
+    """Named versions."""
+    store, name, _ = await stored(request)
     versions = await store.versions(str(name))
     return json(Versions(doc=str(name), versions=[_version_out(v) for v in versions]))
 
 
-@api.route(
-    "POST",
+@api.post(
     BASE + "/versions",
-    summary='Name a point of history ("report v2 as sent to the lender")',
-    permission="write",
-    tag=TAG,
-    body=VersionIn,
+    "write",
     answer=VersionOut,
     statuses={400: "Bad input", 404: "No such document", 409: "The name is taken"},
 )
-async def create_version(request: Request) -> Response:
-    store = store_of(request)
-    name = document_name(request)
-    head = await existing(store, name)
-    wanted = await read_body(request, VersionIn)
+async def create_version(request: Request, wanted: VersionIn) -> Response:
+    """Name a point of history ("report v2 as sent to the lender")."""
+    store, name, head = await stored(request)
     seq = wanted.seq or head
     if seq > head:
         raise HTTPProblem(400, f"{name} has entries 1 to {head}; there is no {seq}")
@@ -248,19 +226,15 @@ async def create_version(request: Request) -> Response:
     return json(_version_out(version), status=201, headers={"Location": location})
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE + "/versions/{version}",
-    summary="One named version, with its content",
-    permission="read",
-    tag=TAG,
+    "read",
     answer=VersionWithContent,
     statuses={404: "No such document or version"},
 )
 async def open_version(request: Request) -> Response:
-    store = store_of(request)
-    name = document_name(request)
-    await existing(store, name)
+    """One named version, with its content."""
+    store, name, _ = await stored(request)
     v = await _version(store, name, request.path_params["version"])
     content = await snapshot_at(store, name, v.seq)
     return json(VersionWithContent(**_version_out(v).model_dump(), content=content))
@@ -282,12 +256,9 @@ async def _point(request: Request, store: Store, name: DocumentName, side: str, 
     return seq
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE + "/diff",
-    summary="The difference between two versions or points",
-    permission="read",
-    tag=TAG,
+    "read",
     answer=DiffOut,
     params=(
         Param("from", "query", "a version name"),
@@ -298,11 +269,12 @@ async def _point(request: Request, store: Store, name: DocumentName, side: str, 
     statuses={400: "Bad parameter", 404: "No such document or version"},
 )
 async def diff(request: Request) -> Response:
-    """Annotations and fields added, removed and changed, with the changed text of bodies
-    and report texts as inserted and deleted runs."""
-    store = store_of(request)
-    name = document_name(request)
-    head = await existing(store, name)
+    """The difference between two versions or points.
+
+    Annotations and fields added, removed and changed, with the changed text of bodies
+    and report texts as inserted and deleted runs.
+    """
+    store, name, head = await stored(request)
     a = await _point(request, store, name, "from", head)
     b = await _point(request, store, name, "to", head)
     before, after = await snapshot_at(store, name, a), await snapshot_at(store, name, b)
@@ -318,23 +290,19 @@ async def diff(request: Request) -> Response:
     )
 
 
-@api.route(
-    "POST",
+@api.post(
     BASE + "/restore",
-    summary="Make the document equal to a version again, by a new change",
-    permission="write",
-    tag=TAG,
-    body=RestoreIn,
+    "write",
     answer=RestoreOut,
     statuses={400: "Bad input", 404: "No such document or version", 409: "Refused"},
 )
-async def restore(request: Request) -> Response:
-    """Nothing is removed from the history: the restore is a new change, attributed to
-    whoever asked for it, and everyone connected sees it at once."""
-    store = store_of(request)
-    name = document_name(request)
-    head = await existing(store, name)
-    wanted = await read_body(request, RestoreIn)
+async def restore(request: Request, wanted: RestoreIn) -> Response:
+    """Make the document equal to a version again, by a new change.
+
+    Nothing is removed from the history: the restore is a new change, attributed to
+    whoever asked for it, and everyone connected sees it at once.
+    """
+    store, name, head = await stored(request)
     if (wanted.version is None) == (wanted.seq is None):
         raise HTTPProblem(400, "give either version (a name) or seq")
     seq = (await _version(store, name, wanted.version)).seq if wanted.version else wanted.seq
@@ -349,19 +317,10 @@ async def restore(request: Request) -> Response:
     return json(RestoreOut(doc=str(name), restored_from=seq, seq=new_seq))
 
 
-@api.route(
-    "GET",
-    BASE + "/verify",
-    summary="Check every entry's hash and every seal",
-    permission="read",
-    tag=TAG,
-    answer=VerifyOut,
-    statuses={404: "No such document"},
-)
+@api.get(BASE + "/verify", "read", answer=VerifyOut, statuses={404: "No such document"})
 async def verify(request: Request) -> Response:
-    store = store_of(request)
-    name = document_name(request)
-    await existing(store, name)
+    """Check every entry's hash and every seal."""
+    store, name, _ = await stored(request)
     key = request.app.state.seal_key.public_key()
     report = verify_log(
         str(name), await store.read(str(name)), await store.seals(str(name)), {key_id(key): key}
@@ -378,19 +337,13 @@ async def verify(request: Request) -> Response:
     )
 
 
-@api.route(
-    "GET",
-    BASE + "/bundle",
-    summary="The whole history as a self-contained bundle that verifies offline",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such document"},
-)
+@api.get(BASE + "/bundle", "read", statuses={404: "No such document"})
 async def bundle(request: Request) -> Response:
-    """Verify it with `sinopia history verify-bundle FILE`, no server or database needed."""
-    store = store_of(request)
-    name = document_name(request)
-    await existing(store, name)
+    """The whole history as a self-contained bundle that verifies offline.
+
+    Verify it with `sinopia history verify-bundle FILE`, no server or database needed.
+    """
+    store, name, _ = await stored(request)
     manager = request.app.state.manager
     if manager.sealer:
         await manager.sealer.seal(str(name))

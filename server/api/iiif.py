@@ -41,10 +41,9 @@ from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
 from server.http.requests import principal, read_json
-from server.http.routes import Api, Param
+from server.http.routes import Api, Handler, Param
 
-api = Api()
-TAG = "iiif"
+api = Api("iiif")
 
 PRESENTATION_3 = "http://iiif.io/api/presentation/3/context.json"
 SEARCH_2 = "http://iiif.io/api/search/2/context.json"
@@ -163,19 +162,19 @@ def fetch_limits(request: Request) -> FetchLimits:
     )
 
 
-@api.route(
-    "POST",
+@api.post(
     "/api/iiif/{workspace}/import",
-    summary="Import a IIIF manifest: one subject per canvas and per 3D model",
-    permission="write",
-    tag=TAG,
+    "write",
     body=ImportIn,
     answer=ImportOut,
     statuses={400: "Not a manifest we can import", 413: "Too large", 502: "Fetching failed"},
 )
 async def import_iiif(request: Request) -> Response:
-    """The body is a Presentation 3 or 2 manifest, or `{"url": "https://..."}` to fetch
-    one. Importing again brings the subjects up to date and keeps their annotations."""
+    """Import a IIIF manifest: one subject per canvas and per 3D model.
+
+    The body is a Presentation 3 or 2 manifest, or `{"url": "https://..."}` to fetch
+    one. Importing again brings the subjects up to date and keeps their annotations.
+    """
     workspace = _workspace(request)
     data = await read_json(request, MAX_MANIFEST_BYTES)
     if isinstance(data, dict) and set(data) == {"url"}:
@@ -200,18 +199,18 @@ async def import_iiif(request: Request) -> Response:
 # ---------------------------------------------------------------------------- export
 
 
-@api.route(
-    "GET",
+@api.get(
     "/iiif/{workspace}/manifest/{id}",
-    summary="A Presentation 3 Manifest of an imported manifest, with this workspace's "
-    "annotations and search services",
-    permission="read",
-    tag=TAG,
+    "read",
     statuses={404: "No such manifest in this workspace", 406: "Not acceptable"},
 )
 async def get_manifest(request: Request) -> Response:
-    """`id` is the one the import answered with (`iiif_manifest`). The canvases keep their
-    original ids and images; each links its AnnotationPage."""
+    """A Presentation 3 Manifest of an imported manifest, with this workspace's annotations and
+    search services.
+
+    `id` is the one the import answered with (`iiif_manifest`). The canvases keep their
+    original ids and images; each links its AnnotationPage.
+    """
     workspace = _workspace(request)
     manifest_id = request.path_params["id"]
     offer = negotiate(request, P3_OFFERS)
@@ -230,17 +229,17 @@ async def get_manifest(request: Request) -> Response:
     return _json(request, data, offer)
 
 
-@api.route(
-    "GET",
+@api.get(
     "/iiif/{workspace}/{kind}/{id}/annotations",
-    summary="A subject's annotations as one Presentation 3 AnnotationPage",
-    permission="read",
-    tag=TAG,
+    "read",
     statuses={404: "No such subject", 406: "Not acceptable"},
 )
 async def get_annotation_page(request: Request) -> Response:
-    """Replies (which target other annotations) are left out: threads are read in the W3C
-    container."""
+    """A subject's annotations as one Presentation 3 AnnotationPage.
+
+    Replies (which target other annotations) are left out: threads are read in the W3C
+    container.
+    """
     name = subject_name(request)
     offer = negotiate(request, P3_OFFERS)
     urls = links.workspace_urls(request, name.workspace)
@@ -258,12 +257,9 @@ async def _entry(request: Request, name: DocumentName) -> workspace_index.Entry:
         return await workspace_index.of(request.app).entry(name)
 
 
-@api.route(
-    "GET",
+@api.get(
     "/iiif/{workspace}/{kind}/{id}/annotations/{annotation}/content-state",
-    summary="A IIIF Content State that opens the subject at one annotation",
-    permission="read",
-    tag=TAG,
+    "read",
     params=(
         Param(
             "format",
@@ -275,8 +271,11 @@ async def _entry(request: Request, name: DocumentName) -> workspace_index.Entry:
     statuses={404: "No such annotation"},
 )
 async def get_content_state(request: Request) -> Response:
-    """The canvas (with the annotation's region) in its manifest, and the annotation's
-    IRI as `sinopia:annotation`; viewers that know Content State zoom to the region."""
+    """A IIIF Content State that opens the subject at one annotation.
+
+    The canvas (with the annotation's region) in its manifest, and the annotation's
+    IRI as `sinopia:annotation`; viewers that know Content State zoom to the region.
+    """
     name = subject_name(request)
     annotation_id = request.path_params["annotation"]
     urls = links.workspace_urls(request, name.workspace)
@@ -331,31 +330,30 @@ SEARCH_PARAMS = (
 )
 
 
-@api.route(
-    "GET",
-    "/iiif/{workspace}/search",
-    summary="IIIF Content Search 2.0 over the workspace's annotations",
-    permission="read",
-    tag=TAG,
-    params=SEARCH_PARAMS,
-    statuses={400: "Bad parameter", 406: "Not acceptable"},
-)
-async def search(request: Request) -> Response:
-    """Parameters it does not use are listed in `ignored`."""
-    return await _search(request, search_v2, SEARCH2_OFFERS, v1=False)
+def _searcher(name: str, summary: str, build: Any, offers: Any, *, v1: bool) -> Handler:
+    async def handler(request: Request) -> Response:
+        return await _search(request, build, offers, v1=v1)
+
+    handler.__name__ = name
+    handler.__doc__ = f"{summary}.\n\nParameters it does not use are listed in `ignored`."
+    return handler
 
 
-@api.route(
-    "GET",
-    "/iiif/{workspace}/search/v1",
-    summary="IIIF Content Search 1.0 (what Mirador reads) over the workspace's annotations",
-    permission="read",
-    tag=TAG,
-    params=SEARCH_PARAMS,
-    statuses={400: "Bad parameter", 406: "Not acceptable"},
+# Content Search 2.0 and 1.0 (what Mirador reads): one search, two representations.
+SEARCH = {"params": SEARCH_PARAMS, "statuses": {400: "Bad parameter", 406: "Not acceptable"}}
+OVER = "over the workspace's annotations"
+search = api.get("/iiif/{workspace}/search", "read", **SEARCH)(
+    _searcher("search", f"IIIF Content Search 2.0 {OVER}", search_v2, SEARCH2_OFFERS, v1=False)
 )
-async def search_1(request: Request) -> Response:
-    return await _search(request, search_v1, SEARCH1_OFFERS, v1=True)
+search_1 = api.get("/iiif/{workspace}/search/v1", "read", **SEARCH)(
+    _searcher(
+        "search_1",
+        f"IIIF Content Search 1.0 (Mirador's) {OVER}",
+        search_v1,
+        SEARCH1_OFFERS,
+        v1=True,
+    )
+)
 
 
 async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Response:

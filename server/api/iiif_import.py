@@ -8,6 +8,7 @@ Used by `POST /api/iiif/{workspace}/import` and `sinopia iiif import`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import socket
@@ -64,14 +65,32 @@ async def _check_host(url: str, allow_private: bool) -> None:
 
 async def fetch_json(url: str, limits: FetchLimits) -> Any:
     """GET `url` as JSON within the limits, following a few redirects (each checked)."""
+    body = await fetch_bytes(url, limits, accept=ACCEPT, what="the manifest")
     try:
-        async with (
-            asyncio.timeout(limits.timeout),
-            httpx.AsyncClient(timeout=limits.timeout, follow_redirects=False) as client,
-        ):
+        return json.loads(body)
+    except ValueError as exc:
+        raise FetchError(f"{url} is not JSON: {exc}") from None
+
+
+async def fetch_bytes(
+    url: str,
+    limits: FetchLimits,
+    *,
+    accept: str = "*/*",
+    what: str = "the file",
+    client: httpx.AsyncClient | None = None,
+) -> bytes:
+    """GET `url` within the limits (size, time, no private addresses unless allowed),
+    following a few redirects, each checked. `client`: one to reuse for many fetches."""
+    try:
+        async with asyncio.timeout(limits.timeout), contextlib.AsyncExitStack() as stack:
+            if client is None:
+                client = await stack.enter_async_context(
+                    httpx.AsyncClient(timeout=limits.timeout, follow_redirects=False)
+                )
             for _ in range(MAX_REDIRECTS + 1):
                 await _check_host(url, limits.allow_private)
-                async with client.stream("GET", url, headers={"Accept": ACCEPT}) as response:
+                async with client.stream("GET", url, headers={"Accept": accept}) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -79,23 +98,18 @@ async def fetch_json(url: str, limits: FetchLimits) -> Any:
                         raise FetchError(f"{url} answered {response.status_code}")
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-                        raise FetchError(f"the manifest is over {limits.max_bytes} bytes")
+                        raise FetchError(f"{what} is over {limits.max_bytes} bytes")
                     body = bytearray()
                     async for chunk in response.aiter_bytes():
                         body += chunk
                         if len(body) > limits.max_bytes:
-                            raise FetchError(f"the manifest is over {limits.max_bytes} bytes")
-                    break
-            else:
-                raise FetchError(f"more than {MAX_REDIRECTS} redirects from {url}")
+                            raise FetchError(f"{what} is over {limits.max_bytes} bytes")
+                    return bytes(body)
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects from {url}")
     except TimeoutError:
         raise FetchError(f"fetching {url} took more than {limits.timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"cannot fetch {url}: {exc}") from None
-    try:
-        return json.loads(bytes(body))
-    except ValueError as exc:
-        raise FetchError(f"{url} is not JSON: {exc}") from None
 
 
 @dataclass(frozen=True)

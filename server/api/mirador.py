@@ -57,8 +57,7 @@ from server.http.problems import HTTPProblem
 from server.http.requests import read_json
 from server.http.routes import Api, Param
 
-api = Api()
-TAG = "mirador"
+api = Api("mirador")
 BASE = "/api/mirador/{workspace}/annotations"
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -95,15 +94,9 @@ def _page_json(request: Request, name: DocumentName, annotations: list[Annotatio
     }
 
 
-@api.route(
-    "GET",
-    BASE + "/pages",
-    summary="Annotot: the AnnotationPage of a canvas",
-    permission="read",
-    tag=TAG,
-    params=(Param("uri", "query", "the canvas id", required=True),),
-)
+@api.get(BASE + "/pages", "read", params=(Param("uri", "query", "the canvas id", required=True),))
 async def pages(request: Request) -> Response:
+    """Annotot: the AnnotationPage of a canvas."""
     workspace = _workspace(request)
     name = _canvas_name(workspace, request.query_params.get("uri", ""))
     async with live(request, name) as room:
@@ -144,15 +137,9 @@ def _ensure_subject(doc: Doc, name: DocumentName, canvas: str) -> None:
         write_subject(doc, Subject(kind="canvas", id=name.id, iiif_id=canvas))
 
 
-@api.route(
-    "POST",
-    BASE,
-    summary="Annotot: create an annotation on a canvas",
-    permission="comment",
-    tag=TAG,
-    statuses={400: "Not a valid annotation", 413: "Too large"},
-)
+@api.post(BASE, "comment", statuses={400: "Not a valid annotation", 413: "Too large"})
 async def create(request: Request) -> Response:
+    """Annotot: create an annotation on a canvas."""
     workspace = _workspace(request)
     record, data = _data(await read_json(request, MAX_REQUEST_BYTES))
     canvas = record.get("canvas") or _canvas_of(data)
@@ -210,15 +197,9 @@ async def _find(request: Request, workspace: str, ident: str) -> tuple[DocumentN
     raise HTTPProblem(404, f"no such annotation in {workspace}: {ident}")
 
 
-@api.route(
-    "GET",
-    BASE + "/{annotation:path}",
-    summary="Annotot: one annotation",
-    permission="read",
-    tag=TAG,
-    statuses={404: "No such annotation"},
-)
+@api.get(BASE + "/{annotation:path}", "read", statuses={404: "No such annotation"})
 async def get_one(request: Request) -> Response:
+    """Annotot: one annotation."""
     workspace = _workspace(request)
     name, annotation_id = await _find(request, workspace, request.path_params["annotation"])
     async with live(request, name) as room:
@@ -228,7 +209,14 @@ async def get_one(request: Request) -> Response:
     return _json(presentation3_annotation(to_jsonld(annotation, links.container(request, name))))
 
 
-async def _update(request: Request) -> Response:
+@api.route(
+    ("PUT", "PATCH"),
+    BASE + "/{annotation:path}",
+    "comment",
+    statuses={400: "Not a valid annotation", 404: "No such annotation"},
+)
+async def update_one(request: Request) -> Response:
+    """Annotot: replace an annotation."""
     workspace = _workspace(request)
     name, annotation_id = await _find(request, workspace, request.path_params["annotation"])
     _, data = _data(await read_json(request, MAX_REQUEST_BYTES))
@@ -254,39 +242,9 @@ async def _update(request: Request) -> Response:
     return _json(_record(request, name, annotation))
 
 
-@api.route(
-    "PATCH",
-    BASE + "/{annotation:path}",
-    summary="Annotot: replace an annotation",
-    permission="comment",
-    tag=TAG,
-    statuses={400: "Not a valid annotation", 404: "No such annotation"},
-)
-async def patch_one(request: Request) -> Response:
-    return await _update(request)
-
-
-@api.route(
-    "PUT",
-    BASE + "/{annotation:path}",
-    summary="Annotot: replace an annotation",
-    permission="comment",
-    tag=TAG,
-    statuses={400: "Not a valid annotation", 404: "No such annotation"},
-)
-async def put_one(request: Request) -> Response:
-    return await _update(request)
-
-
-@api.route(
-    "DELETE",
-    BASE + "/{annotation:path}",
-    summary="Annotot: delete an annotation",
-    permission="comment",
-    tag=TAG,
-    statuses={404: "No such annotation"},
-)
+@api.delete(BASE + "/{annotation:path}", "comment", statuses={404: "No such annotation"})
 async def delete_one(request: Request) -> Response:
+    """Annotot: delete an annotation."""
     workspace = _workspace(request)
     name, annotation_id = await _find(request, workspace, request.path_params["annotation"])
     async with live(request, name) as room:

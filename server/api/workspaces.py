@@ -14,11 +14,9 @@ from server.api.account import audit_page
 from server.directory import ShareLink, User, operations
 from server.directory.operations import Refused
 from server.http.problems import HTTPProblem
-from server.http.requests import read_body
-from server.http.routes import Api, Param, json
+from server.http.routes import Api, Param, Record, also, json
 
-api = Api()
-TAG = "workspaces"
+api = Api("workspaces")
 BASE = "/api/workspaces/{workspace}"
 Events = Param("before", "query", "only events before this sequence number", "integer")
 
@@ -78,15 +76,15 @@ class ShareIn(BaseModel):
     expires: str = Field("30d", description="e.g. 7d, 12h")
 
 
-class ShareOut(BaseModel):
+class ShareOut(Record):
     id: str
     subject: str | None = None
     manifest: str | None = None
     label: str = ""
     created_by: str
-    created: int
-    expires: int
-    revoked: int | None = None
+    created: int = also("created_ms")
+    expires: int = also("expires_ms")
+    revoked: int | None = also("revoked_ms", None)
 
 
 class ShareCreated(ShareOut):
@@ -98,16 +96,7 @@ class Shares(BaseModel):
 
 
 def _share_out(link: ShareLink) -> ShareOut:
-    return ShareOut(
-        id=link.id,
-        subject=link.subject,
-        manifest=link.manifest,
-        label=link.label,
-        created_by=link.created_by,
-        created=link.created_ms,
-        expires=link.expires_ms,
-        revoked=link.revoked_ms,
-    )
+    return ShareOut.model_validate(link)
 
 
 def _member_out(user: User | None, user_id: str, role: str, private: bool) -> MemberOut:
@@ -120,15 +109,9 @@ def _member_out(user: User | None, user_id: str, role: str, private: bool) -> Me
     )
 
 
-@api.route(
-    "GET",
-    "/api/workspaces",
-    summary="The workspaces you can see, with your role",
-    permission="user",
-    tag=TAG,
-    answer=WorkspaceList,
-)
+@api.get("/api/workspaces", "user", answer=WorkspaceList)
 async def list_workspaces(request: Request) -> Response:
+    """The workspaces you can see, with your role."""
     auth = auth_of(request)
     principal = caller(request)
     found = []
@@ -139,20 +122,16 @@ async def list_workspaces(request: Request) -> Response:
     return json(WorkspaceList(workspaces=found))
 
 
-@api.route(
-    "POST",
+@api.post(
     "/api/workspaces",
-    summary="Create a workspace",
-    permission="admin",
-    tag=TAG,
-    body=WorkspaceIn,
+    "admin",
     answer=WorkspaceOut,
     statuses={400: "Bad input", 404: "No such owner", 409: "The name is taken"},
 )
-async def create_workspace(request: Request) -> Response:
+async def create_workspace(request: Request, wanted: WorkspaceIn) -> Response:
+    """Create a workspace."""
     auth = auth_of(request)
     principal = caller(request)
-    wanted = await read_body(request, WorkspaceIn)
     owner = await operations.find_user(auth.directory, wanted.owner) if wanted.owner else None
     workspace = await operations.add_workspace(
         auth.directory, wanted.name, principal.label, wanted.title
@@ -163,15 +142,9 @@ async def create_workspace(request: Request) -> Response:
     return json(out, status=201, headers={"Location": f"/api/workspaces/{workspace.name}"})
 
 
-@api.route(
-    "GET",
-    BASE,
-    summary="One workspace, with your role",
-    permission="read",
-    tag=TAG,
-    answer=WorkspaceOut,
-)
+@api.get(BASE, "read", answer=WorkspaceOut)
 async def get_workspace(request: Request) -> Response:
+    """One workspace, with your role."""
     auth = auth_of(request)
     name = request.path_params["workspace"]
     workspace = await auth.workspace(name)
@@ -180,15 +153,9 @@ async def get_workspace(request: Request) -> Response:
     return json(WorkspaceOut(name=workspace.name, title=workspace.title, role=role))
 
 
-@api.route(
-    "GET",
-    BASE + "/members",
-    summary="Members and their roles (emails for owners only)",
-    permission="read",
-    tag=TAG,
-    answer=Members,
-)
+@api.get(BASE + "/members", "read", answer=Members)
 async def list_members(request: Request) -> Response:
+    """Members and their roles (emails for owners only)."""
     auth = auth_of(request)
     name = request.path_params["workspace"]
     private = await auth.role(caller(request), name) == "owner"
@@ -207,72 +174,58 @@ async def _invitee(auth: Auth, wanted: MemberIn, actor: str) -> User:
     found = await auth.directory.user_by_email(email)
     if found is not None:
         return found
-    base = email.split("@")[0]
-    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in base).strip("-._")[:48]
-    candidate = name or "user"
-    n = 1
-    while await auth.directory.user_by_name(candidate) is not None:
-        n += 1
-        candidate = f"{name}-{n}"
-    return await operations.add_user(auth.directory, candidate, actor, email=email)
+    name = await operations.free_name(auth.directory, email)
+    return await operations.add_user(auth.directory, name, actor, email=email)
 
 
-@api.route(
-    "POST",
+@api.post(
     BASE + "/members",
-    summary="Invite someone (by user or email) with a role, or change their role",
-    permission="manage",
-    tag=TAG,
-    body=MemberIn,
+    "manage",
     answer=MemberOut,
     statuses={400: "Bad input", 404: "No such user", 409: "The last owner cannot leave"},
 )
-async def add_member(request: Request) -> Response:
-    auth = auth_of(request)
-    principal = caller(request)
-    name = request.path_params["workspace"]
-    wanted = await read_body(request, MemberIn)
-    user = await _invitee(auth, wanted, principal.label)
-    await operations.set_member(auth.directory, name, user, wanted.role, principal.label)
-    out = _member_out(user, user.id, wanted.role, True)
+async def add_member(request: Request, wanted: MemberIn) -> Response:
+    """Invite someone (by user or email) with a role, or change their role."""
+    user = await _invitee(auth_of(request), wanted, caller(request).label)
+    out = await _set_role(request, user, wanted.role)
     return json(out, status=201, headers={"Location": f"{request.url.path}/{user.name}"})
+
+
+async def _set_role(request: Request, user: User, role: Role) -> MemberOut:
+    """Make `user` a member of the workspace in the path with `role` (or change theirs)."""
+    auth = auth_of(request)
+    workspace = request.path_params["workspace"]
+    await operations.set_member(auth.directory, workspace, user, role, caller(request).label)
+    return _member_out(user, user.id, role, True)
 
 
 async def _member_user(auth: Auth, request: Request) -> User:
     return await operations.find_user(auth.directory, request.path_params["user"])
 
 
-@api.route(
-    "PUT",
+@api.put(
     BASE + "/members/{user}",
-    summary="Change a member's role: open sockets follow within a second",
-    permission="manage",
-    tag=TAG,
-    body=RoleIn,
+    "manage",
     answer=MemberOut,
     statuses={400: "Bad input", 404: "Not a member", 409: "The last owner cannot leave"},
 )
-async def change_role(request: Request) -> Response:
-    auth = auth_of(request)
-    principal = caller(request)
-    name = request.path_params["workspace"]
-    wanted = await read_body(request, RoleIn)
-    user = await _member_user(auth, request)
-    if await auth.directory.member(name, user.id) is None:
-        raise HTTPProblem(404, f"{user.name} is not a member of {name}")
-    await operations.set_member(auth.directory, name, user, wanted.role, principal.label)
-    return json(_member_out(user, user.id, wanted.role, True))
+async def change_role(request: Request, wanted: RoleIn) -> Response:
+    """Change a member's role: open sockets follow within a second."""
+    directory = auth_of(request).directory
+    user = await _member_user(auth_of(request), request)
+    workspace = request.path_params["workspace"]
+    if await directory.member(workspace, user.id) is None:
+        raise HTTPProblem(404, f"{user.name} is not a member of {workspace}")
+    return json(await _set_role(request, user, wanted.role))
 
 
-@api.route(
-    "DELETE",
+@api.delete(
     BASE + "/members/{user}",
-    summary="Remove a member: their open sockets close (4403) within a second",
-    permission="manage",
-    tag=TAG,
+    "manage",
     statuses={404: "Not a member", 409: "The last owner cannot leave"},
 )
 async def remove_member(request: Request) -> Response:
+    """Remove a member: their open sockets close (4403) within a second."""
     auth = auth_of(request)
     user = await _member_user(auth, request)
     await operations.remove_member(
@@ -281,34 +234,21 @@ async def remove_member(request: Request) -> Response:
     return json({"removed": user.name})
 
 
-@api.route(
-    "GET",
-    BASE + "/shares",
-    summary="Share links of this workspace",
-    permission="manage",
-    tag=TAG,
-    answer=Shares,
-)
+@api.get(BASE + "/shares", "manage", answer=Shares)
 async def list_shares(request: Request) -> Response:
+    """Share links of this workspace."""
     found = await auth_of(request).directory.shares(request.path_params["workspace"])
     return json(Shares(shares=[_share_out(s) for s in sorted(found, key=lambda s: s.created_ms)]))
 
 
-@api.route(
-    "POST",
-    BASE + "/shares",
-    summary="Create a share link: viewer on one subject, or on one manifest's subjects",
-    permission="manage",
-    tag=TAG,
-    body=ShareIn,
-    answer=ShareCreated,
-    statuses={400: "Bad input"},
-)
-async def create_share(request: Request) -> Response:
-    """Embed a live read-only view with the token as the `token` parameter of the
-    websocket URL (y-websocket: `params: {token}`)."""
+@api.post(BASE + "/shares", "manage", answer=ShareCreated, statuses={400: "Bad input"})
+async def create_share(request: Request, wanted: ShareIn) -> Response:
+    """Create a share link: viewer on one subject, or on one manifest's subjects.
+
+    Embed a live read-only view with the token as the `token` parameter of the
+    websocket URL (y-websocket: `params: {token}`).
+    """
     auth = auth_of(request)
-    wanted = await read_body(request, ShareIn)
     seconds = operations.duration_seconds(wanted.expires)
     if seconds is None:
         raise Refused(400, "share links always expire")
@@ -326,16 +266,11 @@ async def create_share(request: Request) -> Response:
     return json(created, status=201, headers={"Location": f"{request.url.path}/{link.id}"})
 
 
-@api.route(
-    "DELETE",
-    BASE + "/shares/{share}",
-    summary="Revoke a share link: its viewers are disconnected (4401) within a second",
-    permission="manage",
-    tag=TAG,
-    answer=ShareOut,
-    statuses={404: "No such share link"},
+@api.delete(
+    BASE + "/shares/{share}", "manage", answer=ShareOut, statuses={404: "No such share link"}
 )
 async def revoke_share(request: Request) -> Response:
+    """Revoke a share link: its viewers are disconnected (4401) within a second."""
     auth = auth_of(request)
     link = await auth.directory.share(request.path_params["share"])
     if link is None or link.workspace != request.path_params["workspace"]:
@@ -346,13 +281,11 @@ async def revoke_share(request: Request) -> Response:
     return json(_share_out(revoked))
 
 
-@api.route(
-    "GET",
+@api.get(
     BASE + "/audit",
-    summary="Security events of this workspace, newest first (owners)",
-    permission="manage",
-    tag=TAG,
+    "manage",
     params=(Events, Param("limit", "query", "at most this many (default 100)", "integer")),
 )
 async def workspace_audit(request: Request) -> Response:
+    """Security events of this workspace, newest first (owners)."""
     return await audit_page(request, request.path_params["workspace"])

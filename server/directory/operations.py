@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from crdt import DocumentName
 from crdt.errors import InvalidName
@@ -24,6 +24,8 @@ from server.directory import (
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+T = TypeVar("T")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -35,6 +37,13 @@ class Refused(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+def found(record: T | None, missing: str) -> T:
+    """`record`, or a 404 saying what is `missing`."""
+    if record is None:
+        raise Refused(404, missing)
+    return record
 
 
 def duration_seconds(text: str) -> float | None:
@@ -73,7 +82,10 @@ async def add_user(
     email: str | None = None,
     admin: bool = False,
     display_name: str | None = None,
+    issuer: str | None = None,
+    subject: str | None = None,
 ) -> User:
+    """A new user; `issuer` and `subject` link the external identity they sign in as."""
     if not USER_NAME.fullmatch(name):
         raise Refused(400, "a user name is 1-64 characters of A-Z a-z 0-9 . _ -")
     if email is not None and not EMAIL.fullmatch(email):
@@ -84,13 +96,27 @@ async def add_user(
         email=email.lower() if email else None,
         admin=admin,
         display_name=display_name,
+        issuer=issuer,
+        subject=subject,
     )
     try:
         await directory.add_user(user)
     except Exists:
         raise Refused(409, f"there is already a user named {name}") from None
-    await audit(directory, "user-created", actor, target=name, detail={"admin": admin})
+    detail: dict[str, Any] = {"admin": admin, **({"issuer": issuer} if issuer else {})}
+    await audit(directory, "user-created", actor, target=name, detail=detail)
     return user
+
+
+async def free_name(directory: Directory, hint: str) -> str:
+    """A user name made from `hint` (an email's local part, a display name) that no user
+    has yet: `ada`, else `ada-2`, `ada-3`, ..."""
+    base = _NOT_NAME.sub("-", hint.split("@")[0]).strip("-._")[:48] or "user"
+    name, n = base, 1
+    while await directory.user_by_name(name) is not None:
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 async def find_user(directory: Directory, ref: str) -> User:

@@ -83,7 +83,7 @@ class SQLiteDirectory(Directory):
         except sqlite3.IntegrityError as exc:
             raise Exists(str(exc)) from None
         except sqlite3.Error as exc:
-            raise DirectoryError(f"directory: {exc}") from exc
+            raise DirectoryError(f"{self.path}: {exc}") from exc
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -165,6 +165,17 @@ class SQLiteDirectory(Directory):
             return json.loads(row[0]) if row else None
 
         return await self._run(self._write, put)
+
+    async def _claim(self, kind: str, id: str, unset: str, data: dict[str, Any]) -> bool:
+        def claim(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE records SET data = ? WHERE kind = ? AND id = ? "
+                f"AND json_extract(data, '$.{unset}') IS NULL",
+                (json.dumps(data), kind, id),
+            )
+            return cursor.rowcount == 1
+
+        return await self._run(self._write, claim)
 
     async def _delete(self, kind: str, id: str) -> dict[str, Any] | None:
         def delete(db: sqlite3.Connection) -> dict[str, Any] | None:

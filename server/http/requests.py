@@ -24,18 +24,25 @@ def principal(request: Request) -> str:
     return str(getattr(request.state, "principal", None) or "anonymous")
 
 
+async def read_bytes(request: Request, max_bytes: int, what: str = "the body") -> bytes:
+    """The whole body, refused with 413 as soon as it is known to exceed `max_bytes`: from
+    its declared length, or while it streams in (nothing past the limit is kept)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPProblem(413, f"{what} exceeds {max_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise HTTPProblem(413, f"{what} exceeds {max_bytes} bytes")
+    return bytes(body)
+
+
 async def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> object:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/ld+json") and not media.endswith("+json"):
         raise HTTPProblem(415, "send JSON (Content-Type: application/json)")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPProblem(413, f"the body exceeds {max_bytes} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise HTTPProblem(413, f"the body exceeds {max_bytes} bytes")
+    body = await read_bytes(request, max_bytes)
     try:
         return json.loads(body)
     except ValueError as exc:

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 
 from pycrdt import Doc
 
 from annotations.schema import CheckedCopy
+from annotations.vocabularies import Vocabulary
 from crdt.errors import InvalidName
 from crdt.names import DocumentName
 from crdt.peer import Peer
@@ -42,11 +44,13 @@ log = logging.getLogger("sinopia.schema")
 class SchemaCheck:
     """`UpdateCheck`: refuses client updates that break the document schema."""
 
-    def __init__(self) -> None:
+    def __init__(self, terms: Callable[[str], Vocabulary | None] | None = None) -> None:
         # live document -> its checked copy; dropped with the room's document.
         self._copies: weakref.WeakKeyDictionary[Doc, CheckedCopy] = weakref.WeakKeyDictionary()
         # live document -> its room's change count once the copy's last update is applied.
         self._step: weakref.WeakKeyDictionary[Doc, int] = weakref.WeakKeyDictionary()
+        # document name -> the damage vocabulary of its workspace (server.live.terms).
+        self.terms = terms
 
     def __call__(self, room: Room, peer: Peer, update: bytes) -> Refusal | None:
         doc, name = room.doc, room.name
@@ -59,6 +63,8 @@ class SchemaCheck:
             except InvalidName:  # rooms are opened by valid names only
                 return Refusal("invalid document name", close=True)
             copy = self._copies[doc] = CheckedCopy(doc, kind, other_roots=True)
+        if copy.kind == "report" and self.terms is not None:
+            copy.terms = self.terms(name)
         try:
             problems = copy.apply(update)
         except ValueError:
@@ -71,4 +77,8 @@ class SchemaCheck:
         del self._copies[doc]
         self._step.pop(doc, None)
         log.info("update refused in %s: %s", name, problems[0], extra={"doc": name})
+        if all(p.denied for p in problems):
+            # Well formed but not allowed (a locked report, a field only the workflow
+            # writes): y-websocket's permission-denied message, the socket stays open.
+            return Refusal(problems[0].message[:120])
         return Refusal(f"schema: {problems[0]}"[:120], close=True)

@@ -1,0 +1,698 @@
+// The live canvas: image, drawing tools, the binding to the document, presence, layers,
+// undo, shortcuts and history. One CanvasView per opened document; the page makes a new
+// one when the document must be reloaded (after a refused update).
+
+import OpenSeadragon from 'openseadragon';
+import * as Y from 'yjs';
+import type { Tag } from '../api/types';
+import { annotationsOf, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
+import { targetShape as targetShapeOf, type Canvas } from '../binding/selectors';
+import { pointRadius } from '../binding/shapes';
+import { Binding } from '../binding/sync';
+import { t, tn, language, type Key } from '../i18n';
+import { colorFor, localPresence, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
+import { canDraw, canEdit, canNameVersion, canRestore, type Actor } from '../roles/rules';
+import { h, replace } from '../ui/dom';
+import { createAnnotated, TOOLS, type Annotated, type ToolName } from './annotator';
+import { Overlay, type Outline } from './overlay';
+import { Panel, tagsOf } from './panel';
+import { helpDialog, listen, type Action } from './shortcuts';
+import type { LiveSession } from './session';
+import type { TagSource } from './tagpicker';
+
+export interface ViewOptions {
+  ws: string;
+  id: string;
+  role: string | null;
+  me: { id: string; name: string };
+  tags: Tag[];
+  toast: (message: string, kind?: 'info' | 'error') => void;
+}
+
+const TOOL_LABEL: Record<ToolName | 'select', Key> = {
+  select: 'tool.select',
+  rectangle: 'tool.rectangle',
+  polygon: 'tool.polygon',
+  ellipse: 'tool.ellipse',
+  point: 'tool.point',
+  freehand: 'tool.freehand',
+  line: 'tool.line',
+  path: 'tool.path',
+};
+
+type ColourBy = 'creator' | 'tag';
+
+export class CanvasView {
+  readonly node: HTMLElement;
+  private annotated: Annotated | null = null;
+  private binding: Binding | null = null;
+  private panel: Panel | null = null;
+  private overlay: Overlay | null = null;
+  private undo: Y.UndoManager | null = null;
+  private readonly origin = { local: true };
+  private readonly viewerEl: HTMLElement;
+  private readonly sideEl: HTMLElement;
+  private readonly toolbar: HTMLElement;
+  private readonly presenceEl: HTMLElement;
+  private readonly layersEl: HTMLElement;
+  private readonly banner: HTMLElement;
+  private readonly historyEl: HTMLElement;
+  private tool: ToolName | 'select' = 'select';
+  private selected: string | null = null;
+  private following: number | null = null;
+  private lastFollowed: Rect | null = null;
+  private peers: Peer[] = [];
+  private colourBy: ColourBy = 'creator';
+  private hiddenCreators = new Set<string>();
+  private hiddenTags = new Set<string>();
+  private showAll = true;
+  private past: { label: string; outlines: Outline[] } | null = null;
+  private stopKeys: (() => void) | null = null;
+  private timers: ReturnType<typeof setTimeout>[] = [];
+  private pointerTimer: ReturnType<typeof setTimeout> | null = null;
+  private meta: SubjectMeta | null = null;
+
+  constructor(
+    private readonly session: LiveSession,
+    private readonly o: ViewOptions,
+    private readonly restoreView?: Rect | null,
+  ) {
+    this.viewerEl = h('div', { class: 'viewer', role: 'region', 'aria-label': t('canvas.image') });
+    this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('canvas.tools') });
+    this.presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
+    this.layersEl = h('section', { id: 'layers', class: 'layers', 'aria-labelledby': 'layers-title', hidden: true });
+    this.banner = h('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.historyEl = h('section', { id: 'history', class: 'history', 'aria-labelledby': 'history-title', hidden: true });
+    this.sideEl = h('aside', { class: 'side', 'aria-label': t('canvas.side') });
+    this.node = h(
+      'div',
+      { class: 'canvas-view' },
+      this.toolbar,
+      this.banner,
+      h('div', { class: 'canvas-body' }, this.viewerEl, this.sideEl),
+    );
+  }
+
+  private get actor(): Actor {
+    return { role: this.o.role, agent: this.o.me.id };
+  }
+
+  /** Build everything once the document has synced. Returns false when the document has
+   * no image to show. */
+  start(): boolean {
+    const doc = this.session.doc;
+    const meta = readSubject(doc);
+    if (!meta || (!meta.imageService && !meta.image)) return false;
+    this.meta = meta;
+    const canvas: Canvas = { id: meta.iiifId, manifest: meta.manifest, width: meta.width, height: meta.height };
+    const radius = pointRadius(meta.width, meta.height);
+    const annotated = createAnnotated(this.viewerEl, meta, {
+      pointRadius: () => radius,
+      editable: (id) => {
+        const view = this.binding?.all.get(id);
+        return Boolean(view && canEdit(this.actor, view));
+      },
+      onOpen: () => {
+        if (this.restoreView) this.goTo(this.restoreView, true);
+        this.publishViewport();
+      },
+      onOpenFailed: () => this.o.toast(t('canvas.imageFailed'), 'error'),
+      handleLabel: t('canvas.handle'),
+    });
+    this.annotated = annotated;
+    annotated.anno.setUser({ id: this.o.me.id, name: this.o.me.name });
+    this.restyle();
+    this.overlay = new Overlay(annotated.viewer);
+    this.viewerEl.append(this.overlay.node);
+
+    this.binding = new Binding(doc, annotated.surface, {
+      canvas,
+      actor: () => this.actor,
+      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      language: () => language(),
+      origin: this.origin,
+      firstBodies: (lang) => [{ kind: 'text', value: '', purpose: 'commenting', language: lang }],
+      onRefused: (what) => this.o.toast(t(`canvas.refused.${what}` as Key), 'error'),
+      onChange: (ids) => this.changed(ids),
+    });
+    annotated.onLocal((change) => {
+      this.binding?.local(change);
+      if (change.kind === 'created' && this.binding?.all.has(change.id)) {
+        // Drawing done: back to selecting, with the new annotation open for its comment.
+        this.setTool('select');
+        this.select(change.id, true);
+        setTimeout(() => this.panel?.focusComment(), 50);
+      }
+    });
+    this.undo = new Y.UndoManager(annotationsOf(doc), { trackedOrigins: new Set([this.origin]), captureTimeout: 600 });
+    this.undo.on('stack-item-added', () => this.drawToolbar());
+    this.undo.on('stack-item-popped', () => this.drawToolbar());
+
+    const tagSources: TagSource[] = [
+      { name: t('canvas.tags.workspace'), options: () => this.o.tags.map((tag) => ({ label: tag.label, color: tag.color })) },
+      { name: t('canvas.tags.used'), options: () => this.usedTags().map((label) => ({ label })) },
+    ];
+    this.panel = new Panel({
+      doc,
+      origin: this.origin,
+      all: () => this.binding!.all,
+      actor: () => this.actor,
+      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      visible: (v) => this.visible(v),
+      colorOf: (v) => this.colorOf(v),
+      tagSources,
+      onSelect: (id) => this.select(id, true),
+      onDelete: (id) => {
+        if (this.binding?.remove(id) && id === this.selected) this.select(null, false);
+      },
+      toast: this.o.toast,
+    });
+    replace(this.sideEl, this.presenceEl, this.layersEl, this.historyEl, this.panel.node);
+    this.panel.refresh();
+    this.applyFilter();
+    this.drawToolbar();
+    this.drawLayers();
+
+    annotated.anno.on('selectionChanged', (selected: { id: string }[]) => {
+      const id = selected[0]?.id ?? null;
+      if (id !== this.selected) this.select(id, false);
+    });
+    this.presence();
+    this.stopKeys = listen((action, event) => this.shortcut(action, event));
+    if (!canDraw(this.actor)) this.say(t('canvas.viewerBanner'));
+    return true;
+  }
+
+  // ------------------------------------------------------------------ toolbar and tools
+
+  private drawToolbar(): void {
+    const drawing = canDraw(this.actor);
+    const toolButton = (name: ToolName | 'select') =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `tool tool-${name}`,
+          'aria-pressed': this.tool === name ? 'true' : 'false',
+          disabled: name !== 'select' && (!drawing || this.past !== null),
+          title: t(TOOL_LABEL[name]),
+          onclick: () => this.setTool(name),
+        },
+        t(TOOL_LABEL[name]),
+      );
+    const zoom = (by: number) => {
+      const v = this.annotated?.viewer.viewport;
+      if (v) v.zoomBy(by).applyConstraints();
+    };
+    replace(
+      this.toolbar,
+      h('div', { class: 'group', role: 'group', 'aria-label': t('canvas.drawTools') }, toolButton('select'), TOOLS.map(toolButton)),
+      h(
+        'div',
+        { class: 'group', role: 'group', 'aria-label': t('canvas.view') },
+        h('button', { type: 'button', onclick: () => zoom(1.5), 'aria-label': t('shortcut.zoomIn'), title: t('shortcut.zoomIn') }, '+'),
+        h('button', { type: 'button', onclick: () => zoom(1 / 1.5), 'aria-label': t('shortcut.zoomOut'), title: t('shortcut.zoomOut') }, '−'),
+        h('button', { type: 'button', onclick: () => this.annotated?.viewer.viewport.goHome() }, t('canvas.fit')),
+      ),
+      h(
+        'div',
+        { class: 'group', role: 'group', 'aria-label': t('canvas.edit') },
+        h('button', { type: 'button', disabled: !this.undo?.canUndo(), onclick: () => this.undo?.undo() }, t('canvas.undo')),
+        h('button', { type: 'button', disabled: !this.undo?.canRedo(), onclick: () => this.undo?.redo() }, t('canvas.redo')),
+      ),
+      h(
+        'div',
+        { class: 'group', role: 'group', 'aria-label': t('canvas.panels') },
+        h('button', { type: 'button', 'aria-pressed': this.layersEl.hidden ? 'false' : 'true', 'aria-controls': 'layers', onclick: () => this.toggleLayers() }, t('canvas.layers')),
+        h('button', { type: 'button', 'aria-pressed': this.historyEl.hidden ? 'false' : 'true', 'aria-controls': 'history', onclick: () => void this.toggleHistory() }, t('canvas.history')),
+        h('button', { type: 'button', 'aria-haspopup': 'dialog', onclick: () => this.help() }, t('canvas.shortcuts')),
+      ),
+    );
+  }
+
+  private setTool(name: ToolName | 'select'): void {
+    const anno = this.annotated?.anno;
+    if (!anno) return;
+    if (name !== 'select' && (!canDraw(this.actor) || this.past)) return;
+    this.tool = name;
+    if (name === 'select') {
+      anno.cancelDrawing();
+      anno.setDrawingEnabled(false);
+    } else {
+      anno.setDrawingTool(name);
+      anno.setDrawingEnabled(true);
+    }
+    this.viewerEl.classList.toggle('drawing', name !== 'select');
+    this.drawToolbar();
+  }
+
+  private help(): void {
+    const dialog = helpDialog();
+    document.body.append(dialog);
+    dialog.showModal();
+  }
+
+  // ------------------------------------------------------------------ selection and changes
+
+  private select(id: string | null, fromPanel: boolean): void {
+    this.selected = id;
+    const anno = this.annotated?.anno;
+    if (fromPanel && anno) {
+      if (id) {
+        anno.setSelected(id);
+        const view = this.binding?.all.get(id);
+        if (view && !this.inView(id)) anno.fitBoundsWithConstraints(id, { padding: 80 } as never);
+      } else anno.cancelSelected();
+    }
+    this.panel?.select(id);
+    this.session.provider.awareness.setLocalStateField('selection', id ? [id] : []);
+  }
+
+  private inView(id: string): boolean {
+    const viewer = this.annotated?.viewer;
+    const shape = this.annotated?.anno.state.store.getAnnotation(id)?.target.selector as { geometry?: { bounds: { minX: number; minY: number; maxX: number; maxY: number } } } | undefined;
+    if (!viewer || !shape?.geometry) return true;
+    const b = shape.geometry.bounds;
+    const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+    return b.minX >= r.x && b.minY >= r.y && b.maxX <= r.x + r.width && b.maxY <= r.y + r.height;
+  }
+
+  private changed(ids: Set<string>): void {
+    this.panel?.refresh(ids);
+    if ([...ids].some((id) => this.binding?.all.get(id))) {
+      this.applyFilter();
+      this.drawLayersSoon();
+    }
+    this.drawPresence();
+  }
+
+  // ------------------------------------------------------------------ layers: filter and colour
+
+  private usedTags(): string[] {
+    const out = new Set<string>();
+    for (const v of this.binding?.all.values() ?? []) for (const tag of tagsOf(v)) out.add(tag);
+    return [...out].sort((a, b) => a.localeCompare(b));
+  }
+
+  private creators(): { id: string; name: string }[] {
+    const out = new Map<string, string>();
+    for (const v of this.binding?.all.values() ?? [])
+      if (v.motivation !== 'replying') out.set(v.creator?.id ?? '', v.creator?.name ?? v.creator?.id ?? t('canvas.someone'));
+    return [...out].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private colorOf(view: AnnotationView): string {
+    if (this.colourBy === 'tag') {
+      const tag = tagsOf(view)[0];
+      if (!tag) return '#9aa0a6';
+      return this.o.tags.find((x) => x.label.toLowerCase() === tag.toLowerCase())?.color ?? colorFor(`tag:${tag}`);
+    }
+    return colorFor(view.creator?.id ?? view.creator?.name ?? '');
+  }
+
+  private visible(view: AnnotationView): boolean {
+    if (this.hiddenCreators.has(view.creator?.id ?? '')) return false;
+    const tags = tagsOf(view);
+    if (tags.length === 0) return !this.hiddenTags.has('');
+    return tags.some((tag) => !this.hiddenTags.has(tag));
+  }
+
+  private applyFilter(): void {
+    const anno = this.annotated?.anno;
+    if (!anno) return;
+    const filtered = this.hiddenCreators.size > 0 || this.hiddenTags.size > 0;
+    anno.setFilter(filtered ? ((a: { id: string }) => {
+      const v = this.binding?.all.get(a.id);
+      return v ? this.visible(v) : true;
+    }) as never : undefined);
+    anno.setVisible(this.showAll && this.past === null);
+  }
+
+  /** Annotorious draws each shape in the colour of its creator or first tag. */
+  private restyle(): void {
+    this.annotated?.anno.setStyle(((a: { id: string }, state?: { selected?: boolean; hovered?: boolean }) => {
+      // The shape editor asks with selected + hovered and sets the answer as a style
+      // attribute, which the CSP refuses: it keeps Annotorious' own editing look instead.
+      if (state?.selected && state.hovered) return undefined;
+      const view = this.binding?.all.get(a.id);
+      const color = view ? this.colorOf(view) : '#ffffff';
+      return { fill: color, fillOpacity: state?.hovered || state?.selected ? 0.35 : 0.12, stroke: color, strokeWidth: 2 };
+    }) as never);
+  }
+
+  private layersTimer: ReturnType<typeof setTimeout> | null = null;
+  private drawLayersSoon(): void {
+    if (this.layersEl.hidden || this.layersTimer) return;
+    this.layersTimer = setTimeout(() => {
+      this.layersTimer = null;
+      this.drawLayers();
+    }, 300);
+  }
+
+  private toggleLayers(): void {
+    this.layersEl.hidden = !this.layersEl.hidden;
+    this.drawLayers();
+    this.drawToolbar();
+  }
+
+  private drawLayers(): void {
+    if (this.layersEl.hidden) return;
+    const restyle = () => {
+      this.restyle();
+      this.panel?.refresh();
+      this.drawLayers();
+    };
+    const check = (label: string, checked: boolean, color: string | null, onChange: (on: boolean) => void) => {
+      const box = h('input', { type: 'checkbox', checked });
+      box.addEventListener('change', () => onChange(box.checked));
+      const swatch = color ? h('span', { class: 'swatch', 'aria-hidden': 'true' }) : null;
+      if (swatch && color) swatch.style.background = color;
+      return h('li', null, h('label', { class: 'check' }, box, swatch, label));
+    };
+    const refilter = () => {
+      this.applyFilter();
+      this.panel?.refresh();
+    };
+    const colourSelect = h(
+      'select',
+      { id: 'colour-by' },
+      h('option', { value: 'creator', selected: this.colourBy === 'creator' }, t('layers.byCreator')),
+      h('option', { value: 'tag', selected: this.colourBy === 'tag' }, t('layers.byTag')),
+    );
+    colourSelect.addEventListener('change', () => {
+      this.colourBy = colourSelect.value as ColourBy;
+      restyle();
+    });
+    const tagColor = (tag: string) => this.o.tags.find((x) => x.label.toLowerCase() === tag.toLowerCase())?.color ?? colorFor(`tag:${tag}`);
+    replace(
+      this.layersEl,
+      h('h2', { id: 'layers-title' }, t('canvas.layers')),
+      h('ul', { class: 'checks' }, check(t('layers.showAll'), this.showAll, null, (on) => ((this.showAll = on), this.applyFilter()))),
+      h('label', { for: 'colour-by' }, t('layers.colourBy')),
+      colourSelect,
+      h('h3', null, t('layers.creators')),
+      h(
+        'ul',
+        { class: 'checks' },
+        this.creators().map((c) =>
+          check(c.name, !this.hiddenCreators.has(c.id), this.colourBy === 'creator' ? colorFor(c.id || c.name) : null, (on) => {
+            if (on) this.hiddenCreators.delete(c.id);
+            else this.hiddenCreators.add(c.id);
+            refilter();
+          }),
+        ),
+      ),
+      h('h3', null, t('layers.tags')),
+      h(
+        'ul',
+        { class: 'checks' },
+        [...this.usedTags(), ''].map((tag) =>
+          check(tag || t('layers.untagged'), !this.hiddenTags.has(tag), this.colourBy === 'tag' ? (tag ? tagColor(tag) : '#9aa0a6') : null, (on) => {
+            if (on) this.hiddenTags.delete(tag);
+            else this.hiddenTags.add(tag);
+            refilter();
+          }),
+        ),
+      ),
+    );
+  }
+
+  // ------------------------------------------------------------------ presence
+
+  private presence(): void {
+    const awareness = this.session.provider.awareness;
+    const state = localPresence(this.o.me);
+    awareness.setLocalState({ ...state, selection: this.selected ? [this.selected] : [] });
+    awareness.on('change', () => {
+      this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.drawPresence();
+      this.followPeer();
+    });
+    const viewer = this.annotated!.viewer;
+    const element = viewer.element as HTMLElement;
+    element.addEventListener('pointermove', (event) => {
+      if (this.pointerTimer) return;
+      this.pointerTimer = setTimeout(() => (this.pointerTimer = null), 50);
+      const rect = element.getBoundingClientRect();
+      const p = viewer.viewport.viewerElementToImageCoordinates(new OpenSeadragon.Point(event.clientX - rect.left, event.clientY - rect.top));
+      awareness.setLocalStateField('pointer', { x: Math.round(p.x), y: Math.round(p.y) });
+    });
+    element.addEventListener('pointerleave', () => awareness.setLocalStateField('pointer', null));
+    let viewportTimer: ReturnType<typeof setTimeout> | null = null;
+    viewer.addHandler('viewport-change', () => {
+      if (viewportTimer) return;
+      viewportTimer = setTimeout(() => {
+        viewportTimer = null;
+        this.publishViewport();
+      }, 120);
+    });
+    // Moving the image oneself ends following.
+    for (const event of ['canvas-drag', 'canvas-scroll', 'canvas-pinch'] as const)
+      viewer.addHandler(event, () => this.following !== null && this.follow(null));
+    this.drawPresence();
+  }
+
+  private publishViewport(): void {
+    const viewer = this.annotated?.viewer;
+    if (!viewer?.world.getItemAt(0)) return;
+    const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds());
+    this.session.provider.awareness.setLocalStateField('viewport', { x: Math.round(r.x), y: Math.round(r.y), w: Math.round(r.width), h: Math.round(r.height) });
+  }
+
+  currentViewport(): Rect | null {
+    const viewer = this.annotated?.viewer;
+    if (!viewer?.world.getItemAt(0)) return null;
+    const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds());
+    return { x: r.x, y: r.y, w: r.width, h: r.height };
+  }
+
+  private goTo(r: Rect, immediately = false): void {
+    const viewer = this.annotated?.viewer;
+    if (!viewer) return;
+    viewer.viewport.fitBounds(viewer.viewport.imageToViewportRectangle(r.x, r.y, r.w, r.h), immediately);
+  }
+
+  private follow(clientId: number | null): void {
+    this.following = clientId;
+    this.lastFollowed = null;
+    if (clientId === null) this.say(null);
+    this.followPeer();
+    this.drawPresence();
+  }
+
+  private followPeer(): void {
+    if (this.following === null) return;
+    const peer = this.peers.find((p) => p.clientId === this.following);
+    if (!peer) {
+      this.o.toast(t('presence.left'));
+      this.follow(null);
+      return;
+    }
+    this.say(t('presence.followingBanner', { name: peer.name || t('presence.anonymous') }), () => this.follow(null), t('presence.stop'));
+    if (peer.viewport && viewportMoved(this.lastFollowed, peer.viewport)) {
+      this.lastFollowed = peer.viewport;
+      this.goTo(peer.viewport);
+    }
+  }
+
+  private drawPresence(): void {
+    const present = people(this.peers);
+    replace(
+      this.presenceEl,
+      h('h2', { id: 'presence-title' }, t('presence.title')),
+      h(
+        'ul',
+        { class: 'people' },
+        h('li', { class: 'person me' }, this.dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        present.map((p) =>
+          h(
+            'li',
+            { class: 'person' },
+            this.dot(p.color),
+            h('span', { class: 'name' }, p.name || t('presence.anonymous')),
+            p.viewport
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'quiet follow',
+                    'aria-pressed': this.following === p.clientId ? 'true' : 'false',
+                    onclick: () => this.follow(this.following === p.clientId ? null : p.clientId),
+                  },
+                  this.following === p.clientId ? t('presence.stop') : t('presence.follow', { name: p.name || t('presence.anonymous') }),
+                )
+              : null,
+          ),
+        ),
+      ),
+      present.length === 0 ? h('p', { class: 'hint' }, t('presence.alone')) : h('p', { class: 'visually-hidden' }, tn('presence.count', present.length)),
+    );
+    this.drawOverlay();
+  }
+
+  private dot(color: string): HTMLElement {
+    const el = h('span', { class: 'dot', 'aria-hidden': 'true' });
+    el.style.background = color;
+    return el;
+  }
+
+  private drawOverlay(): void {
+    if (!this.overlay || !this.annotated) return;
+    if (this.past) {
+      this.overlay.set(this.past.outlines, []);
+      return;
+    }
+    const store = this.annotated.anno.state.store;
+    const outlines: Outline[] = [];
+    for (const [id, who] of selectionsByAnnotation(this.peers)) {
+      const shape = store.getAnnotation(id)?.target.selector as never;
+      if (shape) outlines.push({ shape, color: who[0]!.color, label: who.map((p) => p.name || t('presence.anonymous')).join(', ') });
+    }
+    const pointers = this.peers
+      .filter((p) => p.pointer)
+      .map((p) => ({ x: p.pointer!.x, y: p.pointer!.y, color: p.color, name: p.name || t('presence.anonymous') }));
+    this.overlay.set(outlines, pointers);
+  }
+
+  // ------------------------------------------------------------------ banner, history
+
+  private say(message: string | null, action?: () => void, actionLabel?: string): void {
+    if (!message) {
+      if (!canDraw(this.actor) && !this.past) message = t('canvas.viewerBanner');
+      else {
+        this.banner.hidden = true;
+        replace(this.banner);
+        return;
+      }
+    }
+    this.banner.hidden = false;
+    replace(this.banner, h('span', null, message), action && actionLabel ? h('button', { type: 'button', onclick: action }, actionLabel) : null);
+  }
+
+  /** Show the canvas as it was (read-only), or live again with null. */
+  showPast(past: { label: string; annotations: Record<string, { target?: unknown; motivation?: string }> } | null): void {
+    if (!this.binding || !this.meta) return;
+    if (past === null) {
+      this.past = null;
+      this.say(null);
+    } else {
+      const canvas: Canvas = { id: this.meta.iiifId, width: this.meta.width, height: this.meta.height };
+      const outlines: Outline[] = [];
+      for (const a of Object.values(past.annotations)) {
+        if (a.motivation === 'replying') continue;
+        const shape = targetShapeOf(a.target, canvas);
+        if (shape) outlines.push({ shape, color: '#f5c400', dashed: true });
+      }
+      this.past = { label: past.label, outlines };
+      this.setTool('select');
+      this.say(t('history.viewing', { when: past.label, count: outlines.length }), () => this.emitBackToLive(), t('history.backToLive'));
+    }
+    this.applyFilter();
+    this.drawOverlay();
+    this.drawToolbar();
+  }
+
+  private backToLive: (() => void) | null = null;
+  private emitBackToLive(): void {
+    this.backToLive?.();
+    this.showPast(null);
+  }
+
+  private async toggleHistory(): Promise<void> {
+    this.historyEl.hidden = !this.historyEl.hidden;
+    this.drawToolbar();
+    if (this.historyEl.hidden) {
+      this.emitBackToLive();
+      replace(this.historyEl);
+      return;
+    }
+    replace(this.historyEl, h('p', { class: 'hint' }, t('history.loading')));
+    const { historyPanel } = await import('../history/panel');
+    const panel = historyPanel({
+      ws: this.o.ws,
+      id: this.o.id,
+      canName: canNameVersion(this.o.role),
+      canRestore: canRestore(this.o.role),
+      toast: this.o.toast,
+      preview: (past) => this.showPast(past),
+    });
+    this.backToLive = panel.clearSelection;
+    replace(this.historyEl, panel.node);
+    this.historyEl.scrollIntoView({ block: 'nearest' });
+  }
+
+  // ------------------------------------------------------------------ keyboard
+
+  private shortcut(action: Action, _event: KeyboardEvent): boolean {
+    const viewer = this.annotated?.viewer;
+    switch (action) {
+      case 'undo':
+        this.binding?.flush();
+        this.undo?.undo();
+        return true;
+      case 'redo':
+        this.undo?.redo();
+        return true;
+      case 'escape':
+        if (document.querySelector('dialog[open]')) return false;
+        if (this.tool !== 'select') this.setTool('select');
+        else if (this.following !== null) this.follow(null);
+        else if (this.past) this.emitBackToLive();
+        else if (this.selected) this.select(null, true);
+        else return false;
+        return true;
+      case 'delete':
+        if (!this.selected) return false;
+        if (this.binding?.remove(this.selected)) this.select(null, true);
+        return true;
+      case 'zoomIn':
+        viewer?.viewport.zoomBy(1.5).applyConstraints();
+        return true;
+      case 'zoomOut':
+        viewer?.viewport.zoomBy(1 / 1.5).applyConstraints();
+        return true;
+      case 'home':
+        viewer?.viewport.goHome();
+        return true;
+      case 'next':
+      case 'previous': {
+        const ids = this.panel?.visibleIds() ?? [];
+        if (!ids.length) return true;
+        const at = this.selected ? ids.indexOf(this.selected) : -1;
+        const next = action === 'next' ? (at + 1) % ids.length : (at - 1 + ids.length) % ids.length;
+        this.select(ids[next]!, true);
+        return true;
+      }
+      case 'comment':
+        this.panel?.focusComment();
+        return true;
+      case 'history':
+        void this.toggleHistory();
+        return true;
+      case 'layers':
+        this.toggleLayers();
+        return true;
+      case 'help':
+        this.help();
+        return true;
+      case 'select':
+        this.setTool('select');
+        return true;
+      default:
+        if ((TOOLS as readonly string[]).includes(action) && canDraw(this.actor)) {
+          this.setTool(action as ToolName);
+          return true;
+        }
+        return false;
+    }
+  }
+
+  destroy(): void {
+    this.stopKeys?.();
+    this.timers.forEach(clearTimeout);
+    this.binding?.destroy();
+    this.undo?.destroy();
+    this.panel?.destroy();
+    this.annotated?.destroy();
+  }
+}
