@@ -93,6 +93,9 @@ PERMISSIONS = frozenset(
 )
 
 
+_NEVER = 1 << 62
+
+
 def limit_key(principal: Principal, address: str) -> str:
     """What a rate limit counts by: the principal, except for a share link, whose audience
     is everyone who has the link (an exhibition page's visitors): there it counts per
@@ -151,6 +154,9 @@ class Auth:
         self._cache: dict[tuple[str, str], Any] = {}
         self._generation: int | None = None
         self._directory_down = False
+        # The earliest expiry of an open socket's credential: until then, and while the
+        # directory does not change, the sockets need no look.
+        self._next_expiry = _NEVER
 
     def bind(self, manager: RoomManager, connections: Callable[[], list[Any]]) -> None:
         self.manager = manager
@@ -573,6 +579,8 @@ class Auth:
             if not self._pending[address]:
                 del self._pending[address]
         conn.access = access
+        if access.principal.expires_ms is not None:
+            self._next_expiry = min(self._next_expiry, access.principal.expires_ms)
         conn.principal = access.principal.label
         conn.can_write = roles.can_write(access.role)
         # Share links are the public: staff's presence is not theirs to see, and theirs
@@ -662,6 +670,11 @@ class Auth:
             self._cache.clear()
             self._generation = generation
         now = now_ms()
+        if not changed and now < self._next_expiry:
+            # Nothing changed and no socket's credential has expired: no need to look at
+            # every open socket (thousands of an exhibition's watchers, four times a second).
+            return
+        next_expiry = _NEVER
         verdicts: dict[tuple[str, str], tuple[int, str] | Role] = {}
         for conn in self.connections():
             access: Access | None = getattr(conn, "access", None)
@@ -669,6 +682,8 @@ class Auth:
                 continue
             expires = access.principal.expires_ms
             if not changed and not (expires is not None and expires <= now):
+                if expires is not None:
+                    next_expiry = min(next_expiry, expires)
                 continue
             key = (access.principal.key, access.workspace)
             if key not in verdicts:
@@ -684,6 +699,9 @@ class Auth:
                 )
             access.role = verdict
             conn.can_write = roles.can_write(verdict)
+            if access.principal.expires_ms is not None:
+                next_expiry = min(next_expiry, access.principal.expires_ms)
+        self._next_expiry = next_expiry
 
     async def _verdict(self, access: Access) -> tuple[int, str] | Role:
         try:

@@ -94,8 +94,9 @@ class Connection:
         # Only a backlog behind a socket that pushes back counts (a write is blocked, or
         # the transport refused a direct write): messages waiting for the writer's next
         # turn, such as a big document's full-state sync, do not mean the client is slow.
-        pushed_back = self._blocked or (self.wire is not None and not self.wire.writable())
-        if pushed_back and self._queued_bytes > self.max_queue_bytes:
+        if self._queued_bytes <= self.max_queue_bytes:
+            return
+        if self._blocked or (self.wire is not None and not self.wire.writable()):
             self._queue.clear()
             self._queued_bytes = 0
             # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
