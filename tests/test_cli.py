@@ -73,7 +73,8 @@ def test_storage_options_go_after_the_subcommand_and_before_it(data: Path) -> No
         assert result.returncode == 0, (argv, result.stderr)
         assert ("verified" in result.stdout) or ("alice" in result.stdout), argv
     # The store URL goes after the subcommand too, and wins over the data directory's.
-    elsewhere = sinopia("history", "verify", "--data-dir", d, "--store-url", "sqlite:///nowhere.db")
+    other = f"sqlite:///{data.parent / 'other.db'}"
+    elsewhere = sinopia("history", "verify", "--data-dir", d, "--store-url", other)
     one_line_error(elsewhere, "nothing stored")
 
 
