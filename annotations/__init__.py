@@ -32,7 +32,17 @@ from .report_document import (
     validate_report_document,
     write_report,
 )
-from .reports import Approval, DamageEntry, Environment, ObjectInfo, Report
+from .reports import (
+    Analysis,
+    Approval,
+    DamageEntry,
+    Environment,
+    ObjectInfo,
+    Photograph,
+    Report,
+    Requirements,
+    TreatmentStep,
+)
 from .schema import check_update, snapshot, validate
 from .selectors import CameraView, FragmentSelector, PointSelector, PointSelector3D, SvgSelector
 from .subject_document import (
@@ -51,6 +61,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "W3C_CONTEXT",
     "Agent",
+    "Analysis",
     "Annotation",
     "Approval",
     "CameraView",
@@ -60,16 +71,19 @@ __all__ = [
     "FragmentSelector",
     "Invalid",
     "ObjectInfo",
+    "Photograph",
     "PointSelector",
     "PointSelector3D",
     "Problem",
     "Report",
+    "Requirements",
     "Resource",
     "SpecificResourceBody",
     "SpecificTarget",
     "SvgSelector",
     "TextRun",
     "TextualBody",
+    "TreatmentStep",
     "add_approval",
     "add_damage",
     "annotation_iri",

@@ -14,11 +14,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .damage_terms import DAMAGE_TERMS
+from .report_document import LISTS, TEXTS, migrate
 from .vocabularies import (
+    CHECK_METHODS,
+    COMPLETENESS,
     CONDITION_GRADES,
-    DAMAGE_TYPES,
     MOTIVATIONS,
-    REPORT_PURPOSES,
+    PRIORITIES,
+    REPORT_REASONS,
     REPORT_STATUSES,
     REPORT_TYPES,
     SEVERITIES,
@@ -52,23 +56,43 @@ _QUIET = frozenset({"modified"})
 _REPORT_VOCABULARIES: dict[str, Vocabulary] = {
     "condition": CONDITION_GRADES,
     "status": REPORT_STATUSES,
-    "purpose": REPORT_PURPOSES,
+    "reason": REPORT_REASONS,
     "type": REPORT_TYPES,
+    "method": CHECK_METHODS,
+    "completeness": COMPLETENESS,
+    "priority": PRIORITIES,
 }
 _REPORT_LABELS = {
     "summary": "Summary",
     "recommendations": "Recommendations",
+    "assessment": "Technical assessment",
+    "proposal": "Treatment proposal",
     "treatment": "Treatment notes",
     "object": "Object",
-    "examiner": "Examiner",
-    "date": "Examination date",
-    "condition": "Condition",
+    "checker": "Checked by",
+    "recorder": "Recorded by",
+    "date": "Check date",
+    "condition": "Overall condition",
     "environment": "Environment",
-    "lender": "Lender",
-    "purpose": "Purpose",
+    "reason": "Reason",
+    "method": "Method",
+    "reference": "Reference number",
+    "completeness": "Completeness",
+    "hazards": "Hazards",
+    "priority": "Treatment priority",
+    "next_check": "Next check",
+    "requirements": "Requirements",
+    "loan": "Loan",
+    "treatment_purpose": "Treatment purpose",
+    "conservators": "Conservators",
     "status": "Status",
     "title": "Title",
     "type": "Report type",
+    "steps": "Treatment steps",
+    "analyses": "Analyses and samples",
+    "images": "Images",
+    "attachments": "Attached documents",
+    "signature": "Signature",
 }
 
 
@@ -388,7 +412,7 @@ def _value_phrase(field: str, value: Any) -> str:
 def _damage_phrase(entry: Any) -> str:
     if not isinstance(entry, dict):
         return "a damage entry"
-    kind = DAMAGE_TYPES.label(str(entry.get("type", "?")))
+    kind = DAMAGE_TERMS.label(str(entry.get("term", "?")))
     severity = entry.get("severity")
     location = entry.get("location")
     text = kind
@@ -401,7 +425,8 @@ def _damage_phrase(entry: Any) -> str:
 
 def diff_report(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     out: list[Change] = []
-    for field in ("summary", "recommendations", "treatment"):
+    before, after = migrate(before), migrate(after)
+    for field in TEXTS:
         old, new = before.get(field) or "", after.get(field) or ""
         if old != new and isinstance(old, str) and isinstance(new, str):
             runs = text_diff(old, new)
@@ -416,7 +441,7 @@ def diff_report(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
                     summary=f"{_REPORT_LABELS[field]} edited: {_diff_summary(runs)}",
                 )
             )
-    skip = {"summary", "recommendations", "treatment", "damage", "approvals", *_QUIET}
+    skip = {*TEXTS, *LISTS, "approvals", *_QUIET}
     for field in sorted((set(before) | set(after)) - skip):
         old, new = before.get(field), after.get(field)
         if old != new:
@@ -435,6 +460,9 @@ def diff_report(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
                 )
             )
     out += _diff_damage(_list(before.get("damage")), _list(after.get("damage")))
+    for field in LISTS:
+        if field != "damage" and before.get(field, []) != after.get(field, []):
+            out.append(_list_change(field, _list(before.get(field)), _list(after.get(field))))
     old_approvals, new_approvals = _list(before.get("approvals")), _list(after.get("approvals"))
     if new_approvals[: len(old_approvals)] == old_approvals:
         for index, approval in enumerate(new_approvals[len(old_approvals) :], len(old_approvals)):
@@ -468,6 +496,27 @@ def diff_report(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _list_change(field: str, before: list[Any], after: list[Any]) -> Change:
+    old = {str(_dict(e).get("id")): e for e in before}
+    new = {str(_dict(e).get("id")): e for e in after}
+    added = len(new.keys() - old.keys())
+    removed = len(old.keys() - new.keys())
+    changed = sum(1 for k in new.keys() & old.keys() if new[k] != old[k])
+    parts = [
+        f"{n} {what}"
+        for n, what in ((added, "added"), (removed, "removed"), (changed, "changed"))
+        if n
+    ]
+    return Change(
+        kind="report-field-changed",
+        path=f"report/{field}",
+        field=field,
+        before=before,
+        after=after,
+        summary=f"{_REPORT_LABELS.get(field, field)}: {', '.join(parts) or 'reordered'}",
+    )
 
 
 def _diff_damage(before: list[Any], after: list[Any]) -> list[Change]:

@@ -14,6 +14,10 @@ class Problem(BaseModel):
 
     path: str
     message: str
+    # The change is well formed but not allowed (a locked report, a field only the
+    # workflow writes): a live client is told "permission denied" and stays connected,
+    # where a malformed change closes its socket.
+    denied: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message

@@ -13,11 +13,10 @@ def restore(doc: Doc, past: Doc, kind: str) -> None:
     touching only what differs, so concurrent co-editors keep their place in texts."""
     if kind == "report":
         before = report_document.report_json(doc)
-        target = report_document.read_report(past)
-        after = report_document.report_json(past)
-        refused = report_document.check_report_change(before, after)
+        refused = report_document.lock_problems(before, {})
         if refused:
             raise Invalid(refused)
+        target = report_document.read_report(past)
         if target is None:
             if before:
                 raise Invalid(
@@ -29,6 +28,16 @@ def restore(doc: Doc, past: Doc, kind: str) -> None:
                     ]
                 )
             return
+        # The workflow's state is not history to go back to: status, approvals and the
+        # signature stay as they are now.
+        current = report_document.migrate(before)
+        wanted = target.to_json()
+        for key in report_document.WORKFLOW_KEYS:
+            wanted.pop(key, None)
+            if current.get(key) is not None:
+                wanted[key] = current[key]
+        wanted["approvals"] = current.get("approvals", [])
+        target = report_document.parse_report(wanted)
         report_document.write_report(doc, target)
         return
     wanted = {a.id: a for a in subject_document.read_annotations(past)}

@@ -11,6 +11,7 @@ from pycrdt import Array, Doc, Map, Text, TextEvent
 
 from . import report_document, subject_document
 from .problems import Problem
+from .vocabularies import Vocabulary
 
 KINDS = ("canvas", "model", "report")
 
@@ -21,7 +22,7 @@ ROOTS: dict[str, dict[str, type[Map] | type[Array] | type[Text]]] = {
     "report": {
         report_document.REPORT: Map,
         **dict.fromkeys(report_document.TEXTS, Text),
-        report_document.DAMAGE: Array,
+        **dict.fromkeys(report_document.LISTS, Array),
         report_document.APPROVALS: Array,
     },
 }
@@ -44,27 +45,35 @@ def snapshot(doc: Doc, kind: str) -> dict[str, Any]:
     }
 
 
-def validate(doc: Doc, kind: str) -> list[Problem]:
-    """Everything wrong with a whole document."""
+def validate(doc: Doc, kind: str, *, terms: Vocabulary | None = None) -> list[Problem]:
+    """Everything wrong with a whole document (`terms`: a report's damage vocabulary)."""
     problems = [
         Problem(path=name, message=f"is not part of a {kind} document")
         for name in doc.keys()
         if name not in ROOTS[_kind(kind)]
     ]
     if kind == "report":
-        return problems + report_document.validate_report_document(doc)
+        return problems + report_document.validate_report_document(doc, terms=terms)
     return problems + subject_document.validate_document(doc, kind=kind)
 
 
-def check_update(doc: Doc, update: bytes, kind: str, *, other_roots: bool = False) -> list[Problem]:
+def check_update(
+    doc: Doc,
+    update: bytes,
+    kind: str,
+    *,
+    other_roots: bool = False,
+    terms: Vocabulary | None = None,
+) -> list[Problem]:
     """The problems `update` would bring into `doc`, which is left unchanged: new shared
     types, shared types of the wrong kind, and the annotations, subject or report it
     touches. Problems that were there before the update are not its fault and are not
     reported, so one bad old entry never locks a document.
 
     `other_roots`: top-level shared types outside the schema are allowed (and not
-    checked); the schema's own roots are checked all the same."""
-    return CheckedCopy(doc, kind, other_roots=other_roots).apply(update)
+    checked); the schema's own roots are checked all the same. A report's lock and its
+    workflow fields give `denied` problems (and only those, when there are any)."""
+    return CheckedCopy(doc, kind, other_roots=other_roots, terms=terms).apply(update)
 
 
 class CheckedCopy:
@@ -77,9 +86,18 @@ class CheckedCopy:
     hardly more than applying it. `follow(doc)` catches up with changes the document
     took without a check (the server's own writes, other instances)."""
 
-    def __init__(self, doc: Doc, kind: str, *, other_roots: bool = False) -> None:
+    def __init__(
+        self,
+        doc: Doc,
+        kind: str,
+        *,
+        other_roots: bool = False,
+        terms: Vocabulary | None = None,
+    ) -> None:
         self.kind = _kind(kind)
         self.other_roots = other_roots
+        # A report's damage vocabulary (its workspace's terms); may be replaced any time.
+        self.terms = terms
         self.doc: Doc = Doc()
         self.doc.apply_update(doc.get_update())
         self._touched: set[str] = set()
@@ -154,7 +172,7 @@ class CheckedCopy:
         if kind == "report" and self._report is None:
             self._report = (
                 report_document.report_json(self.doc),
-                set(report_document.validate_report_document(self.doc)),
+                set(report_document.validate_report_document(self.doc, terms=self.terms)),
             )
         self.doc.apply_update(update)
         if not self._schema_touched and self.other_roots:
@@ -168,9 +186,12 @@ class CheckedCopy:
             assert self._report is not None
             report_before, problems_before = self._report
             report_after = report_document.report_json(self.doc)
-            found = report_document.validate_report_document(self.doc)
+            denied = report_document.check_report_change(report_before, report_after)
+            if denied:
+                self._report = None  # the copy now holds what the document will not
+                return denied
+            found = report_document.validate_report_document(self.doc, terms=self.terms)
             problems += [p for p in found if p not in problems_before]
-            problems += report_document.check_report_change(report_before, report_after)
             self._report = (report_after, set(found))
         elif self._touched or self._meta_touched:
             found = subject_document.validate_document(self.doc, kind=kind, only=self._touched)

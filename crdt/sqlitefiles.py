@@ -10,12 +10,15 @@ the second by taking the write lock before reading.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
 
-# How long a connection waits for another's lock.
-BUSY_SECONDS = 10.0
+# How long a connection waits for another process's lock before it gives up with
+# "database is locked" (SINOPIA_SQLITE_BUSY_SECONDS: read here, where every SQLite file
+# of the store, the directory and the spool is opened, for every process alike).
+BUSY_SECONDS = float(os.environ.get("SINOPIA_SQLITE_BUSY_SECONDS", "10"))
 
 
 def connect(path: Path, synchronous: str = "full") -> sqlite3.Connection:

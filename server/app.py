@@ -20,32 +20,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from crdt import RoomManager
+from crdt import RoomManager, keyfiles
 from crdt.buses import open_bus
 from crdt.errors import MalformedMessage
 from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
-
-from . import (
-    account_api,
-    annotations_api,
-    history_api,
-    iiif_api,
-    keys,
-    mirador_api,
-    problems,
-    workspaces_api,
-)
-from .api import Api
-from .auth import create_auth
-from .collab import Collab
-from .health import healthz, readyz
-from .metrics import Metrics
-from .protocol_headers import ProtocolHeaders
-from .schema_check import SchemaCheck
-from .settings import Settings
-from .wire import WireCapture
+from server.access.auth import create_auth
+from server.api.table import exception_handlers, rest_api
+from server.health import healthz, readyz
+from server.http.protocol_headers import ProtocolHeaders
+from server.live.endpoint import Collab
+from server.live.schema_check import SchemaCheck
+from server.live.terms import WorkspaceTerms
+from server.live.wire import WireCapture
+from server.metrics import Metrics
+from server.settings import Settings
 
 log = logging.getLogger("sinopia.server")
 
@@ -65,21 +55,6 @@ def _version() -> str:
         return "0"
 
 
-def rest_api() -> Api:
-    """Every REST endpoint of the product, in one table."""
-    table = Api()
-    for module in (
-        history_api,
-        account_api,
-        workspaces_api,
-        annotations_api,
-        iiif_api,
-        mirador_api,
-    ):
-        table.endpoints.extend(module.api.endpoints)
-    return table
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -87,10 +62,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if store.remote:
         store = SpooledStore(store, settings.data_dir / "spool.db", settings.spool_max_bytes)
     bus = open_bus(settings.bus_location, instance)
-    key = keys.load_or_create(settings.seal_key_file)
+    key = keyfiles.load_or_create(settings.seal_key_file)
     sealer = Sealer(store, key, settings.seal_interval_seconds)
     # Who may do what (server/auth.py): every REST route, socket and update goes through it.
     auth = create_auth(settings)
+    # Each workspace's damage vocabulary, for the live check of reports.
+    terms = WorkspaceTerms(auth.directory)
     manager = RoomManager(
         store,
         bus,
@@ -99,9 +76,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idle_seconds=settings.room_idle_seconds,
         sealer=sealer,
         # Client updates must keep the document schema (server/schema_check.py).
-        check=auth.update_check(SchemaCheck()),
+        check=auth.update_check(SchemaCheck(terms.for_document)),
     )
-    collab = Collab(manager, settings.max_send_queue_bytes, admit=auth.admit)
+
+    async def admit(websocket: WebSocket, conn: object, name: str) -> None:
+        await auth.admit(websocket, conn, name)
+        await terms.warm(name)
+
+    collab = Collab(manager, settings.max_send_queue_bytes, admit=admit)
     auth.bind(manager, lambda: list(collab.connections))
     metrics = Metrics(manager, collab)
 
@@ -170,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "If-Match"],
             ),
         ],
-        exception_handlers=problems.handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.state.manager = manager
@@ -179,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.seal_key = key
     app.state.api = api
     app.state.auth = auth
+    app.state.terms = terms
     return app
 
 

@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crdt import RoomManager
-
-from .collab import Collab
+from server.live.endpoint import Collab
 
 
 class _Live(Collector):

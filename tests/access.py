@@ -13,9 +13,9 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from server import identity
-from server.directory import Directory, open_directory
-from server.identity import Refused
+from server.access import grants
+from server.directory import Directory, open_directory, operations
+from server.directory.operations import Refused
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -52,14 +52,14 @@ async def operator_token(directory: Directory, name: str = OPERATOR) -> str:
     """A token of an instance administrator (every workspace, as owner)."""
     user = await directory.user_by_name(name)
     if user is None:
-        user = await identity.add_user(directory, name, "test", admin=True)
-    token, _ = await identity.create_token(directory, user, "test", label="tests")
+        user = await operations.add_user(directory, name, "test", admin=True)
+    token, _ = await grants.create_token(directory, user, "test", label="tests")
     return token
 
 
 async def ensure_workspace(directory: Directory, workspace: str) -> None:
     try:
-        await identity.add_workspace(directory, workspace, "test")
+        await operations.add_workspace(directory, workspace, "test")
     except Refused as exc:
         if exc.status != 409:
             raise
@@ -93,10 +93,10 @@ async def user_token(
     directory: Directory = server.app.state.auth.directory
     user = await directory.user_by_name(name)
     if user is None:
-        user = await identity.add_user(directory, name, "test")
+        user = await operations.add_user(directory, name, "test")
     if workspace is not None:
         server.workspace(workspace)
         if role is not None:
-            await identity.set_member(directory, workspace, user, role, "test")  # type: ignore[arg-type]
-    token, _ = await identity.create_token(directory, user, "test", **token_options)
+            await operations.set_member(directory, workspace, user, role, "test")  # type: ignore[arg-type]
+    token, _ = await grants.create_token(directory, user, "test", **token_options)
     return token

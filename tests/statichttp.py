@@ -38,7 +38,13 @@ class _Quiet(SimpleHTTPRequestHandler):
 @contextmanager
 def serve(directory: Path) -> Iterator[str]:
     """Serve `directory` at the returned base URL (no trailing slash) until the block ends."""
-    handler = partial(_Quiet, directory=str(directory))
+    with serving(partial(_Quiet, directory=str(directory))) as base:
+        yield base
+
+
+@contextmanager
+def serving(handler: Any) -> Iterator[str]:
+    """Run an http.server request handler on loopback; yields its base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, name="static-http", daemon=True)
     thread.start()

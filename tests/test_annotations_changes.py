@@ -134,7 +134,7 @@ def test_report_changes_read_like_a_conservator_would_say_them() -> None:
         draft(
             condition="poor",
             summary="Stable overall. Active flaking in the blue pigment of fol. 1r.",
-            damage=[DamageEntry(id="d2", type="crack", location="upper board", severity="minor")],
+            damage=[DamageEntry(id="d2", term="crack", location="upper board", severity="minor")],
             approvals=[
                 Approval(
                     action="submitted",
@@ -147,8 +147,8 @@ def test_report_changes_read_like_a_conservator_would_say_them() -> None:
     lines = summarize(before, snapshot(doc, "report"))
     assert lines == [
         "Summary edited: +“Active flaking” -“Flaking”",
-        "Condition changed from Fair to Poor",
-        "Added damage entry: Crack (minor) at upper board",
+        "Overall condition changed from Fair to Poor",
+        "Added damage entry: Cracks (minor) at upper board",
         "Removed damage entry: Flaking (moderate) at fol. 1r, lower margin",
         "Report submitted by Marta Ruiz",
     ]

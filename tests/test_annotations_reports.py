@@ -1,6 +1,6 @@
 """Condition reports and treatment records in a `report` document: the round trip, texts
-co-written from two places, damage entries linked to annotations, and the approval
-workflow a conservator relies on."""
+co-written from two places, damage entries linked to annotations, what each status needs,
+what only the workflow may change, and reports written before the current schema."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from pycrdt import Doc, Map, Text
+from pycrdt import Array, Doc, Map, Text
 
 from annotations import (
     Agent,
@@ -25,36 +25,53 @@ from annotations import (
     validate,
     write_report,
 )
-from annotations.reports import AnnotationLink, Environment, ObjectInfo
+from annotations.report_document import lock_reason, migrate
+from annotations.reports import AnnotationLink, Environment, Loan, ObjectInfo, Photograph
+from annotations.vocabularies import Term, Vocabulary
 
-EXAMINER = Agent(id="https://sinopia.example.org/people/marta", name="Marta Ruiz")
-CURATOR = Agent(id="https://sinopia.example.org/people/li", name="Li Wei")
+CHECKER = Agent(id="urn:sinopia:user:marta", name="Marta Ruiz")
+RECORDER = Agent(id="urn:sinopia:user:sam", name="Sam Okafor")
+LEAD = Agent(id="urn:sinopia:user:li", name="Li Wei")
 
 
 def draft(**fields: Any) -> Report:
     values: dict[str, Any] = {
+        "type": "loan",
         "title": "Outgoing loan: Book of Hours",
+        "reference": "CC-2025-014",
         "object_info": ObjectInfo(
             identifier="MS. Douce 135",
             title="Book of Hours, use of Rome",
             materials="parchment, pigments, gold",
             subjects=["canvas/fol-1r-5a1f0b8e4c", "model/binding-9d0e1f2a3b"],
         ),
-        "examiner": EXAMINER,
+        "checker": CHECKER,
+        "recorder": RECORDER,
         "date": date(2025, 3, 1),
+        "method": "magnification",
+        "reason": "loan-out",
         "condition": "fair",
-        "environment": Environment(temperature=19.5, humidity=50, light=50),
-        "lender": "Example Library",
-        "purpose": "loan-out",
+        "environment": Environment(temperature=19.5, humidity=50, light=50, uv=10),
+        "loan": Loan(handover="outgoing", lender="Example Library", number="L-2025-3"),
         "summary": "Stable overall. Flaking in the blue pigment of fol. 1r.",
         "recommendations": "Consolidate flaking before travel.",
         "damage": [
             DamageEntry(
                 id="d1",
-                type="flaking",
+                term="flaking",
                 location="fol. 1r, lower margin",
+                extent={"value": 4, "unit": "cm2"},
                 severity="moderate",
+                activity="active",
                 annotations=[AnnotationLink(subject="canvas/fol-1r-5a1f0b8e4c", annotation="c1")],
+                photographs=[
+                    Photograph(
+                        id="p1",
+                        subject="canvas/fol-1r-5a1f0b8e4c",
+                        region="120,80,400,300",
+                        lighting="raking",
+                    )
+                ],
             )
         ],
     }
@@ -94,8 +111,7 @@ def test_two_people_write_the_summary_at_once() -> None:
     server = Doc()
     write_report(server, draft())
     alice, bob = copy_of(server), copy_of(server)
-    summary_a = alice.get("summary", type=Text)
-    summary_a.insert(0, "Examined under raking light. ")
+    alice.get("summary", type=Text).insert(0, "Examined under raking light. ")
     summary_b = bob.get("summary", type=Text)
     summary_b.insert(len(str(summary_b).encode()), " No active insect damage.")
     sync(alice, bob)
@@ -106,23 +122,10 @@ def test_two_people_write_the_summary_at_once() -> None:
     assert read_report(alice).summary == read_report(bob).summary == expected  # type: ignore[union-attr]
 
 
-def test_rewriting_a_report_edits_only_the_changed_text() -> None:
-    server = Doc()
-    write_report(server, draft())
-    bob = copy_of(server)
-    recommendations = bob.get("recommendations", type=Text)
-    recommendations.insert(len(str(recommendations).encode()), " Use a sealed case.")
-    write_report(server, draft(recommendations="Consolidate all flaking before travel."))
-    sync(server, bob)
-    assert read_report(server).recommendations == (  # type: ignore[union-attr]
-        "Consolidate all flaking before travel. Use a sealed case."
-    )
-
-
 def test_damage_entries_are_added_changed_and_removed_by_id() -> None:
     doc = Doc()
     write_report(doc, draft())
-    crack = DamageEntry(id="d2", type="crack", location="upper board", severity="minor")
+    crack = DamageEntry(id="d2", term="crack", location="upper board", severity="minor")
     add_damage(doc, crack)
     add_damage(doc, crack.model_copy(update={"severity": "severe"}))
     assert [(d.id, d.severity) for d in read_report(doc).damage] == [  # type: ignore[union-attr]
@@ -131,94 +134,135 @@ def test_damage_entries_are_added_changed_and_removed_by_id() -> None:
     ]
     assert remove_damage(doc, "d1") is True
     assert remove_damage(doc, "d1") is False
-    assert [d.id for d in read_report(doc).damage] == ["d2"]  # type: ignore[union-attr]
-    # Writing the whole report again puts back exactly its entries.
-    write_report(doc, draft())
+    write_report(doc, draft())  # the whole report again: exactly its entries
     assert [d.id for d in read_report(doc).damage] == ["d1"]  # type: ignore[union-attr]
 
 
-def test_unknown_vocabulary_terms_are_refused_with_the_choices() -> None:
-    with pytest.raises(ValueError, match="unknown damage type 'mildew'; expected one of"):
-        DamageEntry(type="mildew")
-    with pytest.raises(ValueError, match="unknown condition grade 'meh'"):
-        draft(condition="meh")
+def test_bad_terms_severities_and_regions_are_refused_naming_the_field() -> None:
+    doc = Doc()
+    write_report(doc, draft())
+    entry = doc.get("damage", type=Array)[0]
+    entry["term"] = "mildew-ish"
+    entry["severity"] = "catastrophic"
+    problems = {p.path: p.message for p in validate(doc, "report")}
+    assert "unknown damage term 'mildew-ish'" in problems["damage/0/term"]
+    assert "unknown severity 'catastrophic'" in problems["damage/0/severity"]
+    with pytest.raises(ValueError, match="region"):
+        Photograph(subject="canvas/a", region="everything")
+    with pytest.raises(ValueError, match="unknown lighting 'candle'"):
+        Photograph(subject="canvas/a", lighting="candle")
     with pytest.raises(ValueError, match="must be canvas/<id> or model/<id>"):
         AnnotationLink(subject="report/x", annotation="a1")
 
 
-def test_approval_needs_a_grade_an_examiner_and_someone_approving() -> None:
+def test_a_workspace_term_is_accepted_where_the_curated_list_has_none() -> None:
+    doc = Doc()
+    write_report(doc, draft(damage=[DamageEntry.model_construct(id="d9", term="red-rot")]))
+    assert any(p.path == "damage/0/term" for p in validate(doc, "report"))
+    terms = Vocabulary("damage term", [Term(value="red-rot", label="Red rot")])
+    ours = read_report(doc, terms=terms)
+    assert ours is not None and ours.damage[0].term == "red-rot"
+
+
+def test_what_each_status_needs() -> None:
     with pytest.raises(ValueError, match="needs an approval"):
         draft(status="approved")
-    with pytest.raises(ValueError, match="needs: examiner"):
-        draft(status="in-review", examiner=None)
-    approved = Approval(action="approved", agent=CURATOR, at="2025-03-02T12:00:00Z")
-    with pytest.raises(ValueError, match="needs a signature"):
-        draft(status="signed", approvals=[approved])
+    with pytest.raises(ValueError, match="needs: checker"):
+        draft(status="in-review", checker=None)
+    approved = Approval(action="approved", agent=LEAD, at="2025-03-02T12:00:00Z")
     with pytest.raises(ValueError, match="give the overall condition"):
         draft(status="approved", approvals=[approved], condition=None)
+    with pytest.raises(ValueError, match="after a lead has approved the proposal"):
+        Report(type="treatment", steps=[{"date": "2025-03-01", "description": "cleaned"}])
     draft(status="approved", approvals=[approved])
 
 
-def test_the_workflow_is_recorded_in_the_document() -> None:
-    doc = Doc()
-    write_report(doc, draft())
-    add_approval(
-        doc,
-        Approval(action="submitted", agent=EXAMINER, at="2025-03-02T09:00:00Z"),
-        status="in-review",
-    )
-    add_approval(
-        doc,
-        Approval(action="approved", agent=CURATOR, at="2025-03-02T12:00:00Z"),
-        status="approved",
-    )
-    report = read_report(doc)
-    assert report is not None and report.status == "approved"
-    assert [a.action for a in report.approvals] == ["submitted", "approved"]
-
-
-def test_a_client_cannot_approve_without_an_approval() -> None:
+def test_a_client_cannot_approve_or_sign_itself() -> None:
     server = Doc()
     write_report(server, draft())
     client = copy_of(server)
     client.get("report", type=Map)["status"] = "approved"
-    problems = check_update(server, client.get_update(server.get_state()), "report")
-    assert any("needs an approval" in p.message for p in problems)
-
-
-def test_a_signed_report_can_no_longer_change() -> None:
-    signed = draft(
-        status="signed",
-        approvals=[
-            Approval(action="approved", agent=CURATOR, at="2025-03-02T12:00:00Z"),
-            Approval(action="signed", agent=CURATOR, at="2025-03-02T12:05:00Z"),
-        ],
+    client.get("approvals", type=Array).append(
+        {"action": "approved", "agent": {"name": "me"}, "at": "2025-03-02T12:00:00Z"}
     )
+    problems = check_update(server, client.get_update(server.get_state()), "report")
+    assert {p.path for p in problems} == {"report/status", "approvals"}
+    assert all(p.denied for p in problems)
+
+
+def test_an_approved_report_takes_no_change_at_all() -> None:
     server = Doc()
-    write_report(server, signed)
+    write_report(server, draft())
+    add_approval(
+        server,
+        Approval(action="approved", agent=LEAD, at="2025-03-02T12:00:00Z"),
+        status="approved",
+    )
     client = copy_of(server)
     client.get("summary", type=Text).insert(0, "Amended: ")
     [problem] = check_update(server, client.get_update(server.get_state()), "report")
-    assert "signed and can no longer change" in problem.message
+    assert problem.denied and "approved and locked" in problem.message
+
+
+def test_a_handover_report_signed_by_one_party_is_locked_for_the_other() -> None:
+    view = draft(status="in-review").to_json()
+    view["approvals"] = [
+        {"action": "submitted", "agent": RECORDER.to_json(), "at": "2025-03-02T09:00:00Z"},
+        {"action": "signed", "agent": CHECKER.to_json(), "at": "2025-03-02T10:00:00Z"},
+    ]
+    assert "signed by Marta Ruiz" in str(lock_reason(view))
+
+
+def test_a_report_written_before_the_current_schema_is_migrated() -> None:
+    doc = Doc()
+    with doc.transaction():
+        fields = doc.get("report", type=Map)
+        fields.update(
+            {
+                "type": "condition",
+                "title": "Old loan report",
+                "object": {"identifier": "MS. 1"},
+                "examiner": {"id": "urn:sinopia:user:marta", "name": "Marta Ruiz"},
+                "date": "2024-01-05",
+                "condition": "good",
+                "purpose": "loan-out",
+                "lender": "Example Library",
+                "status": "signed",
+            }
+        )
+        doc.get("damage", type=Array).append(Map({"id": "x", "type": "stain", "notes": "tea"}))
+        approvals = doc.get("approvals", type=Array)
+        li = {"name": "Li"}
+        approvals.append({"action": "approved", "agent": li, "at": "2024-01-06T10:00:00Z"})
+        approvals.append({"action": "signed", "agent": li, "at": "2024-01-06T10:01:00Z"})
+    assert validate(doc, "report") == []
+    report = read_report(doc)
+    assert report is not None
+    assert report.checker == report.recorder == CHECKER
+    assert (report.type, report.reason, report.status) == ("loan", "loan-out", "approved")
+    assert report.loan is not None and report.loan.handover == "outgoing"
+    assert report.loan.lender == "Example Library"
+    assert (report.damage[0].term, report.damage[0].note) == ("stain", "tea")
+    assert "examiner" not in migrate({"examiner": {"name": "x"}})
 
 
 def test_a_mistyped_report_field_is_reported() -> None:
     doc = Doc()
     write_report(doc, draft())
     doc.get("report", type=Map)["inspector"] = "someone"
-    doc.get("report", type=Map)["lender"] = Text("a Text where JSON belongs")
+    doc.get("report", type=Map)["title"] = Text("a Text where JSON belongs")
     problems = {str(p) for p in validate(doc, "report")}
     assert problems == {
         "report/inspector: is not a report field",
-        "report/lender: must be a plain JSON value",
+        "report/title: must be a plain JSON value",
     }
     other = Doc()
     write_report(other, draft())
-    other.get("report", type=Map)["lender"] = 5
+    other.get("report", type=Map)["reference"] = 5
     with pytest.raises(Invalid) as caught:
         read_report(other)
     assert [str(p) for p in caught.value.problems] == [
-        "report/lender: Input should be a valid string"
+        "report/reference: Input should be a valid string"
     ]
 
 
@@ -231,4 +275,4 @@ def test_the_report_snapshot_has_texts_damage_and_approvals() -> None:
     assert view["damage"][0]["annotations"] == [
         {"subject": "canvas/fol-1r-5a1f0b8e4c", "annotation": "c1"}
     ]
-    assert view["environment"] == {"temperature": 19.5, "humidity": 50, "light": 50}
+    assert view["environment"] == {"temperature": 19.5, "humidity": 50, "light": 50, "uv": 10}

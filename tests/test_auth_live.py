@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pycrdt import Map
 
 from annotations import parse_annotation, write_annotation, write_subject
-from server.auth import SESSION_COOKIE
+from server.access.auth import SESSION_COOKIE
+from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, Signer, split_api_token
 from server.directory import Session, new_id
-from server.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, Signer, split_api_token
 
 from .access import user_token
 from .conftest import ROOT, Running, ServerFactory, eventually

@@ -19,10 +19,10 @@ import pytest
 from starlette.routing import Route, WebSocketRoute
 
 from annotations import parse_annotation, write_annotation, write_subject
-from server.api import Endpoint
-from server.auth import Auth
+from server.access.auth import Auth
+from server.access.tokens import split_api_token
 from server.directory import Directory
-from server.tokens import split_api_token
+from server.http.routes import Endpoint
 
 from .access import user_token
 from .conftest import Running, ServerFactory

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 
-from server.auth import SESSION_COOKIE
+from server.access.auth import SESSION_COOKIE
 
 from .conftest import Running, ServerFactory, free_port
 from .jsclients import JS_DIR

@@ -8,7 +8,7 @@ from pycrdt import Doc, Map, Text
 
 from annotations import parse_annotation, write_annotation, write_subject
 from annotations.models import MAX_BODY_BYTES
-from server.schema_check import SchemaCheck
+from server.live.schema_check import SchemaCheck
 
 from .test_annotations_document import SUBJECT
 from .test_annotations_jsonld import CANVAS, CONTAINER, comment

@@ -21,4 +21,7 @@ def open_store(url: str, data_dir: Path) -> Store:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if scheme in getattr(module, "schemes", ()):
             return module.from_url(url, data_dir)
-    raise ValueError(f"no store backend for URL scheme {scheme!r}")
+    raise ValueError(
+        f"no store for {url.split('?')[0]!r}: the store URL is sqlite: (or "
+        "sqlite:///path/file.db) or mongodb://host/db"
+    )

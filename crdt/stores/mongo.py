@@ -21,6 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     BulkWriteError,
+    ConfigurationError,
     ConnectionFailure,
     DuplicateKeyError,
     NetworkTimeout,
@@ -70,7 +71,8 @@ def _options(url: str) -> dict[str, Any]:
     return {k: v for k, v in _DEFAULT_OPTIONS.items() if k.lower() not in present}
 
 
-def _message(exc: PyMongoError) -> str:
+def error_message(exc: PyMongoError) -> str:
+    """A pymongo error in one short line, for logs and refusals."""
     # pymongo's own messages can run to kilobytes (a whole topology description).
     if isinstance(exc, ServerSelectionTimeoutError):
         return "mongodb: no server available (server selection timed out)"
@@ -91,9 +93,9 @@ def _errors() -> Iterator[None]:
     except (ConnectionFailure, WTimeoutError) as exc:
         # Server selection timeouts, dropped connections, an unreachable majority: the
         # store is away and the caller may keep the write for later.
-        raise Unreachable(_message(exc)) from exc
+        raise Unreachable(error_message(exc)) from exc
     except PyMongoError as exc:
-        raise StoreError(_message(exc)) from exc
+        raise StoreError(error_message(exc)) from exc
 
 
 def _entry_doc(e: Entry) -> _Doc:
@@ -160,9 +162,12 @@ class MongoStore(Store):
 
     async def open(self) -> None:
         with _errors():
-            client: AsyncMongoClient[_Doc] = AsyncMongoClient(
-                self.url, appname="sinopia", **_options(self.url)
-            )
+            try:
+                client: AsyncMongoClient[_Doc] = AsyncMongoClient(
+                    self.url, appname="sinopia", **_options(self.url)
+                )
+            except (ValueError, ConfigurationError) as exc:  # a malformed URL
+                raise StoreError(f"the MongoDB URL {self.describe()}: {exc}") from None
             self._client = client
             if not client.write_concern.acknowledged:
                 raise StoreError("mongodb: unacknowledged writes (w=0) cannot be used")

@@ -117,7 +117,7 @@ class _Connection:
         except StoreError:
             raise
         except sqlite3.Error as exc:
-            raise StoreError(f"sqlite: {exc}") from exc
+            raise StoreError(f"{self._path}: {exc}") from exc
 
     async def close(self) -> None:
         if self._closed:

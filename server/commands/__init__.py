@@ -1,1 +1,3 @@
-"""Subcommands of `sinopia`, one module each; each adds its parser with `register`."""
+"""Subcommands of `sinopia`, one module each (`serve`, `admin`, `history`, `iiif`,
+`report`), on one shared footing: the options every command takes
+(server.commands.options) and one-line errors (server.commands.errors)."""

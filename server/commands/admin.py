@@ -5,77 +5,72 @@ server running or not: a running server sees each change within a second."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-from .. import identity, roles
-from ..directory import Directory, open_directory
-from ..identity import Refused
-from ..settings import Settings
+from server.access import grants, roles
+from server.commands.options import add, command, opening
+from server.directory import Directory, open_directory, operations
+from server.directory.operations import Refused
+from server.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    # --data-dir is accepted before or after the action: `sinopia admin --data-dir D user
-    # add alice` and `sinopia admin user add alice --data-dir D` both work.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir", type=Path, default=argparse.SUPPRESS, help="the data directory (./data)"
-    )
-    admin = commands.add_parser(
-        "admin", help="users, workspaces, members, tokens, share links", parents=[common]
-    )
-    objects = admin.add_subparsers(dest="object", required=True)
+def configure(admin: argparse.ArgumentParser) -> None:
+    objects = admin.add_subparsers(dest="object", required=True, metavar="OBJECT")
+
+    def group(name: str, help: str, example: str) -> argparse._SubParsersAction:
+        parser = add(objects, name, help, example)
+        return parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def action(
-        parent: argparse._SubParsersAction, name: str, run: Command, help: str
+        parent: argparse._SubParsersAction, name: str, run: Command, example: str
     ) -> argparse.ArgumentParser:
-        parser = parent.add_parser(name, help=help, parents=[common])
-        parser.set_defaults(run=_sync(run))
-        return parser
+        return command(parent, name, _sync(run), example)
 
-    user = objects.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    p = action(user, "add", _user_add, "add a local user")
+    user = group("user", "users", "sinopia admin user add alice --email alice@example.org")
+    p = action(user, "add", _user_add, "sinopia admin user add alice --admin")
     p.add_argument("name")
     p.add_argument("--email", help="links the user's first OpenID Connect sign-in")
     p.add_argument("--admin", action="store_true", help="an operator of this instance")
-    action(user, "list", _user_list, "list users")
-    p = action(user, "disable", _user_disable, "disable a user (closes their sockets)")
+    action(user, "list", _user_list, "sinopia admin user list")
+    p = action(user, "disable", _user_disable, "sinopia admin user disable alice")
     p.add_argument("name")
-    p = action(user, "enable", _user_enable, "enable a disabled user")
+    p = action(user, "enable", _user_enable, "sinopia admin user enable alice")
     p.add_argument("name")
 
-    ws = objects.add_parser("workspace", help="workspaces").add_subparsers(
-        dest="action", required=True
+    ws = group("workspace", "workspaces", "sinopia admin workspace add my-museum")
+    p = action(
+        ws, "add", _workspace_add, 'sinopia admin workspace add my-museum --title "My Museum"'
     )
-    p = action(ws, "add", _workspace_add, "add a workspace")
     p.add_argument("workspace")
     p.add_argument("--title", default="")
-    action(ws, "list", _workspace_list, "list workspaces")
+    action(ws, "list", _workspace_list, "sinopia admin workspace list")
 
-    member = objects.add_parser("member", help="workspace members").add_subparsers(
-        dest="action", required=True
-    )
-    p = action(member, "add", _member_add, "add a member, or change their role")
+    member = group("member", "workspace members", "sinopia admin member add my-museum alice lead")
+    p = action(member, "add", _member_add, "sinopia admin member add my-museum alice editor")
     p.add_argument("workspace")
     p.add_argument("name", help="user name, id or email")
     p.add_argument("role", choices=roles.ROLES)
-    p = action(member, "remove", _member_remove, "remove a member")
+    p = action(member, "remove", _member_remove, "sinopia admin member remove my-museum alice")
     p.add_argument("workspace")
     p.add_argument("name")
-    p = action(member, "list", _member_list, "list a workspace's members")
+    p = action(member, "list", _member_list, "sinopia admin member list my-museum")
     p.add_argument("workspace")
 
-    token = objects.add_parser("token", help="personal API tokens").add_subparsers(
-        dest="action", required=True
+    token = group(
+        "token", "personal API tokens", "sinopia admin token create alice --workspace my-museum"
     )
-    p = action(token, "create", _token_create, "create a token; prints it alone on stdout")
+    p = action(
+        token,
+        "create",
+        _token_create,
+        "TOKEN=$(sinopia admin token create alice --workspace my-museum --expires 30d)",
+    )
     p.add_argument("name", help="the user the token acts for")
     p.add_argument(
         "--workspace", action="append", help="only this workspace (repeatable; default: all)"
@@ -83,27 +78,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=roles.ROLES, help="at most this role")
     p.add_argument("--expires", default="90d", help="e.g. 30d, 12h, never (default 90d)")
     p.add_argument("--label", default="", help="what the token is for")
-    p = action(token, "list", _token_list, "list a user's tokens")
+    p = action(token, "list", _token_list, "sinopia admin token list alice")
     p.add_argument("name")
-    p = action(token, "revoke", _token_revoke, "revoke a token (closes its sockets)")
+    p = action(token, "revoke", _token_revoke, "sinopia admin token revoke 3f2a9c0d1e4b5a67")
     p.add_argument("id", help="the token's id, or the token itself")
 
-    share = objects.add_parser("share", help="share links").add_subparsers(
-        dest="action", required=True
+    share = group(
+        "share", "share links", "sinopia admin share create my-museum --subject canvas/folio-12r"
     )
-    p = action(share, "create", _share_create, "create a share link; prints its token")
+    p = action(
+        share,
+        "create",
+        _share_create,
+        "sinopia admin share create my-museum --subject canvas/folio-12r --expires 7d",
+    )
     p.add_argument("workspace")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--subject", help="kind/id of one subject")
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
     p.add_argument("--expires", default="30d")
     p.add_argument("--label", default="")
-    p = action(share, "list", _share_list, "list a workspace's share links")
+    p = action(share, "list", _share_list, "sinopia admin share list my-museum")
     p.add_argument("workspace")
-    p = action(share, "revoke", _share_revoke, "revoke a share link")
+    p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
     p.add_argument("id")
 
-    p = action(objects, "audit", _audit, "security events, newest first")
+    p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
     p.add_argument("--limit", type=int, default=50)
 
@@ -115,25 +115,9 @@ def _actor() -> str:
         return "cli"
 
 
-def _sync(command: Command) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        data_dir = getattr(args, "data_dir", None)
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
-
-        async def main() -> int:
-            directory = open_directory(settings.mongo_url, settings.data_dir)
-            await directory.open()
-            try:
-                return await command(args, settings, directory)
-            except Refused as exc:
-                print(f"sinopia: {exc.detail}", file=sys.stderr)
-                return 1
-            finally:
-                await directory.close()
-
-        return asyncio.run(main())
-
-    return run
+# The directory lives in the data directory (or MongoDB): made on first use, as the
+# README's first steps run these commands before the server has ever started.
+_sync = opening(lambda s: open_directory(s.mongo_url, s.data_dir), create=True)
 
 
 def _when(ms: int | None) -> str:
@@ -148,12 +132,14 @@ def _done(message: str) -> None:
 
 
 async def _user_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.add_user(d, args.name, _actor(), email=args.email, admin=args.admin)
+    """Add a local user."""
+    user = await operations.add_user(d, args.name, _actor(), email=args.email, admin=args.admin)
     _done(f"added user {user.name}" + (" (administrator)" if user.admin else ""))
     return 0
 
 
 async def _user_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List users."""
     for user in await d.users():
         flags = " ".join(f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on)
         print(f"{user.name:<24} {user.email or '-':<32} {flags}")
@@ -161,47 +147,54 @@ async def _user_list(args: argparse.Namespace, settings: Settings, d: Directory)
 
 
 async def _user_disable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.set_disabled(d, await identity.find_user(d, args.name), True, _actor())
+    """Disable a user (closes their sockets)."""
+    await operations.set_disabled(d, await operations.find_user(d, args.name), True, _actor())
     _done(f"disabled {args.name}")
     return 0
 
 
 async def _user_enable(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.set_disabled(d, await identity.find_user(d, args.name), False, _actor())
+    """Enable a disabled user."""
+    await operations.set_disabled(d, await operations.find_user(d, args.name), False, _actor())
     _done(f"enabled {args.name}")
     return 0
 
 
 async def _workspace_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.add_workspace(d, args.workspace, _actor(), args.title)
+    """Add a workspace."""
+    await operations.add_workspace(d, args.workspace, _actor(), args.title)
     _done(f"added workspace {args.workspace}")
     return 0
 
 
 async def _workspace_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List workspaces."""
     for workspace in await d.workspaces():
         print(f"{workspace.name:<32} {workspace.title}")
     return 0
 
 
 async def _member_add(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
-    previous = await identity.set_member(d, args.workspace, user, args.role, _actor())
+    """Add a member, or change their role."""
+    user = await operations.find_user(d, args.name)
+    previous = await operations.set_member(d, args.workspace, user, args.role, _actor())
     change = f" (was {previous})" if previous and previous != args.role else ""
     _done(f"{user.name} is {args.role} in {args.workspace}{change}")
     return 0
 
 
 async def _member_remove(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.remove_member(
-        d, args.workspace, await identity.find_user(d, args.name), _actor()
+    """Remove a member."""
+    await operations.remove_member(
+        d, args.workspace, await operations.find_user(d, args.name), _actor()
     )
     _done(f"removed {args.name} from {args.workspace}")
     return 0
 
 
 async def _member_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    await identity.existing_workspace(d, args.workspace)
+    """List a workspace's members."""
+    await operations.existing_workspace(d, args.workspace)
     for member in await d.members(args.workspace):
         user = await d.user(member.user_id)
         print(f"{user.name if user else member.user_id:<24} {member.role}")
@@ -209,15 +202,16 @@ async def _member_list(args: argparse.Namespace, settings: Settings, d: Director
 
 
 async def _token_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
-    token, record = await identity.create_token(
+    """Create a token; prints it alone on stdout."""
+    user = await operations.find_user(d, args.name)
+    token, record = await grants.create_token(
         d,
         user,
         _actor(),
         label=args.label,
         workspaces=tuple(args.workspace) if args.workspace else None,
         max_role=args.role,
-        expires_seconds=identity.duration_seconds(args.expires),
+        expires_seconds=operations.duration_seconds(args.expires),
     )
     # The token alone on stdout (scripts capture it); it is not stored and not shown again.
     print(token)
@@ -226,7 +220,8 @@ async def _token_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    user = await identity.find_user(d, args.name)
+    """List a user's tokens."""
+    user = await operations.find_user(d, args.name)
     for t in await d.tokens(user.id):
         state = "revoked" if t.revoked_ms else f"expires {_when(t.expires_ms)}"
         scope = ",".join(t.workspaces) if t.workspaces is not None else "all workspaces"
@@ -235,26 +230,26 @@ async def _token_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _token_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..tokens import split_api_token
+    """Revoke a token (closes its sockets)."""
+    from server.access.tokens import split_api_token
 
     parts = split_api_token(args.id)
     token_id = parts[0] if parts else args.id
-    token = await d.token(token_id)
-    if token is None:
-        raise Refused(404, f"no token {token_id}")
-    await identity.revoke_token(d, token, _actor())
+    token = operations.found(await d.token(token_id), f"no token {token_id}")
+    await grants.revoke_token(d, token, _actor())
     _done(f"revoked token {token_id}")
     return 0
 
 
 async def _share_create(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    from ..auth import create_signer
+    """Create a share link; prints its token."""
+    from server.access.auth import create_signer
 
     signer = create_signer(settings)
-    seconds = identity.duration_seconds(args.expires)
+    seconds = operations.duration_seconds(args.expires)
     if seconds is None:
         raise Refused(400, "share links always expire")
-    token, link = await identity.create_share(
+    token, link = await grants.create_share(
         d,
         signer,
         args.workspace,
@@ -270,6 +265,8 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
 
 async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """List a workspace's share links."""
+    await operations.existing_workspace(d, args.workspace)
     for link in await d.shares(args.workspace):
         state = "revoked" if link.revoked_ms else f"expires {_when(link.expires_ms)}"
         print(f"{link.id}  {link.subject or link.manifest}  {state}")
@@ -277,15 +274,17 @@ async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory
 
 
 async def _share_revoke(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
-    link = await d.share(args.id)
-    if link is None:
-        raise Refused(404, f"no share link {args.id}")
-    await identity.revoke_share(d, link, _actor())
+    """Revoke a share link."""
+    link = operations.found(await d.share(args.id), f"no share link {args.id}")
+    await grants.revoke_share(d, link, _actor())
     _done(f"revoked share link {args.id}")
     return 0
 
 
 async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    """Security events, newest first."""
+    if args.workspace:
+        await operations.existing_workspace(d, args.workspace)
     for e in await d.events(args.workspace, limit=args.limit):
         detail = json.dumps(e.detail) if e.detail else ""
         print(f"{_when(e.time_ms)}  {e.action:<20} {e.actor:<24} {e.target}  {detail}")

@@ -14,22 +14,28 @@ import asyncio
 import getpass
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
+from server.commands.errors import USAGE, Fail
+from server.commands.options import add, data_dir, settings_from
+from server.settings import Settings
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    iiif = commands.add_parser("iiif", help="IIIF: import manifests")
-    sub = iiif.add_subparsers(dest="action", required=True)
-    imp = sub.add_parser(
-        "import", help="make one subject per canvas and 3D model of a IIIF manifest"
+def configure(iiif: argparse.ArgumentParser) -> None:
+    sub = iiif.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = add(
+        sub,
+        "import",
+        "make one subject per canvas and 3D model of a IIIF manifest",
+        (
+            "sinopia iiif import my-museum manifest.json --data-dir /var/lib/sinopia",
+            "sinopia iiif import my-museum https://example.org/manifest.json "
+            "--server http://127.0.0.1:8080 --token $TOKEN",
+        ),
     )
     imp.add_argument("workspace")
     imp.add_argument("source", help="a manifest file, or an http(s) URL to fetch")
-    imp.add_argument("--data-dir", type=Path, help="the embedded store's directory")
     imp.add_argument("--server", help="import through this running server, e.g. http://host:8080")
     imp.add_argument("--token", help="a token for --server (default: $SINOPIA_TOKEN)")
     imp.set_defaults(run=run)
@@ -43,9 +49,9 @@ def _load(source: str) -> Any:
     try:
         return json.loads(Path(source).read_text())
     except OSError as exc:
-        raise SystemExit(f"sinopia: cannot read {source}: {exc.strerror}") from None
+        raise Fail(f"cannot read {source}: {exc.strerror}") from None
     except ValueError as exc:
-        raise SystemExit(f"sinopia: {source} is not JSON: {exc}") from None
+        raise Fail(f"{source} is not JSON: {exc}") from None
 
 
 def _print(answer: dict[str, Any]) -> None:
@@ -59,7 +65,9 @@ def _print(answer: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.server:
         return _through_server(args)
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    settings = settings_from(args)
+    if not settings.mongo_url:
+        data_dir(settings, create=True)
     return asyncio.run(_into_store(args, settings))
 
 
@@ -68,8 +76,7 @@ def _through_server(args: argparse.Namespace) -> int:
 
     token = args.token or os.environ.get("SINOPIA_TOKEN")
     if not token:
-        print("sinopia: --server needs --token or SINOPIA_TOKEN", file=sys.stderr)
-        return 2
+        raise Fail("--server needs --token or SINOPIA_TOKEN", USAGE)
     body = {"url": args.source} if _is_url(args.source) else _load(args.source)
     url = f"{args.server.rstrip('/')}/api/iiif/{args.workspace}/import"
     try:
@@ -77,15 +84,13 @@ def _through_server(args: argparse.Namespace) -> int:
             url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120
         )
     except httpx.HTTPError as exc:
-        print(f"sinopia: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot reach {args.server}: {exc}") from None
     if response.status_code != 200:
         try:
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
-        print(f"sinopia: import refused ({response.status_code}): {detail}", file=sys.stderr)
-        return 1
+        raise Fail(f"import refused ({response.status_code}): {detail}")
     _print(response.json())
     return 0
 
@@ -96,25 +101,20 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
     from crdt.errors import InvalidName
     from crdt.stores import open_store
     from iiif import ManifestError, WorkspaceUrls
-
-    from ..directory import open_directory
-    from ..iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
+    from server.api.iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
+    from server.directory import open_directory
 
     try:
         DocumentName.of(args.workspace, "canvas", "x")
     except InvalidName as exc:
-        print(f"sinopia: {args.workspace!r}: {exc}", file=sys.stderr)
-        return 2
+        raise Fail(f"{args.workspace!r}: {exc}", USAGE) from None
     directory = open_directory(settings.mongo_url, settings.data_dir)
     await directory.open()
     try:
         if await directory.workspace(args.workspace) is None:
-            print(
-                f"sinopia: no workspace {args.workspace!r} "
-                f"(sinopia admin workspace add {args.workspace})",
-                file=sys.stderr,
+            raise Fail(
+                f"no workspace {args.workspace!r} (sinopia admin workspace add {args.workspace})"
             )
-            return 1
     finally:
         await directory.close()
     if _is_url(args.source):
@@ -127,8 +127,7 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
         try:
             data = await fetch_json(args.source, limits)
         except FetchError as exc:
-            print(f"sinopia: {exc}", file=sys.stderr)
-            return 1
+            raise Fail(f"{exc}") from None
     else:
         data = _load(args.source)
     store = open_store(settings.store_location, settings.data_dir)
@@ -139,8 +138,7 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
     try:
         done = await import_manifest(manager, args.workspace, data, f"cli:{getpass.getuser()}")
     except ManifestError as exc:
-        print(f"sinopia: cannot import this manifest: {exc}", file=sys.stderr)
-        return 1
+        raise Fail(f"cannot import this manifest: {exc}") from None
     finally:
         await manager.close()
         await bus.close()

@@ -19,11 +19,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from ..roles import Role
+from typing import Any, Literal, TypeVar
 
 R = TypeVar("R")
+
+# A member's role on a workspace, lowest first: what each may do is decided by
+# server.access.roles, not here.
+Role = Literal["viewer", "commenter", "editor", "lead", "owner"]
+ROLES: tuple[Role, ...] = ("viewer", "commenter", "editor", "lead", "owner")
 
 
 class DirectoryError(Exception):
@@ -315,6 +318,16 @@ class Directory(ABC):
     async def revoke_share(self, share_id: str) -> ShareLink | None:
         return await self._revoke(ShareLink, "share", share_id)
 
+    # -- a workspace's own vocabulary terms (server.live.terms) ---------------------------
+
+    async def vocabulary(self, workspace: str) -> list[dict[str, Any]]:
+        """The terms a workspace added to its damage vocabulary (plain JSON records)."""
+        data = await self._get("vocabulary", workspace)
+        return list(data.get("terms", [])) if data else []
+
+    async def set_vocabulary(self, workspace: str, terms: list[dict[str, Any]]) -> None:
+        await self._put("vocabulary", workspace, {"workspace": workspace, "terms": terms})
+
     async def _revoke(self, cls: type[R], kind: str, id: str) -> R | None:
         """Mark revoked (kept for the audit trail); None if unknown or already revoked."""
         data = await self._get(kind, id)
@@ -355,10 +368,10 @@ def open_directory(mongo_url: str | None, data_dir: Path) -> Directory:
     """MongoDB when the store is on MongoDB (one directory for every instance), otherwise
     SQLite in the data directory."""
     if mongo_url:
-        from .mongo import MongoDirectory
+        from server.directory.mongo import MongoDirectory
 
         return MongoDirectory(mongo_url)
-    from .sqlite import SQLiteDirectory
+    from server.directory.sqlite import SQLiteDirectory
 
     return SQLiteDirectory(data_dir / "directory.db")
 

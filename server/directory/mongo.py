@@ -10,9 +10,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import ConfigurationError, DuplicateKeyError, PyMongoError
 
-from . import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
+from crdt.stores.mongo import error_message
+from server.directory import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
 
 DEFAULT_DATABASE = "sinopia"
 
@@ -24,7 +25,7 @@ async def _errors() -> AsyncIterator[None]:
     except DuplicateKeyError as exc:
         raise Exists(str(exc)) from None
     except PyMongoError as exc:
-        raise DirectoryError(f"directory: {exc}") from exc
+        raise DirectoryError(f"directory: {error_message(exc)}") from exc
 
 
 class MongoDirectory(Directory):
@@ -48,9 +49,12 @@ class MongoDirectory(Directory):
         async with _errors():
             # Short timeouts: a sign-in or a permission check should fail fast (and the
             # client retry) rather than hang while the database is unreachable.
-            client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-                self.url, appname="sinopia-directory", serverSelectionTimeoutMS=5000
-            )
+            try:
+                client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+                    self.url, appname="sinopia-directory", serverSelectionTimeoutMS=5000
+                )
+            except (ValueError, ConfigurationError) as exc:  # a malformed URL
+                raise DirectoryError(f"the MongoDB URL {self.describe()}: {exc}") from None
             self._client = client
             self._db = client.get_default_database(DEFAULT_DATABASE)
             indexes = [IndexModel([("kind", ASCENDING), ("rid", ASCENDING)], unique=True)]

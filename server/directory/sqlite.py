@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crdt import sqlitefiles
-
-from . import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
+from server.directory import INDEXED, UNIQUE, AuditEvent, Directory, DirectoryError, Exists
 
 T = TypeVar("T")
 
@@ -84,7 +83,7 @@ class SQLiteDirectory(Directory):
         except sqlite3.IntegrityError as exc:
             raise Exists(str(exc)) from None
         except sqlite3.Error as exc:
-            raise DirectoryError(f"directory: {exc}") from exc
+            raise DirectoryError(f"{self.path}: {exc}") from exc
 
     @property
     def db(self) -> sqlite3.Connection:
