@@ -54,6 +54,15 @@ ARGS = [
     "--enable-unsafe-swiftshader",
 ]
 WS = "bench"
+TAGS = ("loss", "crack", "stain")
+DRAWABLE = (
+    "() => { const m = performance.getEntriesByName('sinopia:drawable')[0];"
+    " return m && { startTime: m.startTime, detail: m.detail }; }"
+)
+ALL_DRAWN = "() => performance.getEntriesByName('sinopia:all-drawn')[0]?.startTime"
+TIMINGS = """() => [...performance.getEntriesByType('resource'),
+  ...performance.getEntriesByType('mark')]
+  .map(e => [e.name.slice(-70), Math.round(e.startTime), Math.round(e.duration)])"""
 WIDTH, HEIGHT = 4000, 3000
 
 
@@ -106,7 +115,8 @@ def tiles(site: Path, base: str) -> bool:
         import pyvips  # type: ignore[import-not-found]
     except ImportError:
         return False
-    image = (pyvips.Image.black(WIDTH, HEIGHT, bands=3) + [200, 160, 110]).cast("uchar")
+    ground = [200, 160, 110]  # a warm panel colour, per band
+    image = (pyvips.Image.black(WIDTH, HEIGHT, bands=3) + ground).cast("uchar")
     image.dzsave(str(site / "panel"), layout="iiif3", id=base, tile_size=512)
     return True
 
@@ -178,8 +188,8 @@ def annotation(i: int, canvas: str) -> dict[str, Any]:
         "type": "Annotation",
         "motivation": "commenting",
         "body": [
-            {"type": "TextualBody", "value": f"Observation {i}: flaking", "purpose": "commenting"},
-            {"type": "TextualBody", "value": ["loss", "crack", "stain"][i % 3], "purpose": "tagging"},
+            {"type": "TextualBody", "value": f"Observation {i}", "purpose": "commenting"},
+            {"type": "TextualBody", "value": TAGS[i % len(TAGS)], "purpose": "tagging"},
         ],
         "target": {"type": "SpecificResource", "source": canvas, "selector": selector},
     }
@@ -212,23 +222,15 @@ async def measure(url: Any, runs: int, verbose: bool = False) -> list[dict[str, 
 
             page.on("response", keep)
             if verbose:
-                page.on("console", lambda m: m.type == "error" and print("    console:", m.text[:200]))
+                page.on("console", lambda m: m.type == "error" and print(" ", m.text[:200]))
             await page.goto(url() if callable(url) else url)
-            handle = await page.wait_for_function(
-                "() => { const m = performance.getEntriesByName('sinopia:drawable')[0]; return m && { startTime: m.startTime, detail: m.detail }; }", timeout=60_000
-            )
+            handle = await page.wait_for_function(DRAWABLE, timeout=60_000)
             mark = await handle.json_value()
-            everything = await page.wait_for_function(
-                "() => performance.getEntriesByName('sinopia:all-drawn')[0]?.startTime",
-                timeout=60_000,
-            )
+            everything = await page.wait_for_function(ALL_DRAWN, timeout=60_000)
             all_drawn = float(await everything.json_value())
             await page.wait_for_load_state("networkidle")
             if verbose:
-                timings = await page.evaluate(
-                    """() => [...performance.getEntriesByType('resource'), ...performance.getEntriesByType('mark')]
-                        .map(e => [e.name.slice(-70), Math.round(e.startTime), Math.round(e.duration)])"""
-                )
+                timings = await page.evaluate(TIMINGS)
                 for name, start, duration in timings:
                     print(f"    {start:>6} ms +{duration:>5} ms  {name}")
             if run:
@@ -250,7 +252,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--annotations", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--verbose", action="store_true", help="print each load's requests and marks")
+    parser.add_argument("--verbose", action="store_true", help="print requests and marks")
     parser.add_argument("--sinopia", default=shutil.which("sinopia") or "sinopia")
     args = parser.parse_args()
 
@@ -308,7 +310,8 @@ def main() -> int:
             page = f"/w/{WS}/canvas/{subject['id']}"
 
             def link() -> str:
-                return admin("login-link", "bench", "--next", page, "--server", base_url).splitlines()[-1]
+                made = admin("login-link", "bench", "--next", page, "--server", base_url)
+                return made.splitlines()[-1]
 
             results = asyncio.run(measure(link, args.runs, args.verbose))
     finally:
@@ -318,7 +321,7 @@ def main() -> int:
 
     drawable = [r["drawable_ms"] for r in results]
     image = "IIIF level-0 tiles" if tiled else f"one {WIDTH}x{HEIGHT} PNG"
-    print(f"subject page, {args.annotations} annotations (written in {written:.1f} s), image: {image}")
+    print(f"subject page, {args.annotations} annotations ({written:.1f} s to write), {image}")
     print(
         f"{'run':>4} {'drawable ms':>12} {'all drawn ms':>13} {'annotations':>12} "
         f"{'JS KB gz':>9} {'scripts':>8}"

@@ -20,8 +20,14 @@ export const ROOTS = {
     "report": "Map",
     "summary": "Text",
     "recommendations": "Text",
+    "assessment": "Text",
+    "proposal": "Text",
     "treatment": "Text",
     "damage": "Array",
+    "steps": "Array",
+    "analyses": "Array",
+    "images": "Array",
+    "attachments": "Array",
     "approvals": "Array"
   }
 } as const;
@@ -199,111 +205,15 @@ export const REPORT_ROOTS = [
   "report",
   "summary",
   "recommendations",
+  "assessment",
+  "proposal",
   "treatment",
   "damage",
+  "steps",
+  "analyses",
+  "images",
+  "attachments",
   "approvals"
-] as const;
-
-export const DAMAGE_TYPES = [
-  {
-    "value": "abrasion",
-    "label": "Abrasion"
-  },
-  {
-    "value": "accretion",
-    "label": "Accretion"
-  },
-  {
-    "value": "biological",
-    "label": "Biological attack (mould, insects)"
-  },
-  {
-    "value": "blistering",
-    "label": "Blistering"
-  },
-  {
-    "value": "break",
-    "label": "Break"
-  },
-  {
-    "value": "corrosion",
-    "label": "Corrosion"
-  },
-  {
-    "value": "crack",
-    "label": "Crack"
-  },
-  {
-    "value": "craquelure",
-    "label": "Craquelure"
-  },
-  {
-    "value": "deformation",
-    "label": "Deformation"
-  },
-  {
-    "value": "delamination",
-    "label": "Delamination"
-  },
-  {
-    "value": "discoloration",
-    "label": "Discoloration"
-  },
-  {
-    "value": "fading",
-    "label": "Fading"
-  },
-  {
-    "value": "flaking",
-    "label": "Flaking"
-  },
-  {
-    "value": "foxing",
-    "label": "Foxing"
-  },
-  {
-    "value": "hole",
-    "label": "Hole"
-  },
-  {
-    "value": "loss",
-    "label": "Loss"
-  },
-  {
-    "value": "scratch",
-    "label": "Scratch"
-  },
-  {
-    "value": "stain",
-    "label": "Stain"
-  },
-  {
-    "value": "tear",
-    "label": "Tear"
-  },
-  {
-    "value": "old-repair",
-    "label": "Old repair"
-  },
-  {
-    "value": "other",
-    "label": "Other"
-  }
-] as const;
-
-export const SEVERITIES = [
-  {
-    "value": "minor",
-    "label": "Minor"
-  },
-  {
-    "value": "moderate",
-    "label": "Moderate"
-  },
-  {
-    "value": "severe",
-    "label": "Severe"
-  }
 ] as const;
 
 export type Kind = (typeof KINDS)[number];
