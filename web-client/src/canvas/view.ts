@@ -6,7 +6,7 @@ import OpenSeadragon from 'openseadragon';
 import * as Y from 'yjs';
 import type { Tag } from '../api/types';
 import { annotationsOf, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
-import { targetShape as targetShapeOf, type Canvas } from '../binding/selectors';
+import { isPointTarget, targetShape as targetShapeOf, type Canvas } from '../binding/selectors';
 import { pointRadius } from '../binding/shapes';
 import { Binding } from '../binding/sync';
 import { t, tn, language, type Key } from '../i18n';
@@ -41,6 +41,9 @@ const TOOL_LABEL: Record<ToolName | 'select', Key> = {
 };
 
 type ColourBy = 'creator' | 'tag';
+
+// Annotations without a tag when colouring by tag: dark enough to see on a light panel.
+const UNTAGGED = '#4d5358';
 
 export class CanvasView {
   readonly node: HTMLElement;
@@ -319,7 +322,7 @@ export class CanvasView {
   private colorOf(view: AnnotationView): string {
     if (this.colourBy === 'tag') {
       const tag = tagsOf(view)[0];
-      if (!tag) return '#9aa0a6';
+      if (!tag) return UNTAGGED;
       return this.o.tags.find((x) => x.label.toLowerCase() === tag.toLowerCase())?.color ?? colorFor(`tag:${tag}`);
     }
     return colorFor(view.creator?.id ?? view.creator?.name ?? '');
@@ -351,6 +354,8 @@ export class CanvasView {
       if (state?.selected && state.hovered) return undefined;
       const view = this.binding?.all.get(a.id);
       const color = view ? this.colorOf(view) : '#ffffff';
+      // A point is small: drawn nearly solid so it is seen.
+      if (view && isPointTarget(view.target)) return { fill: color, fillOpacity: 0.8, stroke: '#ffffff', strokeWidth: 1 };
       // Stroke width 1 is drawn natively by PixiJS; any other width is re-scaled for every
       // shape at every zoom step, which hundreds of annotations make sluggish.
       return { fill: color, fillOpacity: state?.hovered || state?.selected ? 0.4 : 0.18, stroke: color, strokeWidth: 1 };
@@ -424,7 +429,7 @@ export class CanvasView {
         'ul',
         { class: 'checks' },
         [...this.usedTags(), ''].map((tag) =>
-          check(tag || t('layers.untagged'), !this.hiddenTags.has(tag), this.colourBy === 'tag' ? (tag ? tagColor(tag) : '#9aa0a6') : null, (on) => {
+          check(tag || t('layers.untagged'), !this.hiddenTags.has(tag), this.colourBy === 'tag' ? (tag ? tagColor(tag) : UNTAGGED) : null, (on) => {
             if (on) this.hiddenTags.delete(tag);
             else this.hiddenTags.add(tag);
             refilter();
