@@ -182,7 +182,8 @@ export class Panel {
       li?.querySelector('button')?.setAttribute('aria-pressed', key === id ? 'true' : 'false');
     }
     this.drawDetail(false);
-    if (id) this.items.get(id)?.scrollIntoView({ block: 'nearest' });
+    // The open annotation (above the list) is what the person wants to read now.
+    if (id) this.detail.scrollIntoView({ block: 'start' });
   }
 
   focusComment(): void {
