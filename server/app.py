@@ -36,6 +36,7 @@ from server.live.terms import WorkspaceTerms
 from server.live.wire import WireCapture
 from server.metrics import Metrics
 from server.settings import Settings
+from server.webapp import routes as webapp_routes
 
 log = logging.getLogger("sinopia.server")
 
@@ -135,6 +136,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics.endpoint),
             WebSocketRoute("/collab/{workspace}/{kind}/{id}", collab.endpoint),
             WebSocketRoute("/collab/{rest:path}", _bad_document_path),
+            # The browser app (built into server/webapp/dist at install).
+            *webapp_routes(),
         ],
         lifespan=lifespan,
         middleware=[

@@ -29,6 +29,9 @@ class AuthSettings(BaseSettings):
     access_token_seconds: float = Field(600.0, gt=0)
     session_seconds: float = Field(12 * 3600.0, gt=0)
     share_link_days: float = Field(30.0, gt=0)
+    # One-time sign-in links (`sinopia admin login-link`, the first start's link): how
+    # long one works if unused.
+    login_link_seconds: float = Field(900.0, gt=0)
 
     # OpenID Connect sign-in (authorization code with PKCE); off unless all three are set.
     oidc_issuer: str | None = None
@@ -141,6 +144,15 @@ class Settings(AuthSettings, BaseSettings):
     @property
     def bus_location(self) -> str:
         return self.redis_url or self.bus_url
+
+    @property
+    def own_url(self) -> str:
+        """Where people reach this server, for the links we print (sign-in links)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        # Listening on every address: this machine's own is one of them.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def seal_key_file(self) -> Path:

@@ -18,6 +18,11 @@ class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def end_headers(self) -> None:
+        # As IIIF image servers do: viewers on other origins read info.json with fetch.
+        self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
     def do_GET(self) -> None:
         # /redirect/N/name -> N redirects, then name (redirect-following tests).
         parts = self.path.strip("/").split("/")

@@ -641,16 +641,6 @@ async def _count(server: Running) -> bool:
     return len(await _entries(server)) == 3
 
 
-async def test_first_start_says_how_to_make_a_credential(process_factory: Any) -> None:
-    proc = process_factory("fresh")
-    proc.token = "skip-provisioning"  # a brand-new data directory, as on a fresh machine
-    await proc.start()
-    proc.terminate()
-    log = proc.log.read_text()
-    assert "every access needs a credential" in log
-    assert "sinopia admin token create alice" in log
-
-
 async def test_jwts_of_an_external_issuer_map_a_claim_to_users(
     make_server: ServerFactory,
 ) -> None:

@@ -23,6 +23,7 @@ from server.access.auth import Auth
 from server.access.tokens import split_api_token
 from server.directory import Directory
 from server.http.routes import Endpoint
+from server.webapp import pages as webapp_pages
 
 from .access import user_token
 from .conftest import Running, ServerFactory
@@ -90,6 +91,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/workspaces/{workspace}/shares"): {"subject": "canvas/shared-{caller}"},
     ("POST", "/api/tokens"): {"label": "made by {caller}"},
     ("POST", "/api/auth/token"): {},
+    ("PUT", "/api/workspaces/{workspace}/tags"): {
+        "tags": [{"label": "{caller}", "color": "#a0522d"}]
+    },
 }
 
 
@@ -177,6 +181,9 @@ def test_every_route_of_the_app_comes_from_the_guarded_table(make_app: Any) -> N
     table = {(e.path, e.method) for e in app.state.api.endpoints}
     # Routes outside the table, each deliberately public (no user data).
     outside = {"/api/openapi.json", "/healthz", "/readyz", "/metrics"}
+    # The browser app's pages and assets (server/webapp): the same page for everyone; what
+    # it shows comes from the guarded API.
+    outside |= webapp_pages.PATHS
     for route in app.routes:
         if isinstance(route, WebSocketRoute):
             assert route.path.startswith("/collab/"), route.path  # Auth.admit guards these

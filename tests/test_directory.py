@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from server.directory import (
     AuditEvent,
     Directory,
     Exists,
+    LoginLink,
     Member,
     Session,
     ShareLink,
@@ -98,3 +100,31 @@ async def test_audit_log_pages_newest_first(directory: Directory) -> None:
     assert [e.target for e in older] == ["u1", "u0"]
     [signin] = await directory.events(None)
     assert signin.detail == {"issuer": "x"} and signin.workspace is None
+
+
+async def test_login_links_are_used_once(directory: Directory) -> None:
+    link = LoginLink("ab" * 32, "u1", "cli:ops", expires_ms=10**13)
+    await directory.add_login_link(link)
+    assert await directory.login_link(link.id) == link
+    assert await directory.login_links("u1") == [link]
+    first, second = await asyncio.gather(
+        directory.use_login_link(link.id), directory.use_login_link(link.id)
+    )
+    # Exactly one of two uses at once finds it unused.
+    assert first is not None and second is not None
+    assert sorted([first.used_ms is None, second.used_ms is None]) == [False, True]
+    assert (await directory.login_link(link.id)).used_ms is not None  # type: ignore[union-attr]
+    assert await directory.use_login_link("cd" * 32) is None
+    await directory.remove_login_link(link.id)
+    assert await directory.login_link(link.id) is None
+
+
+async def test_a_workspace_keeps_its_tag_list(directory: Directory) -> None:
+    await directory.add_workspace(Workspace("museum", "The Museum"))
+    tags = [{"label": "crack", "color": "#aa0000"}, {"label": "flaking", "color": "#00aa00"}]
+    changed = await directory.set_workspace_tags("museum", tags)
+    assert changed is not None and list(changed.tags) == tags
+    stored = await directory.workspace("museum")
+    assert stored is not None and list(stored.tags) == tags and stored.title == "The Museum"
+    assert await directory.set_workspace_tags("elsewhere", tags) is None
+    assert await directory.workspace("elsewhere") is None

@@ -141,14 +141,11 @@ class Auth:
     async def open(self) -> None:
         await self.directory.open()
         self._generation = await self.directory.generation()
-        if not await self.directory.users():
-            # The embedded default has no identity provider: say how to make a credential.
-            s = self.settings
-            default_dir = str(s.data_dir) in ("data", "./data")
-            hint = FIRST_START_HINT.format(
-                dir="" if default_dir else f" --data-dir {s.data_dir}", host=s.host, port=s.port
-            )
-            print(hint, file=sys.stderr, flush=True)
+        from server.access.first_start import welcome
+
+        message = await welcome(self.settings, self.directory)
+        if message:
+            print(message, file=sys.stderr, flush=True)
 
     async def close(self) -> None:
         await self.directory.close()
@@ -723,16 +720,3 @@ def create_signer(settings: Settings) -> Signer:
     private = keyfiles.load_or_create(settings.auth_key_file)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")
     return Signer.from_private_key(private, issuer)
-
-
-FIRST_START_HINT = """\
-Sinopia: every access needs a credential, and this data directory has no users yet.
-Make a workspace, a user and a token (with the server running or not):
-
-    sinopia admin workspace add my-museum{dir}
-    sinopia admin user add alice{dir}
-    sinopia admin member add my-museum alice owner{dir}
-    sinopia admin token create alice --workspace my-museum{dir}
-
-then connect with the token, e.g. ws://{host}:{port}/collab/my-museum/canvas/folio-12r?token=...
-"""

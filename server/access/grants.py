@@ -1,14 +1,26 @@
-"""Credentials granted on the directory: personal API tokens and share links, made and
-revoked by the REST API and `sinopia admin` alike (each with its audit event)."""
+"""Credentials granted on the directory: personal API tokens, share links and one-time
+sign-in links, made and revoked by the REST API and `sinopia admin` alike (each with its
+audit event)."""
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 from crdt import DocumentName
 from crdt.errors import InvalidName
-from server.access.tokens import AUDIENCE_SHARE, Signer, new_api_token
-from server.directory import ApiToken, Directory, Role, ShareLink, User, new_id, now_ms
+from server.access.tokens import AUDIENCE_SHARE, Signer, new_api_token, secret_hash
+from server.directory import (
+    ApiToken,
+    Directory,
+    LoginLink,
+    Role,
+    ShareLink,
+    User,
+    new_id,
+    now_ms,
+)
 from server.directory.operations import Refused, audit, existing_workspace
 
 
@@ -117,3 +129,66 @@ async def revoke_share(directory: Directory, link: ShareLink, actor: str) -> Non
     if await directory.revoke_share(link.id) is None:
         raise Refused(404, f"share link {link.id} is unknown or already revoked")
     await audit(directory, "share-revoked", actor, workspace=link.workspace, target=link.id)
+
+
+# A used or expired sign-in link is kept this long (to tell "used" from "unknown" when
+# someone clicks it again), then removed when the next link is made for that user.
+LOGIN_LINK_KEPT_MS = 7 * 86400 * 1000
+LinkState = Literal["ok", "used", "expired", "invalid"]
+LOGIN_LINK_PATH = "/api/auth/link"
+
+
+def login_link_url(base_url: str, secret: str, next_path: str | None = None) -> str:
+    """The URL that signs in with `secret` on the server at `base_url`, then opens
+    `next_path` there."""
+    query = {"token": secret}
+    if next_path and next_path != "/":
+        query["next"] = next_path
+    return f"{base_url.rstrip('/')}{LOGIN_LINK_PATH}?{urlencode(query)}"
+
+
+async def create_login_link(
+    directory: Directory, user: User, actor: str, *, expires_seconds: float
+) -> str:
+    """A one-time sign-in link's secret (the `token` of /api/auth/link): 256 random bits,
+    of which only the SHA-256 is kept."""
+    if user.disabled:
+        raise Refused(409, f"{user.name} is disabled: enable them first")
+    now = now_ms()
+    for old in await directory.login_links(user.id):
+        if old.expires_ms + LOGIN_LINK_KEPT_MS < now:
+            await directory.remove_login_link(old.id)
+    secret = secrets.token_urlsafe(32)
+    link = LoginLink(secret_hash(secret), user.id, actor, now + int(expires_seconds * 1000))
+    await directory.add_login_link(link)
+    await audit(
+        directory,
+        "login-link-created",
+        actor,
+        target=user.name,
+        detail={"expires_ms": link.expires_ms},
+    )
+    return secret
+
+
+async def redeem_login_link(directory: Directory, secret: str) -> tuple[LinkState, User | None]:
+    """Use a sign-in link, once: ("ok", its user), or why not."""
+    if not secret or len(secret) > 100:
+        return "invalid", None
+    link_id = secret_hash(secret)
+    link = await directory.login_link(link_id)
+    if link is None:
+        return "invalid", None
+    if link.used_ms is None and link.expires_ms <= now_ms():
+        return "expired", None
+    if link.used_ms is None:
+        # Of two uses at once, one finds it unused here.
+        link = await directory.use_login_link(link_id)
+        if link is None:
+            return "invalid", None
+    if link.used_ms is not None:
+        return "used", None
+    user = await directory.user(link.user_id)
+    if user is None or user.disabled:
+        return "invalid", None
+    return "ok", user

@@ -73,9 +73,17 @@ def _oidc(auth: Auth) -> OIDCClient:
     return _oidc_clients[key]
 
 
-def _next(value: str | None) -> str:
-    # Only paths on this server: never an open redirect to another site.
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+def next_path_of(value: str | None) -> str:
+    """`value` if it is a path on this server, else `/`: never an open redirect."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        # Browsers drop tabs and newlines from URLs: "/\t/elsewhere" would be "//elsewhere".
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+        and len(value) <= 2000
+    ):
         return value
     return "/"
 
@@ -218,7 +226,7 @@ async def login(request: Request) -> Response:
         "signin",
         SIGNIN_SECONDS,
         **asdict(flow),
-        next=_next(request.query_params.get("next")),
+        next=next_path_of(request.query_params.get("next")),
     )
     response = RedirectResponse(url, status_code=302)
     _cookie(response, request, SIGNIN_COOKIE, flow_jwt, SIGNIN_SECONDS, path="/api/auth")
@@ -265,6 +273,19 @@ async def callback(request: Request) -> Response:
         auth.failure_limit.allow(address)
         await auth.audit("sign-in-failed", "anonymous", detail={"reason": reason}, address=address)
         raise HTTPProblem(401, f"sign-in failed: {reason}") from None
+    response = await begin_session(
+        request, user, flow_claims.get("next") or "/", {"issuer": client.issuer}, status=302
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/api/auth")
+    return response
+
+
+async def begin_session(
+    request: Request, user: User, next_path: str, detail: dict[str, Any], status: int = 303
+) -> Response:
+    """Sign `user` in: a new session, its cookie, the audit event, and a redirect to
+    `next_path` (a path on this server). Every way of signing in ends here."""
+    auth = auth_of(request)
     session = Session(
         new_id("x"),
         user.id,
@@ -276,15 +297,14 @@ async def callback(request: Request) -> Response:
         "sign-in",
         f"user:{user.name}",
         target=user.name,
-        detail={"issuer": client.issuer},
-        address=address,
+        detail=detail,
+        address=_address(request),
     )
     cookie = auth.signer.sign(
         AUDIENCE_SESSION, user.id, auth.settings.session_seconds, sid=session.id
     )
-    response = RedirectResponse(flow_claims.get("next") or "/", status_code=302)
+    response = RedirectResponse(next_path_of(next_path), status_code=status)
     _cookie(response, request, SESSION_COOKIE, cookie, int(auth.settings.session_seconds))
-    response.delete_cookie(SIGNIN_COOKIE, path="/api/auth")
     return response
 
 

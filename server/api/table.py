@@ -10,9 +10,12 @@ from server.api import (
     annotations,
     history,
     iiif,
+    login_links,
     mirador,
     reports,
+    subjects,
     vocabularies,
+    workspace_tags,
     workspaces,
 )
 from server.directory import DirectoryError
@@ -20,7 +23,19 @@ from server.directory.operations import Refused
 from server.http import problems
 from server.http.routes import Api
 
-RESOURCES = (history, account, workspaces, annotations, iiif, mirador, reports, vocabularies)
+RESOURCES = (
+    history,
+    account,
+    login_links,
+    workspaces,
+    subjects,
+    workspace_tags,
+    annotations,
+    iiif,
+    mirador,
+    reports,
+    vocabularies,
+)
 
 
 def rest_api() -> Api:

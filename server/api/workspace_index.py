@@ -32,6 +32,9 @@ class Entry:
     name: DocumentName
     subject: Subject | None
     annotations: list[Annotation]
+    # The last stored change: when (ms since the epoch) and by whom (a principal label).
+    changed_ms: int | None = None
+    changed_by: str | None = None
 
 
 class WorkspaceIndex:
@@ -67,10 +70,21 @@ class WorkspaceIndex:
         if cached is not None and cached[0] == key:
             self._cache.move_to_end(key_name)
             return cached[1]
+        last = None
         if doc is None:
             loaded = await self.manager.store.load(key_name)
             doc = await asyncio.to_thread(_replay, loaded)
-        entry = Entry(name, _subject(doc), read_annotations(doc))
+            last = loaded.entries[-1] if loaded.entries else None
+        if last is None:
+            newest = await self.manager.store.read_newest(key_name, limit=1)
+            last = newest[0] if newest else None
+        entry = Entry(
+            name,
+            _subject(doc),
+            read_annotations(doc),
+            last.time_ms if last else None,
+            last.principal if last else None,
+        )
         self._cache[key_name] = (key, entry)
         self._cache.move_to_end(key_name)
         while len(self._cache) > MAX_CACHED:

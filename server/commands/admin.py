@@ -103,6 +103,21 @@ def configure(admin: argparse.ArgumentParser) -> None:
     p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
     p.add_argument("id")
 
+    p = action(
+        objects, "login-link", _login_link, "sinopia admin login-link alice --next /w/my-museum"
+    )
+    p.add_argument("name", help="user name, id or email")
+    p.add_argument("--next", default="/", help="the app path to open once signed in (/w/WS...)")
+    p.add_argument(
+        "--expires",
+        help="how long it works if unused, e.g. 15m, 2h (default SINOPIA_LOGIN_LINK_SECONDS)",
+    )
+    p.add_argument(
+        "--server",
+        help="the server's URL as people open it (default SINOPIA_PUBLIC_URL, or "
+        "http://SINOPIA_HOST:SINOPIA_PORT)",
+    )
+
     p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
     p.add_argument("--limit", type=int, default=50)
@@ -288,4 +303,34 @@ async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> 
     for e in await d.events(args.workspace, limit=args.limit):
         detail = json.dumps(e.detail) if e.detail else ""
         print(f"{_when(e.time_ms)}  {e.action:<20} {e.actor:<24} {e.target}  {detail}")
+    return 0
+
+
+async def _login_link(args: argparse.Namespace, settings: Settings, d: Directory) -> int:
+    from server.api.account import next_path_of
+
+    user = await operations.find_user(d, args.name)
+    seconds = (
+        operations.duration_seconds(args.expires) if args.expires else settings.login_link_seconds
+    )
+    if seconds is None:
+        raise Refused(400, "sign-in links always expire")
+    next_path = next_path_of(args.next)
+    if next_path != args.next:
+        raise Refused(
+            400, f"--next must be a path on this server such as /w/my-museum, not {args.next!r}"
+        )
+    secret = await grants.create_login_link(d, user, _actor(), expires_seconds=seconds)
+    # The link alone on stdout (scripts capture it); it works once.
+    print(grants.login_link_url(args.server or settings.own_url, secret, next_path))
+    minutes = seconds / 60
+    _done(
+        f"a sign-in link for {user.name}: it works once, within "
+        + (f"{minutes:g} minutes" if minutes < 120 else f"{minutes / 60:g} hours")
+        + (
+            " (--server URL, or SINOPIA_PUBLIC_URL, if people reach the server elsewhere)"
+            if not (settings.public_url or args.server)
+            else ""
+        )
+    )
     return 0

@@ -72,6 +72,8 @@ class Workspace:
     name: str
     title: str = ""
     created_ms: int = field(default_factory=now_ms)
+    # The workspace's tag list for annotations: ({"label": ..., "color": "#rrggbb"}, ...).
+    tags: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,19 @@ class ShareLink:
 
 
 @dataclass(frozen=True)
+class LoginLink:
+    """A one-time sign-in link; `id` is the SHA-256 (hex) of its secret, which is never
+    kept. Used links stay (marked) so that a second use can be told apart from a typo."""
+
+    id: str
+    user_id: str
+    created_by: str
+    expires_ms: int
+    created_ms: int = field(default_factory=now_ms)
+    used_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class AuditEvent:
     action: str  # e.g. "sign-in", "sign-in-failed", "member-role-changed", "token-revoked"
     actor: str  # the principal that acted, or "system"
@@ -150,6 +165,7 @@ _KINDS: dict[str, type[Any]] = {
     "token": ApiToken,
     "session": Session,
     "share": ShareLink,
+    "login_link": LoginLink,
 }
 
 
@@ -170,6 +186,8 @@ def from_data(cls: type[R], data: dict[str, Any]) -> R:
     values = {k: v for k, v in data.items() if k in known}
     if cls is ApiToken and values.get("workspaces") is not None:
         values["workspaces"] = tuple(values["workspaces"])
+    if cls is Workspace and values.get("tags") is not None:
+        values["tags"] = tuple(values["tags"])
     return cls(**values)
 
 
@@ -209,6 +227,11 @@ class Directory(ABC):
     @abstractmethod
     async def _put(self, kind: str, id: str, data: dict[str, Any]) -> dict[str, Any] | None:
         """Create or replace a record, bump the generation; returns the previous data."""
+
+    @abstractmethod
+    async def _claim(self, kind: str, id: str, unset: str, data: dict[str, Any]) -> bool:
+        """Replace a record only if its field `unset` is null or missing (one atomic
+        compare-and-set), bumping the generation; whether it was replaced."""
 
     @abstractmethod
     async def _delete(self, kind: str, id: str) -> dict[str, Any] | None:
@@ -258,6 +281,15 @@ class Directory(ABC):
 
     async def workspace(self, name: str) -> Workspace | None:
         return self._one(Workspace, await self._get("workspace", name))
+
+    async def set_workspace_tags(self, name: str, tags: list[dict[str, str]]) -> Workspace | None:
+        """Replace a workspace's tag list; None if there is no such workspace."""
+        workspace = await self.workspace(name)
+        if workspace is None:
+            return None
+        changed = replace(workspace, tags=tuple(tags))
+        await self._put("workspace", name, to_data(changed))
+        return changed
 
     async def workspaces(self) -> list[Workspace]:
         found = (from_data(Workspace, d) for d in await self._all("workspace"))
@@ -318,6 +350,33 @@ class Directory(ABC):
     async def revoke_share(self, share_id: str) -> ShareLink | None:
         return await self._revoke(ShareLink, "share", share_id)
 
+    async def add_login_link(self, link: LoginLink) -> None:
+        await self._insert("login_link", link.id, to_data(link))
+
+    async def login_link(self, link_id: str) -> LoginLink | None:
+        return self._one(LoginLink, await self._get("login_link", link_id))
+
+    async def login_links(self, user_id: str) -> list[LoginLink]:
+        found = await self._find("login_link", "user_id", user_id)
+        return [from_data(LoginLink, d) for d in found]
+
+    async def use_login_link(self, link_id: str) -> LoginLink | None:
+        """Mark a link used; returns it as it was before (`used_ms` None: this call used
+        it), or None if unknown. Of two uses at once, exactly one finds it unused."""
+        data = await self._get("login_link", link_id)
+        if data is None:
+            return None
+        link = from_data(LoginLink, data)
+        if link.used_ms is not None:
+            return link
+        used = replace(link, used_ms=now_ms())
+        if await self._claim("login_link", link_id, "used_ms", to_data(used)):
+            return link
+        return self._one(LoginLink, await self._get("login_link", link_id))
+
+    async def remove_login_link(self, link_id: str) -> None:
+        await self._delete("login_link", link_id)
+
     # -- a workspace's own vocabulary terms (server.live.terms) ---------------------------
 
     async def vocabulary(self, workspace: str) -> list[dict[str, Any]]:
@@ -359,6 +418,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "token": ("user_id",),
     "share": ("workspace",),
     "session": ("user_id",),
+    "login_link": ("user_id",),
     "workspace": (),
 }
 UNIQUE: dict[str, tuple[str, ...]] = {"user": ("name",)}
@@ -382,6 +442,7 @@ __all__ = [
     "Directory",
     "DirectoryError",
     "Exists",
+    "LoginLink",
     "Member",
     "Session",
     "ShareLink",

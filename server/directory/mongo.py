@@ -128,6 +128,15 @@ class MongoDirectory(Directory):
             await self._bump()
             return dict(previous["data"]) if previous else None
 
+    async def _claim(self, kind: str, id: str, unset: str, data: dict[str, Any]) -> bool:
+        async with _errors():
+            done = await self.db["directory"].update_one(
+                {"kind": kind, "rid": id, f"data.{unset}": None}, {"$set": {"data": data}}
+            )
+            if done.modified_count:
+                await self._bump()
+            return done.modified_count == 1
+
     async def _delete(self, kind: str, id: str) -> dict[str, Any] | None:
         async with _errors():
             previous = await self.db["directory"].find_one_and_delete({"kind": kind, "rid": id})

@@ -166,6 +166,17 @@ class SQLiteDirectory(Directory):
 
         return await self._run(self._write, put)
 
+    async def _claim(self, kind: str, id: str, unset: str, data: dict[str, Any]) -> bool:
+        def claim(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE records SET data = ? WHERE kind = ? AND id = ? "
+                f"AND json_extract(data, '$.{unset}') IS NULL",
+                (json.dumps(data), kind, id),
+            )
+            return cursor.rowcount == 1
+
+        return await self._run(self._write, claim)
+
     async def _delete(self, kind: str, id: str) -> dict[str, Any] | None:
         def delete(db: sqlite3.Connection) -> dict[str, Any] | None:
             row = db.execute(

@@ -216,6 +216,427 @@ export const REPORT_ROOTS = [
   "approvals"
 ] as const;
 
+export const DAMAGE_TERMS = [
+  {
+    "value": "abrasion",
+    "label": "Abrasion",
+    "labels": {
+      "en": "Abrasion",
+      "fr": "Abrasion",
+      "de": "Abrieb",
+      "it": "Abrasione"
+    }
+  },
+  {
+    "value": "accretion",
+    "label": "Accretion",
+    "labels": {
+      "en": "Accretion",
+      "fr": "Dépôt",
+      "de": "Auflagerung",
+      "it": "Deposito"
+    }
+  },
+  {
+    "value": "biological",
+    "label": "Biological attack",
+    "labels": {
+      "en": "Biological attack",
+      "fr": "Attaque biologique",
+      "de": "Biologischer Befall",
+      "it": "Attacco biologico"
+    }
+  },
+  {
+    "value": "insect-damage",
+    "label": "Insect damage",
+    "labels": {
+      "en": "Insect damage",
+      "fr": "Dégâts d'insectes",
+      "de": "Insektenschaden",
+      "it": "Danni da insetti"
+    }
+  },
+  {
+    "value": "mould",
+    "label": "Mould",
+    "labels": {
+      "en": "Mould",
+      "fr": "Moisissures",
+      "de": "Schimmelbefall",
+      "it": "Muffa"
+    }
+  },
+  {
+    "value": "mildew",
+    "label": "Mildew",
+    "labels": {
+      "en": "Mildew",
+      "fr": "Moisissure superficielle",
+      "de": "Mehltau",
+      "it": "Muffa superficiale"
+    }
+  },
+  {
+    "value": "blistering",
+    "label": "Blistering",
+    "labels": {
+      "en": "Blistering",
+      "fr": "Cloquage",
+      "de": "Blasenbildung",
+      "it": "Sollevamento a bolle"
+    }
+  },
+  {
+    "value": "break",
+    "label": "Break",
+    "labels": {
+      "en": "Break",
+      "fr": "Cassure",
+      "de": "Bruch",
+      "it": "Rottura"
+    }
+  },
+  {
+    "value": "cockling",
+    "label": "Cockling",
+    "labels": {
+      "en": "Cockling",
+      "fr": "Gondolage",
+      "de": "Wellung",
+      "it": "Ondulazione"
+    }
+  },
+  {
+    "value": "corrosion",
+    "label": "Corrosion",
+    "labels": {
+      "en": "Corrosion",
+      "fr": "Corrosion",
+      "de": "Korrosion",
+      "it": "Corrosione"
+    }
+  },
+  {
+    "value": "crack",
+    "label": "Cracks",
+    "labels": {
+      "en": "Cracks",
+      "fr": "Fissure",
+      "de": "Riss",
+      "it": "Fessurazione"
+    }
+  },
+  {
+    "value": "craquelure",
+    "label": "Craquelure",
+    "labels": {
+      "en": "Craquelure",
+      "fr": "Craquelure",
+      "de": "Craquelé",
+      "it": "Cretto"
+    }
+  },
+  {
+    "value": "crease",
+    "label": "Creases",
+    "labels": {
+      "en": "Creases",
+      "fr": "Pli",
+      "de": "Knick",
+      "it": "Piega"
+    }
+  },
+  {
+    "value": "deformation",
+    "label": "Distortion",
+    "labels": {
+      "en": "Distortion",
+      "fr": "Déformation",
+      "de": "Verformung",
+      "it": "Deformazione"
+    }
+  },
+  {
+    "value": "delamination",
+    "label": "Delamination",
+    "labels": {
+      "en": "Delamination",
+      "fr": "Délamination",
+      "de": "Delamination",
+      "it": "Delaminazione"
+    }
+  },
+  {
+    "value": "detached",
+    "label": "Detached",
+    "labels": {
+      "en": "Detached",
+      "fr": "Détaché",
+      "de": "Abgelöst",
+      "it": "Distaccato"
+    }
+  },
+  {
+    "value": "discoloration",
+    "label": "Discoloration",
+    "labels": {
+      "en": "Discoloration",
+      "fr": "Altération de couleur",
+      "de": "Verfärbung",
+      "it": "Alterazione cromatica"
+    }
+  },
+  {
+    "value": "efflorescence",
+    "label": "Efflorescence",
+    "labels": {
+      "en": "Efflorescence",
+      "fr": "Efflorescence",
+      "de": "Ausblühung",
+      "it": "Efflorescenza"
+    }
+  },
+  {
+    "value": "fading",
+    "label": "Fading",
+    "labels": {
+      "en": "Fading",
+      "fr": "Décoloration",
+      "de": "Ausbleichen",
+      "it": "Sbiadimento"
+    }
+  },
+  {
+    "value": "flaking",
+    "label": "Flaking",
+    "labels": {
+      "en": "Flaking",
+      "fr": "Écaillage",
+      "de": "Abblättern",
+      "it": "Scagliatura"
+    }
+  },
+  {
+    "value": "foxing",
+    "label": "Foxing",
+    "labels": {
+      "en": "Foxing",
+      "fr": "Rousseurs",
+      "de": "Stockflecken",
+      "it": "Foxing"
+    }
+  },
+  {
+    "value": "friable",
+    "label": "Friable",
+    "labels": {
+      "en": "Friable",
+      "fr": "Friable",
+      "de": "Mürbe",
+      "it": "Friabile"
+    }
+  },
+  {
+    "value": "brittle",
+    "label": "Brittle",
+    "labels": {
+      "en": "Brittle",
+      "fr": "Cassant",
+      "de": "Spröde",
+      "it": "Fragile"
+    }
+  },
+  {
+    "value": "hole",
+    "label": "Hole",
+    "labels": {
+      "en": "Hole",
+      "fr": "Trou",
+      "de": "Loch",
+      "it": "Foro"
+    }
+  },
+  {
+    "value": "lifting",
+    "label": "Lifting",
+    "labels": {
+      "en": "Lifting",
+      "fr": "Soulèvement",
+      "de": "Abheben",
+      "it": "Sollevamento"
+    }
+  },
+  {
+    "value": "loss",
+    "label": "Losses",
+    "labels": {
+      "en": "Losses",
+      "fr": "Lacune",
+      "de": "Substanzverlust",
+      "it": "Lacuna"
+    }
+  },
+  {
+    "value": "scratch",
+    "label": "Scratch",
+    "labels": {
+      "en": "Scratch",
+      "fr": "Rayure",
+      "de": "Kratzer",
+      "it": "Graffio"
+    }
+  },
+  {
+    "value": "splitting",
+    "label": "Splitting",
+    "labels": {
+      "en": "Splitting",
+      "fr": "Fente",
+      "de": "Spaltung",
+      "it": "Spaccatura"
+    }
+  },
+  {
+    "value": "stain",
+    "label": "Stains",
+    "labels": {
+      "en": "Stains",
+      "fr": "Tache",
+      "de": "Fleck",
+      "it": "Macchia"
+    }
+  },
+  {
+    "value": "tear",
+    "label": "Tears",
+    "labels": {
+      "en": "Tears",
+      "fr": "Déchirure",
+      "de": "Einriss",
+      "it": "Strappo"
+    }
+  },
+  {
+    "value": "tideline",
+    "label": "Tidelines",
+    "labels": {
+      "en": "Tidelines",
+      "fr": "Auréole",
+      "de": "Wasserrand",
+      "it": "Gora"
+    }
+  },
+  {
+    "value": "water-damage",
+    "label": "Water damage",
+    "labels": {
+      "en": "Water damage",
+      "fr": "Dégât des eaux",
+      "de": "Wasserschaden",
+      "it": "Danno da acqua"
+    }
+  },
+  {
+    "value": "wear",
+    "label": "Wear",
+    "labels": {
+      "en": "Wear",
+      "fr": "Usure",
+      "de": "Abnutzung",
+      "it": "Usura"
+    }
+  },
+  {
+    "value": "yellowing",
+    "label": "Yellowing",
+    "labels": {
+      "en": "Yellowing",
+      "fr": "Jaunissement",
+      "de": "Vergilbung",
+      "it": "Ingiallimento"
+    }
+  },
+  {
+    "value": "blanching",
+    "label": "Blanching",
+    "labels": {
+      "en": "Blanching",
+      "fr": "Blanchiment",
+      "de": "Weißschleier",
+      "it": "Sbiancamento"
+    }
+  },
+  {
+    "value": "bloom",
+    "label": "Bloom",
+    "labels": {
+      "en": "Bloom",
+      "fr": "Chanci",
+      "de": "Trübung",
+      "it": "Velatura"
+    }
+  },
+  {
+    "value": "chalking",
+    "label": "Chalking",
+    "labels": {
+      "en": "Chalking",
+      "fr": "Farinage",
+      "de": "Kreiden",
+      "it": "Sfarinamento"
+    }
+  },
+  {
+    "value": "old-repair",
+    "label": "Previous repair",
+    "labels": {
+      "en": "Previous repair",
+      "fr": "Restauration ancienne",
+      "de": "Alte Reparatur",
+      "it": "Restauro precedente"
+    }
+  },
+  {
+    "value": "pitting",
+    "label": "Pitting",
+    "labels": {
+      "en": "Pitting",
+      "fr": "Piqûres",
+      "de": "Pitting",
+      "it": "Vaiolatura"
+    }
+  },
+  {
+    "value": "other",
+    "label": "Other",
+    "labels": {
+      "en": "Other",
+      "fr": "Autre",
+      "de": "Sonstiges",
+      "it": "Altro"
+    }
+  }
+] as const;
+
+export const SEVERITIES = [
+  {
+    "value": "minor",
+    "label": "Minor",
+    "labels": {}
+  },
+  {
+    "value": "moderate",
+    "label": "Moderate",
+    "labels": {}
+  },
+  {
+    "value": "severe",
+    "label": "Severe",
+    "labels": {}
+  }
+] as const;
+
 export type Kind = (typeof KINDS)[number];
 export type Motivation = (typeof MOTIVATIONS)[number];
 export type BodyPurpose = (typeof BODY_PURPOSES)[number];
