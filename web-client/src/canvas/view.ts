@@ -78,7 +78,7 @@ export class CanvasView {
 
   /** The image is shown and the tools and the binding work: people can draw (existing
    * annotations then appear within a few frames: `sinopia:all-drawn`). Performance marks,
-   * which bench/webclient_page.py reads. */
+   * which bench/webapp.py reads. */
   private markDrawable(): void {
     if (this.opened && this.binding && !performance.getEntriesByName('sinopia:drawable').length)
       performance.mark('sinopia:drawable', { detail: { annotations: this.binding.all.size } });
