@@ -129,7 +129,6 @@ export class CanvasView {
         this.publishViewport();
         this.opened = true;
         performance.mark('sinopia:image-open');
-        performance.mark('sinopia:image-open');
         this.markDrawable();
       },
       onOpenFailed: () => this.o.toast(t('canvas.imageFailed'), 'error'),
@@ -142,6 +141,15 @@ export class CanvasView {
     this.overlay = new Overlay(annotated.viewer);
     this.viewerEl.append(this.overlay.node);
 
+    // OpenSeadragon asks for the image in a task of its own: let it, then bind the
+    // document (hundreds of annotations take a while), so the two overlap.
+    this.timers.push(setTimeout(() => this.bind(doc, canvas), 0));
+    return true;
+  }
+
+  private bind(doc: Y.Doc, canvas: Canvas): void {
+    const annotated = this.annotated;
+    if (!annotated || this.destroyed) return;
     this.binding = new Binding(doc, annotated.surface, {
       canvas,
       actor: () => this.actor,
@@ -198,7 +206,6 @@ export class CanvasView {
     this.markDrawable();
     this.stopKeys = listen((action, event) => this.shortcut(action, event));
     if (!canDraw(this.actor)) this.say(t('canvas.viewerBanner'));
-    return true;
   }
 
   // ------------------------------------------------------------------ toolbar and tools
@@ -709,7 +716,10 @@ export class CanvasView {
     }
   }
 
+  private destroyed = false;
+
   destroy(): void {
+    this.destroyed = true;
     this.stopKeys?.();
     this.timers.forEach(clearTimeout);
     this.binding?.destroy();
