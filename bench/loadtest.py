@@ -1,67 +1,86 @@
-"""Load test for Yjs websocket servers: Sinopia vs pycrdt-websocket vs the Node reference server.
+"""Load test for Yjs websocket servers: Sinopia against the Node reference server (in memory
+and with LevelDB), Hocuspocus and, if asked, pycrdt-websocket, under the same load.
 
-R rooms x C clients; every client sets its own key in the shared Map "m" at a fixed rate.
-Each value is ``[seq, send_time]`` so a receiver can measure delivery latency and still count
-edits that a server coalesced into one update. Measured per server, over the same window:
+Loads (`--load`, several in one command): R rooms of C editors each, every editor setting
+its own key of the shared map at a fixed rate, with its own phase in the period, and W
+watchers per room that only receive. Measured per server, over the same window:
 
-* delivery latency p50 / p99 / max (sender's send time -> receiver applied the update),
-* deliveries per second (one client receiving another client's edit),
-* convergence (every client's map equals the final values of all senders, waited for with
-  a timeout after the edits stop),
-* server CPU seconds (utime+stime of the server's whole session, from /proc) per 1000
-  deliveries, plus the load generator's own CPU so a saturated generator is visible.
+* delivery latency p50 / p99 / max (sender's send time -> receiver saw the edit),
+* deliveries per second (one client receiving another client's edit) and update frames,
+* convergence (every client's copy, built from what it received, holds each sender's
+  last edit),
+* server CPU (utime+stime of the server's whole session, from /proc) per 1000 deliveries,
+  the load generator's own CPU, and the CPU of anything else on the machine.
 
-Servers run one after another as real subprocesses on fresh ports; the load generator is
-``--workers`` asyncio processes (uvloop when available). See bench/README.md.
+Servers run one after another as real subprocesses on fresh ports, `--rounds` times
+interleaved (s1, s2, s3, s1, s2, s3, ...) so a noisy minute hits all of them. The load
+generator is bench/loadgen.py in `--workers` processes. See bench/README.md.
 
-    python bench/loadtest.py --rooms 10 --clients 10 --rate 5 --duration 20
+    python bench/loadtest.py                                   # 10 x 10 x 5/s, 4 servers
+    python bench/loadtest.py --load rooms,crowd,watchers --rounds 3
+    python bench/loadtest.py --servers sinopia --variant \
+        nofsync:SINOPIA_STORE_URL=sqlite:?synchronous=normal
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import math
-import multiprocessing as mp
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from array import array
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from loadgen import ClientSpec, Workers, clock
 
 BENCH_DIR = Path(__file__).resolve().parent
 NODE_DIR = BENCH_DIR / "node"
 NODE_SERVER_JS = NODE_DIR / "node_modules" / "@y" / "websocket-server" / "src" / "server.js"
+HOCUSPOCUS_JS = NODE_DIR / "hocuspocus.mjs"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-MAP_NAME = "m"
-SERVER_KEYS = ("sinopia", "pycrdt", "pycrdt-sqlite", "node", "node-leveldb")
+SERVER_KEYS = ("sinopia", "node", "node-leveldb", "hocuspocus", "pycrdt", "pycrdt-sqlite")
+DEFAULT_SERVERS = "sinopia,node,node-leveldb,hocuspocus"
 SERVER_LABELS = {
     "sinopia": "sinopia",
-    "pycrdt": "pycrdt-websocket",
-    # With pycrdt-store's SQLiteYStore per room (written after relaying).
-    "pycrdt-sqlite": "pycrdt-websocket + SQLiteYStore",
     "node": "y-websocket (node)",
     # The reference server with its own persistence (YPERSISTENCE: y-leveldb, written
     # after relaying, without fsync): the closest baseline to a server that stores.
     "node-leveldb": "y-websocket (node) + leveldb",
+    "hocuspocus": "hocuspocus (memory)",
+    "pycrdt": "pycrdt-websocket",
+    # With pycrdt-store's SQLiteYStore per room (written after relaying).
+    "pycrdt-sqlite": "pycrdt-websocket + SQLiteYStore",
 }
 
-# CLOCK_MONOTONIC is system-wide on Linux, so send times written by one worker process
-# can be compared with receive times read in another.
-clock = time.monotonic
+# The loads of issue 17; --rooms/--clients/--rate/--watchers override them.
+LOADS = {
+    "rooms": {"rooms": 10, "clients": 10, "rate": 5.0, "watchers": 0},
+    "crowd": {"rooms": 1, "clients": 50, "rate": 2.0, "watchers": 0},
+    "watchers": {"rooms": 1, "clients": 1, "rate": 5.0, "watchers": 1000},
+}
+
+# Sinopia's limits that would cap the load being measured: everything comes from one
+# address and one principal here.
+SINOPIA_BENCH_ENV = {
+    "SINOPIA_RATE_UPDATES_PER_SECOND": "1000000",
+    "SINOPIA_RATE_CONNECTIONS_PER_SECOND": "100000",
+    "SINOPIA_MAX_UNAUTHENTICATED_PER_ADDRESS": "100000",
+    "SINOPIA_LOG_LEVEL": "warning",
+}
 
 
 # --------------------------------------------------------------------------- servers
@@ -70,11 +89,38 @@ clock = time.monotonic
 @dataclass
 class ServerSpec:
     key: str
+    label: str
     argv: list[str]
     env: dict[str, str]
     version: str
-    # Appended to every client's URL (Sinopia's credential: every access needs one).
+    # Appended to editors' and watchers' URLs (Sinopia's credentials).
     query: str = ""
+    watcher_query: dict[int, str] = field(default_factory=dict)  # per room
+    flavour: str = "y"
+    url_path: bool = True  # False: one URL for all, the document named in messages
+
+
+@dataclass
+class Variant:
+    """Sinopia run differently: other settings (`KEY=VALUE`) and/or another checkout of
+    the code (`checkout=DIR`, put first on PYTHONPATH), for A/B runs in one command."""
+
+    name: str
+    env: dict[str, str]
+    checkout: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        name, _, rest = text.partition(":")
+        env: dict[str, str] = {}
+        checkout = ""
+        for item in filter(None, rest.split(",")):
+            key, _, value = item.partition("=")
+            if key == "checkout":
+                checkout = str(Path(value).resolve())
+            else:
+                env[key] = value
+        return cls(name, env, checkout)
 
 
 def _pkg_version(name: str) -> str:
@@ -94,77 +140,135 @@ def _node_pkg_version(name: str) -> str:
         return "?"
 
 
-def sinopia_credential(cmd: str, data_dir: Path, workspace: str) -> str:
-    """A workspace, a user in it and their token, made as an operator would
-    (`sinopia admin ...`, before the server starts)."""
+def sinopia_admin(cmd: str, data_dir: Path, env: dict[str, str], *args: str) -> str:
+    argv = [cmd, "admin", *args, "--data-dir", str(data_dir)]
+    return subprocess.run(argv, check=True, capture_output=True, text=True, env=env).stdout
 
-    def admin(*args: str) -> str:
-        argv = [cmd, "admin", *args, "--data-dir", str(data_dir)]
-        return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
-    admin("workspace", "add", workspace)
-    admin("user", "add", "bench")
-    admin("member", "add", workspace, "bench", "editor")
-    return admin("token", "create", "bench", "--workspace", workspace, "--expires", "1d").strip()
+def sinopia_credentials(
+    cmd: str, data_dir: Path, env: dict[str, str], workspace: str, watched: list[str]
+) -> tuple[str, dict[str, str]]:
+    """An editor's token, and a share link per watched subject (`kind/id`), made as an
+    operator would (`sinopia admin ...`, before the server starts)."""
+    sinopia_admin(cmd, data_dir, env, "workspace", "add", workspace)
+    sinopia_admin(cmd, data_dir, env, "user", "add", "bench")
+    sinopia_admin(cmd, data_dir, env, "member", "add", workspace, "bench", "editor")
+    token = sinopia_admin(
+        cmd, data_dir, env, "token", "create", "bench", "--workspace", workspace, "--expires", "1d"
+    ).strip()
+    shares = {
+        subject: sinopia_admin(
+            cmd, data_dir, env, "share", "create", workspace, "--subject", subject
+        ).strip()
+        for subject in watched
+    }
+    return token, shares
+
+
+def ensure_node_modules(check: Path) -> str:
+    """'' when bench/node is installed (installing it if need be), else the reason not."""
+    if check.exists():
+        return ""
+    npm = shutil.which("npm")
+    if not npm:
+        return f"{check} missing and no npm to install it"
+    print(f"  installing bench/node: npm ci --prefix {NODE_DIR}", flush=True)
+    done = subprocess.run(
+        [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not check.exists():
+        return f"npm ci failed: {done.stderr.strip()[-300:]}"
+    return ""
 
 
 def resolve_server(
-    key: str, host: str, port: int, data_dir: Path, workspace: str = "bench"
+    key: str,
+    host: str,
+    port: int,
+    data_dir: Path,
+    load: dict[str, Any],
+    path: str,
+    variants: dict[str, Variant],
 ) -> ServerSpec | str:
     """Command line for one server, or the reason it cannot run here."""
     env = dict(os.environ)
-    if key == "sinopia":
+    base = key if key in SERVER_KEYS else "sinopia"
+    if base == "sinopia":
+        variant = variants.get(key)
         # Prefer the console script of the interpreter running us (the project venv).
         exe = Path(sys.executable).parent / "sinopia"
         cmd = str(exe) if exe.exists() else shutil.which("sinopia")
         if not cmd:
-            return "no `sinopia` command (pip install -e /work/main)"
+            return "no `sinopia` command (pip install -e .)"
+        for k, v in SINOPIA_BENCH_ENV.items():
+            env.setdefault(k, v)
+        label = "sinopia"
+        if variant is not None:
+            env.update(variant.env)
+            if variant.checkout:
+                env["PYTHONPATH"] = variant.checkout
+            label = f"sinopia [{variant.name}]"
         data_dir.mkdir(parents=True, exist_ok=True)  # fresh per run: no state carried over
-        token = sinopia_credential(cmd, data_dir, workspace)
-        # The per-principal update limit would cap the load we mean to measure.
-        env.setdefault("SINOPIA_RATE_UPDATES_PER_SECOND", "1000000")
-        env.setdefault("SINOPIA_RATE_CONNECTIONS_PER_SECOND", "100000")
+        workspace = path.strip("/").split("/")[1]
+        subjects = {
+            room: "/".join(path.format(room=room).strip("/").split("/")[2:])
+            for room in range(load["rooms"])
+        }
+        watched = [subjects[r] for r in subjects] if load["watchers"] else []
+        token, shares = sinopia_credentials(cmd, data_dir, env, workspace, watched)
         argv = [cmd, "serve", "--host", host, "--port", str(port), "--data-dir", str(data_dir)]
-        return ServerSpec(key, argv, env, _pkg_version("sinopia"), f"?token={token}")
+        return ServerSpec(
+            key,
+            label,
+            argv,
+            env,
+            _pkg_version("sinopia"),
+            f"?token={token}",
+            {room: f"?token={shares[s]}" for room, s in subjects.items() if s in shares},
+        )
     if key in ("pycrdt", "pycrdt-sqlite"):
         if importlib.util.find_spec("pycrdt.websocket") is None:
             return "pycrdt-websocket not installed (pip install -e '.[bench]')"
-        argv = [
-            sys.executable,
-            str(BENCH_DIR / "pycrdt_ws_server.py"),
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ]
+        argv = [sys.executable, str(BENCH_DIR / "pycrdt_ws_server.py")]
+        argv += ["--host", host, "--port", str(port)]
         if key == "pycrdt-sqlite":
             data_dir.mkdir(parents=True, exist_ok=True)
             argv += ["--ystore", str(data_dir / "ystore.db")]
-        return ServerSpec(key, argv, env, _pkg_version("pycrdt-websocket"))
+        return ServerSpec(key, SERVER_LABELS[key], argv, env, _pkg_version("pycrdt-websocket"))
+    node = shutil.which("node")
+    if not node:
+        return "node not found"
+    env.update(HOST=host, PORT=str(port))
     if key in ("node", "node-leveldb"):
-        node = shutil.which("node")
-        if not node:
-            return "node not found"
-        if not NODE_SERVER_JS.exists():
-            npm = shutil.which("npm")
-            if not npm:
-                return f"{NODE_SERVER_JS} missing and no npm to install it"
-            print(f"  installing the Node reference server: npm ci --prefix {NODE_DIR}", flush=True)
-            done = subprocess.run(
-                [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0 or not NODE_SERVER_JS.exists():
-                return f"npm ci failed: {done.stderr.strip()[-300:]}"
-        # Run node directly (not via npx) so the measured process tree is just the server.
-        env.update(HOST=host, PORT=str(port))
+        missing = ensure_node_modules(NODE_SERVER_JS)
+        if missing:
+            return missing
         if key == "node-leveldb":
             data_dir.mkdir(parents=True, exist_ok=True)
             env["YPERSISTENCE"] = str(data_dir)
+        # Run node directly (not via npx) so the measured process tree is just the server.
         return ServerSpec(
-            key, [node, str(NODE_SERVER_JS)], env, _node_pkg_version("@y/websocket-server")
+            key,
+            SERVER_LABELS[key],
+            [node, str(NODE_SERVER_JS)],
+            env,
+            _node_pkg_version("@y/websocket-server"),
+        )
+    if key == "hocuspocus":
+        missing = ensure_node_modules(NODE_DIR / "node_modules" / "@hocuspocus" / "server")
+        if missing:
+            return missing
+        return ServerSpec(
+            key,
+            SERVER_LABELS[key],
+            [node, str(HOCUSPOCUS_JS)],
+            env,
+            _node_pkg_version("@hocuspocus/server"),
+            flavour="hocuspocus",
+            url_path=False,
         )
     return f"unknown server {key!r}"
 
@@ -188,35 +292,46 @@ def wait_listening(proc: subprocess.Popen[bytes], host: str, port: int, timeout:
     raise RuntimeError(f"server not listening on {host}:{port} after {timeout:.0f}s")
 
 
+def start_server(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A server in its own session (its CPU is the session's), with as many file
+    descriptors as this machine allows (thousands of sockets)."""
+
+    def raise_nofile() -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=raise_nofile,
+        )
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
     # The server was started in its own session, so its pgid is its pid: this reaches
     # workers it may have forked, and nothing else.
-    with _suppress(ProcessLookupError):
+    try:
         os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        with _suppress(ProcessLookupError):
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait(timeout=10)
 
 
-class _suppress:
-    def __init__(self, *exc: type[BaseException]) -> None:
-        self.exc = exc
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, et: type[BaseException] | None, *_: object) -> bool:
-        return et is not None and issubclass(et, self.exc)
-
-
-def _session_stats(sid: int) -> list[list[str]]:
-    """/proc/<pid>/stat fields after the command name, for every process in session sid."""
-    out = []
+def _session_pids(sid: int) -> list[int]:
+    pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -224,17 +339,44 @@ def _session_stats(sid: int) -> list[list[str]]:
             raw = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue  # exited while we were scanning
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid:
-            out.append(fields)
-    return out
+        if int(raw[raw.rindex(")") + 2 :].split()[3]) == sid:
+            pids.append(int(entry))
+    return pids
+
+
+def _stat_fields(path: str) -> tuple[str, list[str]] | None:
+    try:
+        raw = Path(path).read_text()
+    except OSError:
+        return None
+    return raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
 
 
 def session_cpu_seconds(sid: int) -> float:
     # utime+stime of every live process in the server's session, plus cutime+cstime for
     # children that have already exited and been reaped.
-    ticks = sum(sum(int(f[i]) for i in (11, 12, 13, 14)) for f in _session_stats(sid))
+    ticks = 0
+    for pid in _session_pids(sid):
+        stat = _stat_fields(f"/proc/{pid}/stat")
+        if stat:
+            ticks += sum(int(stat[1][i]) for i in (11, 12, 13, 14))
     return ticks / CLK_TCK
+
+
+def thread_cpu_seconds(sid: int) -> dict[str, float]:
+    """CPU seconds per thread name (all processes of the session): where it goes."""
+    out: dict[str, float] = {}
+    for pid in _session_pids(sid):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            stat = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+            if stat:
+                name = stat[0] if tid != str(pid) else "main"
+                out[name] = out.get(name, 0.0) + sum(int(stat[1][i]) for i in (11, 12)) / CLK_TCK
+    return out
 
 
 def machine_busy_seconds() -> float:
@@ -246,259 +388,12 @@ def machine_busy_seconds() -> float:
 
 
 def session_rss_mb(sid: int) -> float:
-    return sum(int(f[21]) for f in _session_stats(sid)) * PAGE_SIZE / 2**20
-
-
-# --------------------------------------------------------------------------- workers
-
-
-@dataclass
-class ClientSpec:
-    room: int
-    index: int  # index within the room; also the client's map key
-    url: str
-    phase: float  # seconds into each edit period, spreads sends evenly
-
-
-@dataclass
-class WorkerStats:
-    t0: float = math.inf
-    t1: float = math.inf
-    latencies: array = field(default_factory=lambda: array("d"))
-    delivered: int = 0  # deliveries received inside [t0, t1]
-    coalesced: int = 0  # of those, edits that arrived merged with a newer edit of the sender
-    late: int = 0  # deliveries received after t1
-    max_send_lag: float = 0.0  # how far behind schedule a send went (generator overload)
-    cpu0: float = 0.0
-    cpu1: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-    def record(self, now: float, sent_at: float, count: int) -> None:
-        if now < self.t0:
-            return
-        if now > self.t1:
-            self.late += count
-            return
-        self.delivered += count
-        self.coalesced += count - 1
-        self.latencies.append(now - sent_at)
-
-
-class Client:
-    def __init__(self, spec: ClientSpec, stats: WorkerStats) -> None:
-        from pycrdt import Doc, Map
-
-        self.spec = spec
-        self.stats = stats
-        self.key = str(spec.index)
-        self.doc: Any = Doc()
-        self.map: Any = self.doc.get(MAP_NAME, type=Map)
-        self.map.observe(self._on_change)
-        self.seq = 0
-        self.sent_in_window = 0
-        self.last_seen: dict[str, int] = {}
-        self.last_change = 0.0
-        self.ws: Any = None
-        self.recv_task: asyncio.Task[None] | None = None
-        self.synced = asyncio.Event()
-        self.target: dict[str, Any] | None = None
-        self.converged = asyncio.Event()
-
-    def _on_change(self, event: Any) -> None:
-        now = clock()
-        self.last_change = now
-        for key, change in event.keys.items():
-            if key == self.key:
-                continue
-            value = change.get("newValue")
-            if not isinstance(value, list) or len(value) != 2:
-                continue
-            seq, sent_at = int(value[0]), float(value[1])
-            prev = self.last_seen.get(key, 0)
-            if seq <= prev:
-                continue
-            self.last_seen[key] = seq
-            self.stats.record(now, sent_at, seq - prev)
-
-    async def connect(self, timeout: float, attempts: int) -> int:
-        """Connect and complete the sync handshake; returns how many retries it took."""
-        from pycrdt import create_sync_message
-        from websockets.asyncio.client import connect
-
-        for attempt in range(attempts):
-            self.synced = asyncio.Event()
-            try:
-                # No compression (servers differ in what they offer) and no client pings
-                # (noise); payloads are tiny.
-                self.ws = await connect(
-                    self.spec.url,
-                    compression=None,
-                    max_size=None,
-                    ping_interval=None,
-                    open_timeout=timeout,
-                )
-                self.recv_task = asyncio.create_task(self._recv_loop())
-                await self.ws.send(create_sync_message(self.doc))
-                await asyncio.wait_for(self.synced.wait(), timeout)
-                return attempt
-            except Exception as exc:
-                await self.close()
-                if attempt == attempts - 1:
-                    raise RuntimeError(f"join failed after {attempts} attempts: {exc!r}") from exc
-        raise AssertionError("unreachable")
-
-    async def _recv_loop(self) -> None:
-        from pycrdt import YMessageType, YSyncMessageType, handle_sync_message
-        from websockets.exceptions import ConnectionClosed
-
-        ws = self.ws
-        try:
-            async for msg in ws:
-                if isinstance(msg, str) or len(msg) < 2 or msg[0] != YMessageType.SYNC:
-                    continue  # awareness etc.: not part of this benchmark
-                reply = handle_sync_message(msg[1:], self.doc)
-                if reply is not None:
-                    await ws.send(reply)
-                if msg[1] == YSyncMessageType.SYNC_STEP2:
-                    self.synced.set()
-                if self.target is not None and not self.converged.is_set():
-                    self.check_converged()
-        except ConnectionClosed as exc:
-            if ws is self.ws and not self.converged.is_set():  # not closed by us
-                self.stats.errors.append(f"room {self.spec.room} client {self.key}: {exc!r}")
-
-    def check_converged(self) -> None:
-        if self.map.to_py() == self.target:
-            self.converged.set()
-
-    def final_value(self) -> Any:
-        return self.map.to_py().get(self.key)
-
-    async def edit_loop(self, start: float, t0: float, t1: float, rate: float) -> None:
-        from pycrdt import create_update_message
-        from websockets.exceptions import ConnectionClosed
-
-        period = 1.0 / rate
-        k = 0
-        while True:
-            due = start + self.spec.phase + k * period
-            if due >= t1:
-                return
-            delay = due - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                self.stats.max_send_lag = max(self.stats.max_send_lag, -delay)
-            self.seq += 1
-            before = self.doc.get_state()
-            now = clock()
-            self.map[self.key] = [self.seq, now]
-            try:
-                await self.ws.send(create_update_message(self.doc.get_update(before)))
-            except ConnectionClosed:
-                return  # the receive loop records the error; the room will not converge
-            if now >= t0:
-                self.sent_in_window += 1
-            k += 1
-
-    async def close(self) -> None:
-        ws, task = self.ws, self.recv_task
-        self.ws = self.recv_task = None  # first, so the receive loop knows we closed it
-        if ws is not None:
-            await ws.close()
-        if task is not None:
-            with _suppress(Exception):
-                await task
-
-
-async def _run_edits(
-    clients: list[Client], stats: WorkerStats, arg: dict[str, float]
-) -> list[tuple[int, str, Any, int]]:
-    start, t0, t1 = arg["start"], arg["t0"], arg["t1"]
-    stats.t0, stats.t1 = t0, t1
-    loop = asyncio.get_running_loop()
-    window_closed = asyncio.Event()
-
-    def sample(attr: str) -> None:
-        setattr(stats, attr, time.process_time())
-        if attr == "cpu1":
-            window_closed.set()
-
-    loop.call_later(max(0.0, t0 - clock()), sample, "cpu0")
-    loop.call_later(max(0.0, t1 - clock()), sample, "cpu1")
-    await asyncio.gather(*(c.edit_loop(start, t0, t1, arg["rate"]) for c in clients))
-    await window_closed.wait()
-    return [(c.spec.room, c.key, c.final_value(), c.sent_in_window) for c in clients]
-
-
-async def _worker(conn: Connection, specs: list[ClientSpec]) -> None:
-    stats = WorkerStats()
-    clients = [Client(s, stats) for s in specs]
-    while True:
-        cmd, arg = await asyncio.to_thread(conn.recv)
-        try:
-            reply = await _handle(cmd, arg, clients, stats)
-        except Exception:
-            conn.send(("error", traceback.format_exc(limit=5)))
-            raise
-        conn.send(reply)
-        if cmd == "close":
-            return
-
-
-async def _handle(cmd: str, arg: Any, clients: list[Client], stats: WorkerStats) -> tuple[str, Any]:
-    """Run one orchestrator command and return the reply."""
-    live = [c for c in clients if c.ws is not None]
-    if cmd == "connect":
-        # Clients whose index is in arg["indices"] join concurrently.
-        batch = [c for c in clients if c.spec.index in arg["indices"]]
-        results = await asyncio.gather(
-            *(c.connect(arg["timeout"], arg["attempts"]) for c in batch),
-            return_exceptions=True,
-        )
-        return "connected", {
-            "retries": sum(r for r in results if isinstance(r, int)),
-            "failed": [repr(r) for r in results if isinstance(r, BaseException)],
-        }
-    if cmd == "run":
-        return "ran", {"finals": await _run_edits(live, stats, arg)}
-    if cmd == "converge":
-        for c in live:
-            c.target = arg["targets"].get(c.spec.room, {})
-            c.check_converged()
-        waits = [asyncio.wait_for(c.converged.wait(), arg["timeout"]) for c in live]
-        await asyncio.gather(*waits, return_exceptions=True)
-        rooms: dict[int, bool] = {}
-        conv_at: dict[int, float] = {}
-        for c in live:
-            ok = c.converged.is_set()
-            rooms[c.spec.room] = rooms.get(c.spec.room, True) and ok
-            if ok:
-                conv_at[c.spec.room] = max(conv_at.get(c.spec.room, 0.0), c.last_change)
-        return "converged", {
-            "rooms": rooms,
-            "conv_at": conv_at,
-            "latencies": stats.latencies.tobytes(),
-            "delivered": stats.delivered,
-            "coalesced": stats.coalesced,
-            "late": stats.late,
-            "max_send_lag": stats.max_send_lag,
-            "cpu": stats.cpu1 - stats.cpu0,
-            "errors": stats.errors[:20],
-        }
-    if cmd == "close":
-        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-        return "closed", None
-    raise ValueError(f"unknown command {cmd!r}")
-
-
-def worker_main(conn: Connection, specs: list[ClientSpec]) -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_worker(conn, specs))
-    else:
-        uvloop.run(_worker(conn, specs))
+    pages = 0
+    for pid in _session_pids(sid):
+        stat = _stat_fields(f"/proc/{pid}/stat")
+        if stat:
+            pages += int(stat[1][21])
+    return pages * PAGE_SIZE / 2**20
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -508,10 +403,13 @@ def worker_main(conn: Connection, specs: list[ClientSpec]) -> None:
 class Result:
     server: str
     label: str
+    load: str = ""
+    round: int = 0
     version: str = ""
     skipped: str = ""
     error: str = ""
     clients: int = 0
+    watchers: int = 0
     join_retries: int = 0
     join_failures: int = 0
     duration: float = 0.0
@@ -519,6 +417,7 @@ class Result:
     expected_deliveries: int = 0
     deliveries: int = 0
     deliveries_per_s: float = 0.0
+    frames: int = 0  # update frames received in the window
     coalesced: int = 0
     late_deliveries: int = 0
     p50_ms: float = math.nan
@@ -526,11 +425,13 @@ class Result:
     max_ms: float = math.nan
     rooms_converged: int = 0
     rooms: int = 0
-    converge_s: float = math.nan  # worst room: last edit sent -> all its clients equal
+    converge_s: float = math.nan  # worst room: last edit sent -> all its clients caught up
     server_cpu_s: float = math.nan
     cpu_s_per_1k: float = math.nan
+    threads_cpu_s: dict[str, float] = field(default_factory=dict)
     server_rss_mb: float = math.nan
     gen_cpu_s: float = math.nan
+    gen_workers: int = 0
     gen_max_send_lag_ms: float = math.nan
     other_cpu_s: float = math.nan  # machine CPU used by neither server nor generator
     errors: list[str] = field(default_factory=list)
@@ -543,77 +444,70 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank]
 
 
-class Workers:
-    def __init__(self, specs_per_worker: list[list[ClientSpec]]) -> None:
-        ctx = mp.get_context("spawn")
-        self.conns: list[Connection] = []
-        self.procs: list[Any] = []
-        for specs in specs_per_worker:
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=worker_main, args=(child, specs), daemon=True)
-            proc.start()
-            child.close()
-            self.conns.append(parent)
-            self.procs.append(proc)
-
-    def send(self, cmd: str, arg: Any) -> None:
-        for c in self.conns:
-            c.send((cmd, arg))
-
-    def collect(self, expect: str, timeout: float) -> list[Any]:
-        replies = []
-        deadline = clock() + timeout
-        for c in self.conns:
-            if not c.poll(max(0.0, deadline - clock())):
-                raise RuntimeError(f"a worker did not send {expect!r} within {timeout:.0f}s")
-            tag, payload = c.recv()
-            if tag != expect:
-                raise RuntimeError(f"a worker sent {tag!r} instead of {expect!r}: {payload}")
-            replies.append(payload)
-        return replies
-
-    def ask(self, cmd: str, arg: Any, expect: str, timeout: float) -> list[Any]:
-        self.send(cmd, arg)
-        return self.collect(expect, timeout)
-
-    def shutdown(self) -> None:
-        with _suppress(Exception):
-            self.ask("close", None, "closed", 15)
-        for p in self.procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-                p.join(timeout=5)
+def plan_clients(spec: ServerSpec, load: dict[str, Any], port: int, args: Any) -> list[ClientSpec]:
+    """Editors with phases spread evenly over the edit period (over all rooms), then
+    watchers; every client's URL as its server wants it."""
+    editors = load["rooms"] * load["clients"]
+    period = 1.0 / load["rate"]
+    specs = []
+    for room in range(load["rooms"]):
+        path = args.path.format(room=room)
+        url_path = path if spec.url_path else "/"
+        doc = path.strip("/")
+        for i in range(load["clients"]):
+            g = room * load["clients"] + i
+            specs.append(
+                ClientSpec(
+                    room,
+                    i,
+                    f"ws://{args.host}:{port}{url_path}{spec.query}",
+                    phase=period * g / editors,
+                    flavour=spec.flavour,
+                    doc=doc,
+                )
+            )
+        query = spec.watcher_query.get(room, spec.query)
+        for w in range(load["watchers"]):
+            specs.append(
+                ClientSpec(
+                    room,
+                    load["clients"] + w,
+                    f"ws://{args.host}:{port}{url_path}{query}",
+                    phase=0.0,
+                    editor=False,
+                    flavour=spec.flavour,
+                    doc=doc,
+                )
+            )
+    return specs
 
 
-def run_one(key: str, args: argparse.Namespace, logdir: Path) -> Result:
-    label = SERVER_LABELS[key]
-    res = Result(server=key, label=label, rooms=args.rooms)
+def run_one(
+    key: str, load_name: str, load: dict[str, Any], round_: int, args: Any, logdir: Path
+) -> Result:
+    res = Result(server=key, label=SERVER_LABELS.get(key, key), load=load_name, round=round_)
+    res.rooms = load["rooms"]
     port = free_port(args.host)
-    data_dir = logdir / f"data-{key}"
-    workspace = args.path.strip("/").split("/")[1] if args.path.count("/") >= 3 else "bench"
-    spec = resolve_server(key, args.host, port, data_dir, workspace)
+    data_dir = logdir / f"data-{key}-{load_name}-{round_}"
+    spec = resolve_server(key, args.host, port, data_dir, load, args.path, args.variants)
     if isinstance(spec, str):
         res.skipped = spec
-        print(f"== {label}: SKIPPED ({spec})", flush=True)
+        print(f"== {res.label}: SKIPPED ({spec})", flush=True)
         return res
+    res.label = spec.label
     res.version = spec.version
-    print(f"== {label} {spec.version}: {' '.join(spec.argv)}", flush=True)
-    log_path = logdir / f"{key}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            spec.argv, env=spec.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    print(f"== [{load_name} #{round_ + 1}] {spec.label} {spec.version}", flush=True)
+    log_path = logdir / f"{key}-{load_name}-{round_}.log"
+    proc = start_server(spec.argv, spec.env, log_path)
     workers: Workers | None = None
     try:
         wait_listening(proc, args.host, port, args.start_timeout)
-        specs = plan_clients(args, port, spec.query)
-        per_worker: list[list[ClientSpec]] = [[] for _ in range(args.workers)]
-        for g, s in enumerate(specs):
-            per_worker[g % args.workers].append(s)  # every room is split across workers
-        workers = Workers([w for w in per_worker if w])
-        res.clients = len(specs)
-        measure(res, workers, proc, args)
+        specs = plan_clients(spec, load, port, args)
+        workers = Workers.spread(specs, args.workers)
+        res.gen_workers = len(workers.procs)
+        res.clients = sum(1 for s in specs if s.editor)
+        res.watchers = len(specs) - res.clients
+        measure(res, workers, proc, load, args)
     except Exception as exc:
         res.error = f"{type(exc).__name__}: {exc}"
     finally:
@@ -628,79 +522,56 @@ def run_one(key: str, args: argparse.Namespace, logdir: Path) -> Result:
     return res
 
 
-def plan_clients(args: argparse.Namespace, port: int, query: str = "") -> list[ClientSpec]:
-    total = args.rooms * args.clients
-    period = 1.0 / args.rate
-    specs = []
-    for room in range(args.rooms):
-        path = args.path.format(room=room)
-        url = f"ws://{args.host}:{port}{path}{query}"
-        for i in range(args.clients):
-            g = room * args.clients + i
-            specs.append(ClientSpec(room, i, url, phase=period * g / total))
-    return specs
-
-
 def measure(
-    res: Result, workers: Workers, proc: subprocess.Popen[bytes], args: argparse.Namespace
+    res: Result, workers: Workers, proc: subprocess.Popen[bytes], load: dict[str, Any], args: Any
 ) -> None:
-    join = {"timeout": args.join_timeout, "attempts": args.join_attempts}
-    # Joins: the first client of every room alone, then the rest concurrently, unless
-    # --concurrent-joins (pycrdt-websocket can wedge when a room's first joins race).
-    batches = (
-        [list(range(args.clients))]
-        if args.concurrent_joins
-        else [
-            [0],
-            list(range(1, args.clients)),
-        ]
-    )
-    replies: list[Any] = []
-    for batch in batches:
-        replies += workers.ask(
-            "connect",
-            {**join, "indices": batch},
-            "connected",
-            args.join_timeout * args.join_attempts + 30,
-        )
-    res.join_retries = sum(r["retries"] for r in replies)
-    failed = [f for r in replies for f in r["failed"]]
+    res.join_retries, failed = workers.join_all(args.join_timeout, args.join_attempts)
     res.join_failures = len(failed)
     res.errors += failed[:5]
-    if res.join_failures == res.clients:
+    if res.join_failures == res.clients + res.watchers:
         raise RuntimeError("no client could join")
 
     start = clock() + 1.0  # time for every worker to receive "run"
     t0 = start + args.warmup
     t1 = t0 + args.duration
-    workers.send("run", {"start": start, "t0": t0, "t1": t1, "rate": args.rate})
+    workers.send("run", {"start": start, "t0": t0, "t1": t1, "rate": load["rate"]})
     _sleep_until(t0)
-    cpu0, busy0 = session_cpu_seconds(proc.pid), machine_busy_seconds()
+    cpu0, busy0, threads0 = (
+        session_cpu_seconds(proc.pid),
+        machine_busy_seconds(),
+        thread_cpu_seconds(proc.pid),
+    )
     _sleep_until(t1)
-    cpu1, busy1 = session_cpu_seconds(proc.pid), machine_busy_seconds()
+    cpu1, busy1, threads1 = (
+        session_cpu_seconds(proc.pid),
+        machine_busy_seconds(),
+        thread_cpu_seconds(proc.pid),
+    )
     res.duration = t1 - t0
     res.server_cpu_s = cpu1 - cpu0
+    res.threads_cpu_s = {
+        k: round(v - threads0.get(k, 0.0), 2) for k, v in threads1.items() if v > threads0.get(k, 0)
+    }
     machine_busy = busy1 - busy0
     ran = workers.collect("ran", 60)
 
-    # Expected final map per room: each live sender's last value.
-    targets: dict[int, dict[str, Any]] = {}
-    room_size: dict[int, int] = {}
+    # Expected per room: each sender's last seq, and who receives its edits.
+    finals: dict[int, dict[int, int]] = {}
     sent: dict[int, int] = {}
     for payload in ran:
-        for room, key, value, n_sent in payload["finals"]:
-            room_size[room] = room_size.get(room, 0) + 1
+        for room, index, seq, n_sent in payload["finals"]:
             sent[room] = sent.get(room, 0) + n_sent
-            if value is not None:
-                targets.setdefault(room, {})[key] = value
+            if seq:
+                finals.setdefault(room, {})[index] = seq
     res.edits_sent = sum(sent.values())
-    res.expected_deliveries = sum(sent[r] * (room_size[r] - 1) for r in sent)
+    receivers = load["clients"] - 1 + load["watchers"]
+    res.expected_deliveries = res.edits_sent * receivers
 
     conv = workers.ask(
         "converge",
-        {"targets": targets, "timeout": args.converge_timeout},
+        {"finals": finals, "timeout": args.converge_timeout},
         "converged",
-        args.converge_timeout + 30,
+        args.converge_timeout + 120,
     )
     res.server_rss_mb = session_rss_mb(proc.pid)
     rooms: dict[int, bool] = {}
@@ -713,18 +584,13 @@ def measure(
             conv_at[room] = max(conv_at.get(room, 0.0), at)
         lat.frombytes(p["latencies"])
         res.deliveries += p["delivered"]
+        res.frames += p["frames"]
         res.coalesced += p["coalesced"]
         res.late_deliveries += p["late"]
         res.errors += p["errors"]
     res.rooms_converged = sum(1 for ok in rooms.values() if ok)
     if res.rooms_converged == len(rooms) and conv_at:
-        # Settle time: from a room's last edit being sent (its newest send time is in the
-        # final map) to the change that made the last of its clients converge.
-        res.converge_s = max(
-            max(0.0, at - max(v[1] for v in targets[room].values()))
-            for room, at in conv_at.items()
-            if targets.get(room)
-        )
+        res.converge_s = max(0.0, max(conv_at.values()) - t1)
     res.gen_cpu_s = sum(p["cpu"] for p in conv)
     res.other_cpu_s = max(0.0, machine_busy - res.server_cpu_s - res.gen_cpu_s)
     res.gen_max_send_lag_ms = max(p["max_send_lag"] for p in conv) * 1000
@@ -767,28 +633,48 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def report(results: list[Result], args: argparse.Namespace) -> str:
-    offered = args.rooms * args.clients * args.rate
-    lines = [
-        f"Load: {args.rooms} rooms x {args.clients} clients x {args.rate:g} edits/s "
-        f"= {offered:g} edits/s, {offered * (args.clients - 1):g} deliveries/s offered; "
-        f"{args.duration:g} s measured after {args.warmup:g} s warm-up; "
-        f"{args.workers} generator processes; {os.cpu_count()} CPUs; "
-        f"python {platform.python_version()}, pycrdt {_pkg_version('pycrdt')}",
-        "",
-    ]
-    ran = [r for r in results if not r.skipped and not r.error]
+def _median(values: list[float]) -> float:
+    values = [v for v in values if not math.isnan(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def _spread(values: list[float], digits: int) -> str:
+    """The median, and the range over rounds when there are several."""
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return "n/a"
+    mid = _fmt(statistics.median(values), digits)
+    if len(values) == 1:
+        return mid
+    return f"{mid} ({_fmt(min(values), digits)}-{_fmt(max(values), digits)})"
+
+
+def load_title(name: str, load: dict[str, Any], args: Any) -> str:
+    offered = load["rooms"] * load["clients"] * load["rate"]
+    receivers = load["clients"] - 1 + load["watchers"]
+    watchers = f" + {load['watchers']} watchers" if load["watchers"] else ""
+    return (
+        f"Load {name!r}: {load['rooms']} room(s) x {load['clients']} editors{watchers} "
+        f"x {load['rate']:g} edits/s = {offered:g} edits/s, {offered * receivers:g} "
+        f"deliveries/s offered; {args.duration:g} s measured after {args.warmup:g} s warm-up"
+    )
+
+
+def report_load(results: list[Result], name: str, load: dict[str, Any], args: Any) -> str:
+    lines = [load_title(name, load, args), ""]
     header = [
         "server",
+        "round",
         "deliv/s",
         "of offered",
+        "deliv/frame",
         "p50 ms",
         "p99 ms",
         "max ms",
         "converged",
         "settle ms",
         "srv CPU s",
-        "CPU s/1k deliv",
+        "CPU ms/1k deliv",
         "srv RSS MB",
         "gen CPU %",
         "other CPU %",
@@ -796,30 +682,29 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     ]
     rows = []
     for r in results:
-        name = f"{r.label} {r.version}".strip()
+        name_v = f"{r.label} {r.version}".strip()
         if r.skipped or r.error:
             rows.append(
-                [name, f"{'skipped' if r.skipped else 'FAILED'}: {r.skipped or r.error}"[:60]]
-                + [""] * (len(header) - 2)
+                [name_v, str(r.round + 1)]
+                + [f"{'skipped' if r.skipped else 'FAILED'}: {r.skipped or r.error}"[:60]]
+                + [""] * (len(header) - 3)
             )
             continue
-        share = (
-            r.deliveries_per_s * r.duration / r.expected_deliveries * 100
-            if r.expected_deliveries
-            else math.nan
-        )
+        share = r.deliveries / r.expected_deliveries * 100 if r.expected_deliveries else math.nan
         rows.append(
             [
-                name,
+                name_v,
+                str(r.round + 1),
                 _fmt(r.deliveries_per_s, 0),
                 f"{_fmt(share, 1)}%",
+                _fmt(r.deliveries / r.frames if r.frames else math.nan, 2),
                 _fmt(r.p50_ms, 2),
                 _fmt(r.p99_ms, 2),
                 _fmt(r.max_ms, 1),
                 f"{r.rooms_converged}/{r.rooms}",
-                _fmt(r.converge_s * 1000, 1),
+                _fmt(r.converge_s * 1000, 0),
                 _fmt(r.server_cpu_s, 2),
-                _fmt(r.cpu_s_per_1k, 3),
+                _fmt(r.cpu_s_per_1k * 1000, 1),
                 _fmt(r.server_rss_mb, 0),
                 _fmt(r.gen_cpu_s / r.duration * 100, 0),
                 _fmt(r.other_cpu_s / r.duration * 100, 0),
@@ -830,62 +715,97 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         )
     lines.append(_table(header, rows))
 
-    by_key = {r.server: r for r in ran}
-    # Against each baseline that ran; with Sinopia in the run, only Sinopia's ratios
-    # against the two that store (the other servers against them say little).
-    for ref_key in ("node", "pycrdt", "node-leveldb", "pycrdt-sqlite"):
-        ref = by_key.get(ref_key)
-        others = [r for r in ran if r.server != ref_key]
-        if ref_key in ("node-leveldb", "pycrdt-sqlite") and "sinopia" in by_key:
-            others = [by_key["sinopia"]]
-        if ref is None or not others:
-            continue
-        lines += [
-            "",
-            f"Ratios vs {ref.label} (this / reference: < 1 is better for latency and CPU, "
-            "> 1 for deliveries/s):",
-            "",
+    ran = [r for r in results if not r.skipped and not r.error]
+    keys = list(dict.fromkeys(r.server for r in ran))
+    by_key = {k: [r for r in ran if r.server == k] for k in keys}
+    label = {k: by_key[k][0].label for k in keys}
+    if args.rounds > 1 and ran:
+        lines += ["", f"Median (range) over {args.rounds} interleaved rounds:", ""]
+        srows = [
+            [
+                label[k],
+                _spread([r.cpu_s_per_1k * 1000 for r in by_key[k]], 1),
+                _spread([r.p50_ms for r in by_key[k]], 2),
+                _spread([r.p99_ms for r in by_key[k]], 2),
+                _spread([r.deliveries / r.expected_deliveries * 100 for r in by_key[k]], 1),
+            ]
+            for k in keys
         ]
+        header = ["server", "CPU ms/1k deliv", "p50 ms", "p99 ms", "delivered %"]
+        lines.append(_table(header, srows))
+
+    def med(k: str, attr: str) -> float:
+        return _median([getattr(r, attr) for r in by_key[k]])
+
+    sinopias = [k for k in keys if k == "sinopia" or k in args.variants]
+    for ref in ("node", "node-leveldb", "hocuspocus", "pycrdt", "pycrdt-sqlite"):
+        if ref not in by_key or not sinopias:
+            continue
+        lines += ["", f"Ratios vs {label[ref]} (medians; < 1 is better):", ""]
         rrows = [
             [
-                r.label,
-                _ratio(r.deliveries_per_s, ref.deliveries_per_s),
-                _ratio(r.p50_ms, ref.p50_ms),
-                _ratio(r.p99_ms, ref.p99_ms),
-                _ratio(r.cpu_s_per_1k, ref.cpu_s_per_1k),
+                label[k],
+                _ratio(med(k, "cpu_s_per_1k"), med(ref, "cpu_s_per_1k")),
+                _ratio(med(k, "p50_ms"), med(ref, "p50_ms")),
+                _ratio(med(k, "p99_ms"), med(ref, "p99_ms")),
             ]
-            for r in others
+            for k in sinopias
         ]
-        lines.append(_table(["server", "deliv/s", "p50", "p99", "CPU s/1k deliv"], rrows))
+        lines.append(_table(["server", "CPU/deliv", "p50", "p99"], rrows))
+    if args.threads:
+        for k in sinopias:
+            merged: dict[str, list[float]] = {}
+            for r in by_key[k]:
+                for t, v in r.threads_cpu_s.items():
+                    merged.setdefault(t, []).append(v / r.deliveries * 1e6 if r.deliveries else 0)
+            parts = ", ".join(f"{t} {_median(v):.1f}" for t, v in sorted(merged.items()))
+            lines += ["", f"{label[k]}: µs CPU per delivery by thread: {parts}"]
+
     notes = []
     for r in ran:
+        tag = f"{r.label} #{r.round + 1}"
         if r.coalesced:
-            notes.append(f"{r.label}: {r.coalesced} deliveries arrived merged with a newer edit")
+            notes.append(f"{tag}: {r.coalesced} edits arrived only inside a newer edit")
         if r.join_retries:
-            notes.append(
-                f"{r.label}: {r.join_retries} joins got no sync reply within "
-                f"{args.join_timeout:g} s and were retried"
-            )
+            notes.append(f"{tag}: {r.join_retries} joins were retried")
         if r.join_failures or r.errors:
-            notes.append(f"{r.label}: {len(r.errors)} client errors, e.g. {r.errors[:2]}")
+            notes.append(f"{tag}: {len(r.errors)} client errors, e.g. {r.errors[:2]}")
         if r.other_cpu_s / r.duration > 0.1:
             notes.append(
-                f"{r.label}: other processes used {r.other_cpu_s / r.duration:.2f} cores "
+                f"{tag}: other processes used {r.other_cpu_s / r.duration:.2f} cores "
                 "during the window; its figures are less reliable"
             )
-        if r.gen_cpu_s / r.duration / args.workers > 0.8:
+        if r.gen_workers and r.gen_cpu_s / r.duration / r.gen_workers > 0.7:
             notes.append(
-                f"{r.label}: the load generator used {r.gen_cpu_s / r.duration:.2f} cores; "
-                "it may be the bottleneck (see --workers)"
+                f"{tag}: the load generator used {r.gen_cpu_s / r.duration:.2f} cores over "
+                f"{r.gen_workers} processes; it may be the bottleneck (see --workers)"
             )
-        if r.gen_max_send_lag_ms > 1000 / args.rate:
+        if r.gen_max_send_lag_ms > 1000 / load["rate"] / 2:
             notes.append(
-                f"{r.label}: load generator fell {r.gen_max_send_lag_ms:.0f} ms behind its "
+                f"{tag}: the load generator fell {r.gen_max_send_lag_ms:.0f} ms behind its "
                 "schedule (overloaded machine; latency figures include that)"
             )
     if notes:
         lines += ["", "Notes:", *(f"- {n}" for n in notes)]
     return "\n".join(lines)
+
+
+def report(results: list[Result], args: Any) -> str:
+    lines = [
+        f"{os.cpu_count()} CPUs; python {platform.python_version()}, pycrdt "
+        f"{_pkg_version('pycrdt')}; node {_node_version()}; {args.workers} generator processes; "
+        "servers run one at a time, interleaved over rounds",
+    ]
+    for name, load in args.loads.items():
+        lines += ["", report_load([r for r in results if r.load == name], name, load, args)]
+    return "\n".join(lines)
+
+
+def _node_version() -> str:
+    node = shutil.which("node")
+    if not node:
+        return "none"
+    return subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 # --------------------------------------------------------------------------- main
@@ -896,16 +816,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Yjs websocket server load test (see bench/README.md)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--rooms", "-R", type=int, default=10)
-    p.add_argument("--clients", "-C", type=int, default=10, help="clients per room")
-    p.add_argument("--rate", type=float, default=5.0, help="edits per second per client")
+    p.add_argument(
+        "--load",
+        default="rooms",
+        help=f"comma-separated loads, each a table: {', '.join(LOADS)} "
+        "(rooms: 10 x 10 x 5/s; crowd: 1 x 50 x 2/s; watchers: 1 writer at 5/s + 1000 watchers)",
+    )
+    p.add_argument("--rooms", "-R", type=int, help="override the load's rooms")
+    p.add_argument("--clients", "-C", type=int, help="override: editors per room")
+    p.add_argument("--watchers", "-W", type=int, help="override: watchers per room")
+    p.add_argument("--rate", type=float, help="override: edits per second per editor")
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds")
-    p.add_argument("--warmup", type=float, default=3.0, help="unmeasured editing before")
+    p.add_argument("--warmup", type=float, default=5.0, help="unmeasured editing before")
+    p.add_argument("--rounds", type=int, default=1, help="repeat every server, interleaved")
     p.add_argument(
         "--servers",
-        default=",".join(SERVER_KEYS),
-        help=f"comma-separated subset of {','.join(SERVER_KEYS)}, run in this order",
+        default=DEFAULT_SERVERS,
+        help=f"comma-separated subset of {','.join(SERVER_KEYS)} and variant names, in order",
     )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="Sinopia with other settings (SINOPIA_...=...) or code (checkout=DIR); "
+        "run right after `sinopia` unless --servers names it",
+    )
+    p.add_argument("--threads", action="store_true", help="Sinopia's CPU per thread")
     p.add_argument("--workers", type=int, default=2, help="load generator processes")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument(
@@ -915,23 +852,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--join-timeout", type=float, default=10.0, help="per join attempt")
     p.add_argument("--join-attempts", type=int, default=3)
-    p.add_argument(
-        "--concurrent-joins",
-        action="store_true",
-        help="let every client of a room join at once instead of the first one alone first",
-    )
     p.add_argument("--converge-timeout", type=float, default=30.0)
     p.add_argument("--start-timeout", type=float, default=30.0, help="server start-up")
     p.add_argument("--json", type=Path, help="also write the raw results here")
     p.add_argument("--keep-logs", action="store_true", help="keep server logs and data dirs")
     args = p.parse_args(argv)
+    args.variants = {v.name: v for v in map(Variant.parse, args.variant)}
     keys = [k.strip() for k in args.servers.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in SERVER_KEYS]
+    for name in args.variants:
+        if name not in keys:
+            at = keys.index("sinopia") + 1 if "sinopia" in keys else len(keys)
+            keys.insert(at, name)
+    unknown = [k for k in keys if k not in SERVER_KEYS and k not in args.variants]
     if unknown:
-        p.error(f"unknown server(s) {unknown}; choose from {SERVER_KEYS}")
+        p.error(f"unknown server(s) {unknown}; choose from {SERVER_KEYS} or a --variant")
     args.server_keys = keys
-    if min(args.rooms, args.clients, args.workers) < 1 or args.rate <= 0 or args.duration <= 0:
-        p.error("rooms, clients, workers, rate and duration must be positive")
+    args.loads = {}
+    for name in filter(None, (n.strip() for n in args.load.split(","))):
+        if name not in LOADS:
+            p.error(f"unknown load {name!r}; choose from {', '.join(LOADS)}")
+        load = dict(LOADS[name])
+        for k in ("rooms", "clients", "watchers", "rate"):
+            if getattr(args, k) is not None:
+                load[k] = getattr(args, k)
+        if min(load["rooms"], load["clients"]) < 1 or load["rate"] <= 0 or load["watchers"] < 0:
+            p.error("rooms, clients and rate must be positive")
+        args.loads[name] = load
+    if args.workers < 1 or args.duration <= 0 or args.rounds < 1:
+        p.error("workers, duration and rounds must be positive")
     return args
 
 
@@ -940,8 +888,10 @@ def main(argv: list[str] | None = None) -> int:
     logdir = Path(tempfile.mkdtemp(prefix="sinopia-bench-"))
     results = []
     try:
-        for key in args.server_keys:
-            results.append(run_one(key, args, logdir))
+        for name, load in args.loads.items():
+            for round_ in range(args.rounds):
+                for key in args.server_keys:
+                    results.append(run_one(key, name, load, round_, args, logdir))
     finally:
         if not args.keep_logs:
             shutil.rmtree(logdir, ignore_errors=True)

@@ -42,22 +42,22 @@ import urllib.request
 from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
+from loadgen import ClientSpec, Workers, clock
 from loadtest import (
-    ClientSpec,
-    Workers,
+    SINOPIA_BENCH_ENV,
     _fmt,
     _percentile,
     _sleep_until,
     _table,
-    clock,
     free_port,
     machine_busy_seconds,
     session_cpu_seconds,
     stop_server,
     wait_listening,
 )
+
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
 
 WORKSPACE = "bench"
 
@@ -140,7 +140,31 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         start_new_session=True,
     )
     wait_listening(proc, "127.0.0.1", port, 10)
-    return proc, f"redis://127.0.0.1:{port}/0"
+    # A document no other instance showed itself on for 5 s (not 30) counts as unshared,
+    # so a short warm-up reaches the steady state of documents routed to one instance.
+    return proc, f"redis://127.0.0.1:{port}/0?live_grace=5"
+
+
+def cpu_group(name: str, cores: float) -> Path:
+    """A cgroup (v1 cpu controller) that caps what its processes use at `cores` (as root:
+    cpu.cfs_quota_us per 100 ms period)."""
+    group = CGROUP_CPU / f"sinopia-bench-{os.getpid()}-{name}"
+    group.mkdir()
+    (group / "cpu.cfs_period_us").write_text("100000")
+    (group / "cpu.cfs_quota_us").write_text(str(int(cores * 100000)))
+    return group
+
+
+def join_group(group: Path) -> None:
+    # In the child before it runs sinopia: every thread and process it starts is capped.
+    (group / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def remove_group(group: Path) -> None:
+    try:
+        group.rmdir()
+    except OSError:
+        pass  # a process still in it (it is being reaped): left for the system to reuse
 
 
 def deliveries_metric(port: int, token: str) -> int:
@@ -160,22 +184,22 @@ def run_config(n: int, rate: float, args: argparse.Namespace, workdir: Path) -> 
     data_dir.mkdir(parents=True)
     sinopia = sinopia_command()
     procs: list[subprocess.Popen[bytes]] = []
+    groups: list[Path] = []
     redis: subprocess.Popen[bytes] | None = None
     workers: Workers | None = None
     print(f"== {run.label}, {rate:g} edits/s per client", flush=True)
     try:
         token = provision(sinopia, data_dir)
-        env = {
-            **os.environ,
-            "SINOPIA_LOG_LEVEL": "warning",
-            # One principal from one address sends every edit here.
-            "SINOPIA_RATE_UPDATES_PER_SECOND": "1000000",
-        }
+        # One principal from one address sends every edit here.
+        env = {**os.environ, **SINOPIA_BENCH_ENV}
         if n > 1:
             redis, env["SINOPIA_REDIS_URL"] = start_redis(base)
         ports = [free_port(args.host) for _ in range(n)]
         for i, port in enumerate(ports):
             argv = [sinopia, "serve", "--host", args.host, "--port", str(port)]
+            group = cpu_group(f"{base.name}-{i}", args.cap) if args.cap else None
+            if group is not None:
+                groups.append(group)
             with open(base / f"instance{i}.log", "wb") as log:
                 procs.append(
                     subprocess.Popen(
@@ -184,6 +208,7 @@ def run_config(n: int, rate: float, args: argparse.Namespace, workdir: Path) -> 
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=(lambda g=group: join_group(g)) if group else None,
                     )
                 )
         for proc, port in zip(procs, ports, strict=True):
@@ -217,6 +242,8 @@ def run_config(n: int, rate: float, args: argparse.Namespace, workdir: Path) -> 
             stop_server(proc)
         if redis is not None:
             stop_server(redis)
+        for group in groups:
+            remove_group(group)
     return run
 
 
@@ -229,11 +256,9 @@ def measure(
     token: str,
     args: argparse.Namespace,
 ) -> None:
-    join = {"timeout": args.join_timeout, "attempts": 3}
-    for batch in ([0], list(range(1, args.clients))):  # first client of a room alone
-        for reply in workers.ask("connect", {**join, "indices": batch}, "connected", 120):
-            run.join_failures += len(reply["failed"])
-            run.errors += reply["failed"][:3]
+    _, failed = workers.join_all(args.join_timeout, 3)
+    run.join_failures = len(failed)
+    run.errors += failed[:3]
     start = clock() + 1.0
     t0 = start + args.warmup
     t1 = t0 + args.duration
@@ -258,18 +283,18 @@ def measure(
     run.instance_deliveries = [b - a for a, b in zip(del0, del1, strict=True)]
     run.redis_cpu_s = redis1 - redis0
 
-    ran = workers.collect("ran", 60)
-    targets: dict[int, dict[str, Any]] = {}
+    ran = workers.collect("ran", 120)
+    finals: dict[int, dict[int, int]] = {}
     sent = 0
     for payload in ran:
-        for room, key, value, n_sent in payload["finals"]:
+        for room, index, seq, n_sent in payload["finals"]:
             sent += n_sent
-            if value is not None:
-                targets.setdefault(room, {})[key] = value
+            if seq:
+                finals.setdefault(room, {})[index] = seq
     run.offered = sent * (args.clients - 1) / run.duration
     conv = workers.ask(
         "converge",
-        {"targets": targets, "timeout": args.converge_timeout},
+        {"finals": finals, "timeout": args.converge_timeout},
         "converged",
         args.converge_timeout + 30,
     )
@@ -299,7 +324,9 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
         f"rate shown; {args.duration:g} s measured after {args.warmup:g} s warm-up; "
         f"{args.workers} generator processes; {os.cpu_count()} CPUs; "
         f"python {platform.python_version()}; store: one SQLite file shared by the instances; "
-        f"spread: {args.spread} (see --spread)",
+        f"spread: {args.spread} (see --spread); "
+        + (f"each instance capped at {args.cap:g} cores" if args.cap else "instances uncapped")
+        + "; redis and the generator uncapped",
         "",
     ]
     header = [
@@ -352,6 +379,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
             ]
         )
     lines.append(_table(header, rows))
+    lines += ["", saturation(runs)]
     notes = []
     for r in runs:
         if r.join_failures or r.errors:
@@ -364,6 +392,47 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
     if notes:
         lines += ["", "Notes:", *(f"- {n}" for n in notes)]
     return "\n".join(lines)
+
+
+def saturation(runs: list[Run]) -> str:
+    """Per instance count: the most it delivered (its saturation, when the rates reach it)
+    and, at the highest rate it carried whole, what it lost and its p99."""
+    by_n: dict[int, list[Run]] = {}
+    for r in runs:
+        if not r.error:
+            by_n.setdefault(r.instances, []).append(r)
+    if not by_n:
+        return ""
+    best = {n: max(rs, key=lambda r: r.deliveries_per_s) for n, rs in by_n.items()}
+    one = best.get(1)
+    rows = []
+    for n, rs in sorted(by_n.items()):
+        whole = [r for r in rs if r.offered and r.deliveries_per_s >= 0.999 * r.offered]
+        below = max(whole, key=lambda r: r.rate) if whole else None
+        top = best[n]
+        rows.append(
+            [
+                str(n),
+                f"{_fmt(top.deliveries_per_s, 0)} (at {top.rate:g}/s)",
+                f"{top.deliveries_per_s / one.deliveries_per_s:.2f}x" if one else "n/a",
+                f"{below.rate:g}/s" if below else "none",
+                f"{_fmt(max(0.0, 1 - below.deliveries_per_s / below.offered) * 100, 2)}%"
+                if below
+                else "",
+                f"{below.rooms_converged}/{below.rooms}" if below else "",
+                _fmt(below.p99_ms, 1) if below else "",
+            ]
+        )
+    header = [
+        "instances",
+        "deliv/s at saturation",
+        "vs 1 instance",
+        "highest rate carried whole",
+        "lost there",
+        "converged",
+        "p99 ms there",
+    ]
+    return "Saturation (the most delivered over the rates run):\n\n" + _table(header, rows)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -381,6 +450,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="clients: each room's clients over every instance; rooms: each room on one",
     )
     p.add_argument("--rates", default="5", help="edits per second per client, each run")
+    p.add_argument(
+        "--cap",
+        type=float,
+        default=0.25 if os.access(CGROUP_CPU, os.W_OK) else 0.0,
+        help="CPU cap per instance in cores (cgroup v1 cpu controller, as root); 0: none",
+    )
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--workers", type=int, default=2, help="load generator processes")

@@ -42,6 +42,19 @@ class RateLimited(CollabError):
     code = 4429
 
 
+class RoomFull(RateLimited):
+    """The document's room is at its limit for this kind of client: a refusal for load,
+    which may clear (the server may close a share link's socket with 1013 instead, so
+    an embed tries again)."""
+
+
+class TryLater(CollabError):
+    """Refused for load, to a client that should come back: "try again later", which
+    y-websocket retries (it stops for good on 4400-4499)."""
+
+    code = 1013
+
+
 class StoreUnavailable(CollabError):
     code = 1011
 

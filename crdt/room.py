@@ -20,15 +20,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple, TypeVar
 
-from pycrdt import Awareness, Doc, TransactionEvent, create_sync_message, handle_sync_message
+from pycrdt import (
+    Awareness,
+    Doc,
+    TransactionEvent,
+    create_sync_message,
+    handle_sync_message,
+    merge_updates,
+)
 
 from . import protocol
 from .bus import Bus, BusMessage, Kind
-from .errors import MalformedMessage, RateLimited, StoreUnavailable, TooLarge
+from .errors import MalformedMessage, RoomFull, StoreUnavailable, TooLarge
 from .groupcommit import GroupCommit
 from .peer import Peer
-from .store import Store
-from .types import Limits, Loaded, NewEntry
+from .store import Store, StoreError
+from .types import Entry, Limits, Loaded, NewEntry
 
 log = logging.getLogger("sinopia.room")
 
@@ -44,6 +51,10 @@ _EMPTY_UPDATE = b"\x00\x00"
 GAP_GRACE_SECONDS = 1.0
 # Entries read per store round trip when catching up.
 CATCH_UP_PAGE = 500
+# Updates relayed together are merged into frames of at most this size: a frame is written
+# to a client's socket at once, so a merge must not grow past what back-pressure allows
+# for (see server/live); most updates are a few hundred bytes.
+MERGED_FRAME_BYTES = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -52,7 +63,10 @@ class Stats:
 
     updates: int = 0
     duplicates: int = 0
+    # Updates delivered to peers (an update in a merged frame counts once per receiver),
+    # and the update frames that carried them.
     deliveries: int = 0
+    frames: int = 0
     awareness: int = 0
     refused: int = 0
     remote_updates: int = 0
@@ -69,9 +83,10 @@ class Refusal(NamedTuple):
     close: bool = False
 
 
-# (document name, live doc, sender, update) -> None to accept. Installed by the server,
-# which knows the document schema and the roles; the room only enforces the verdict.
-UpdateCheck = Callable[[str, Doc, Peer, bytes], Refusal | None]
+# (room, sender, update) -> None to accept, called before the update is applied to
+# `room.doc`. Installed by the server, which knows the document schema and the roles; the
+# room only enforces the verdict.
+UpdateCheck = Callable[["Room", Peer, bytes], Refusal | None]
 
 
 @dataclass(eq=False)
@@ -82,6 +97,7 @@ class ServerPeer:
     principal: str
     id: str = field(default_factory=lambda: "api-" + secrets.token_hex(6))
     can_write: bool = True
+    presence: bool = False
 
     def send(self, message: bytes) -> None:
         pass
@@ -122,6 +138,15 @@ class Room:
         self.awareness.set_local_state(None)
         # peer -> awareness client ids it has announced (removed when it leaves)
         self.peers: dict[Peer, set[int]] = {}
+        # Of those, the ones that take part in presence (not share-link sockets), and
+        # the read-only ones, which count against their own limit.
+        self._aware: dict[Peer, None] = {}
+        self._watchers: set[Peer] = set()
+        # Awareness updates received this turn of the event loop, relayed together.
+        self._awareness_batch: list[tuple[bytes, bytes, Peer | None]] = []
+        self._awareness_ids: set[int] = set()
+        # Updates from other instances applied this turn, relayed together.
+        self._remote_batch: list[tuple[bytes, Peer | None]] = []
         self.idle_since: float | None = time.monotonic()
         self.broken = False
 
@@ -147,6 +172,9 @@ class Room:
         # part new to the document is stored and relayed: a re-sent update adds nothing.
         self._delta: bytes | None = None
         self._capture = False
+        # Transactions that changed the live document, by any path: a check that keeps a
+        # copy of it knows from this whether the copy is still in step.
+        self.changes = 0
         self.doc.observe(self._on_transaction)
 
         # Applied, not yet stored: (delta, from whom, future of a server-side writer).
@@ -156,7 +184,12 @@ class Room:
         self._applied = 0  # updates applied to the doc, counted locally
         self._stored = 0  # of which durable
         self._deferred: list[tuple[int, Peer, bytes]] = []  # (needs _stored >=, to, message)
-        self._flush_task: asyncio.Task[None] | None = None
+        # The batch handed to the group commit and not yet stored (one at a time, so a
+        # document's updates are stored and relayed in order), and whether handing over
+        # the next one is scheduled.
+        self._writing: list[tuple[bytes, Peer, asyncio.Future[int] | None]] | None = None
+        self._submit_scheduled = False
+        self._flushed: list[asyncio.Future[None]] = []  # flush() callers
         self._checkpoint_task: asyncio.Task[None] | None = None
 
     # -- loading -----------------------------------------------------------------------
@@ -173,28 +206,50 @@ class Room:
 
     # -- peers -------------------------------------------------------------------------
 
+    @property
+    def watchers(self) -> int:
+        """Peers that can only read (viewers, share links)."""
+        return len(self._watchers)
+
+    @property
+    def editors(self) -> int:
+        return len(self.peers) - len(self._watchers)
+
     def join(self, peer: Peer) -> None:
-        if len(self.peers) >= self.limits.max_clients_per_room:
-            raise RateLimited(f"room is full ({self.limits.max_clients_per_room} clients)")
+        # Read-only audiences (an exhibition page's visitors) have a limit of their own,
+        # so a crowd of watchers never keeps the people at work out, nor the reverse. A
+        # peer counts where it stood when it joined.
+        watcher = not peer.can_write
+        if watcher and len(self._watchers) >= self.limits.max_watchers_per_room:
+            raise RoomFull(f"room is full ({self.limits.max_watchers_per_room} watchers)")
+        if not watcher and self.editors >= self.limits.max_clients_per_room:
+            raise RoomFull(f"room is full ({self.limits.max_clients_per_room} editing clients)")
         self.peers[peer] = set()
+        if watcher:
+            self._watchers.add(peer)
+        if peer.presence:
+            self._aware[peer] = None
         self.idle_since = None
         # As the y-websocket server does: our state vector, so the client sends what we
-        # lack, then everyone's presence.
+        # lack, then everyone's presence (to those who take part in it).
         peer.send(create_sync_message(self.doc))
-        if self.awareness.states:
+        if peer.presence and self.awareness.states:
             ids = list(self.awareness.states)
             peer.send(protocol.awareness_message(self.awareness.encode_awareness_update(ids)))
 
     def leave(self, peer: Peer) -> None:
         ids = self.peers.pop(peer, None)
+        self._watchers.discard(peer)
+        self._aware.pop(peer, None)
         self._maybe_idle()
-        self._deferred = [d for d in self._deferred if d[1] is not peer]
+        if self._deferred:
+            self._deferred = [d for d in self._deferred if d[1] is not peer]
         if ids:
             gone = [i for i in ids if i in self.awareness.states]
             self.awareness.remove_awareness_states(gone, peer)
             if gone:
                 payload = self.awareness.encode_awareness_update(gone)
-                self._relay_awareness(protocol.awareness_message(payload), payload, None)
+                self._queue_awareness(protocol.awareness_message(payload), payload, None, gone)
 
     # -- incoming ----------------------------------------------------------------------
 
@@ -215,8 +270,10 @@ class Room:
         elif isinstance(message, protocol.AwarenessUpdate):
             self._receive_awareness(peer, frame, message)
         elif isinstance(message, protocol.QueryAwareness):
-            ids = list(self.awareness.states)
-            peer.send(protocol.awareness_message(self.awareness.encode_awareness_update(ids)))
+            if peer.presence:
+                ids = list(self.awareness.states)
+                payload = self.awareness.encode_awareness_update(ids)
+                peer.send(protocol.awareness_message(payload))
 
     def _apply(self, peer: Peer, update: bytes) -> None:
         if update == _EMPTY_UPDATE:
@@ -228,7 +285,7 @@ class Room:
         if self.size + len(update) > self.limits.max_document_bytes:
             raise TooLarge(f"document would exceed {self.limits.max_document_bytes} bytes")
         if self.check is not None:
-            refusal = self.check(self.name, self.doc, peer, update)
+            refusal = self.check(self, peer, update)
             if refusal is not None:
                 self.stats.refused += 1
                 if refusal.close:
@@ -256,8 +313,10 @@ class Room:
         self.size += len(delta)
         self._applied += 1
         self._pending.append((delta, peer, waiter))
-        if self._flush_task is None:
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
+        if self._writing is None and not self._submit_scheduled:
+            # At the end of this turn: everything received in it goes as one batch.
+            self._submit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._submit)
 
     def _maybe_idle(self) -> None:
         if not self.peers and not self.holds:
@@ -289,6 +348,7 @@ class Room:
         return result, await waiter
 
     def _on_transaction(self, event: TransactionEvent) -> None:
+        self.changes += 1
         if self._capture:
             self._delta = event.update
 
@@ -296,19 +356,43 @@ class Room:
         self, peer: Peer, frame: bytes, message: protocol.AwarenessUpdate
     ) -> None:
         ids = self.peers.get(peer)
-        if ids is None:
+        # A peer outside presence (a share link: the public) publishes none: what it
+        # sends is dropped, so nobody learns it is there.
+        if ids is None or not peer.presence:
             return
         self.awareness.apply_awareness_update(message.payload, peer)
+        changed = []
         for client_id, _, state in message.entries:
+            changed.append(client_id)
             if state is None:
                 ids.discard(client_id)
             else:
                 ids.add(client_id)
-        self._relay_awareness(frame, message.payload, peer)
+        self._queue_awareness(frame, message.payload, peer, changed)
 
-    def _relay_awareness(self, frame: bytes, payload: bytes, origin: Peer | None) -> None:
-        self.stats.awareness += 1
-        for other in self.peers:
+    def _queue_awareness(
+        self, frame: bytes, payload: bytes, origin: Peer | None, client_ids: list[int]
+    ) -> None:
+        # Relayed at the end of this turn of the event loop: several updates that arrive
+        # together go out as one message with each client's latest state.
+        if not self._awareness_batch:
+            asyncio.get_running_loop().call_soon(self._flush_awareness)
+        self._awareness_batch.append((frame, payload, origin))
+        self._awareness_ids.update(client_ids)
+
+    def _flush_awareness(self) -> None:
+        batch, self._awareness_batch = self._awareness_batch, []
+        ids, self._awareness_ids = self._awareness_ids, set()
+        if not batch:
+            return
+        self.stats.awareness += len(batch)
+        if len(batch) == 1:
+            frame, payload, origin = batch[0]
+        else:
+            origin = None
+            payload = self.awareness.encode_awareness_update(sorted(ids))
+            frame = protocol.awareness_message(payload)
+        for other in self._aware:
             if other is not origin:
                 other.send(frame)
         message = BusMessage(self.name, Kind.AWARENESS, payload, 0, self.bus.instance)
@@ -324,45 +408,96 @@ class Room:
         else:
             self._deferred.append((self._applied, peer, message))
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer, _ in batch]
-                try:
-                    stored = await self.log.append(self.name, entries)
-                except Exception as exc:
-                    for _, _, waiter in batch:
-                        if waiter and not waiter.done():
-                            waiter.set_exception(StoreUnavailable("store unavailable"))
-                    self._break(exc)
-                    return
-                self._stored += len(batch)
-                self.head = max(self.head, stored[-1].seq)
-                self.stats.updates += len(batch)
-                if self.on_stored:
-                    self.on_stored(self.name)
-                for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
-                    if waiter and not waiter.done():
-                        waiter.set_result(entry.seq)
-                    # Not fresh: a catch-up read it from the store first and relayed it.
-                    fresh = self._note_applied(entry.seq)
-                    message = protocol.update_message(delta)
-                    for peer in self.peers if fresh else ():
-                        if peer is not origin:
-                            peer.send(message)
-                            self.stats.deliveries += 1
-                    self.bus.publish(
-                        BusMessage(self.name, Kind.UPDATE, delta, entry.seq, self.bus.instance)
-                    )
-                if self._deferred:
-                    ready = [d for d in self._deferred if d[0] <= self._stored]
-                    self._deferred = [d for d in self._deferred if d[0] > self._stored]
-                    for _, peer, msg in ready:
-                        peer.send(msg)
-                self._maybe_checkpoint()
-        finally:
-            self._flush_task = None
+    def _submit(self) -> None:
+        self._submit_scheduled = False
+        if self._writing is not None or not self._pending or self.broken:
+            self._notify_flushed()
+            return
+        batch, self._pending = self._pending, []
+        self._writing = batch
+        entries = [NewEntry(delta, peer.id, peer.principal) for delta, peer, _ in batch]
+        self.log.submit(self.name, entries, self._stored_batch)
+
+    def _stored_batch(self, stored: list[Entry] | None, exc: Exception | None) -> None:
+        """The group commit's answer for the batch in `_writing`: relay it, or break."""
+        batch, self._writing = self._writing, None
+        assert batch is not None
+        if exc is not None or stored is None:
+            for _, _, waiter in batch:
+                if waiter and not waiter.done():
+                    waiter.set_exception(StoreUnavailable("store unavailable"))
+            self._break(exc or StoreError("nothing stored"))
+            self._notify_flushed()
+            return
+        self._stored += len(batch)
+        self.head = max(self.head, stored[-1].seq)
+        self.stats.updates += len(batch)
+        if self.on_stored:
+            self.on_stored(self.name)
+        fresh: list[tuple[bytes, Peer | None]] = []
+        for (delta, origin, waiter), entry in zip(batch, stored, strict=True):
+            if waiter and not waiter.done():
+                waiter.set_result(entry.seq)
+            # Not fresh: a catch-up read it from the store first and relayed it.
+            if self._note_applied(entry.seq):
+                fresh.append((delta, origin))
+            self.bus.publish(
+                BusMessage(self.name, Kind.UPDATE, delta, entry.seq, self.bus.instance)
+            )
+        if fresh:
+            self._broadcast(fresh)
+        if self._deferred:
+            ready = [d for d in self._deferred if d[0] <= self._stored]
+            self._deferred = [d for d in self._deferred if d[0] > self._stored]
+            for _, peer, msg in ready:
+                peer.send(msg)
+        self._maybe_checkpoint()
+        # What arrived during the write goes next, at once: it has waited a commit.
+        self._submit()
+
+    def _notify_flushed(self) -> None:
+        if self._flushed and self._writing is None and (not self._pending or self.broken):
+            waiters, self._flushed = self._flushed, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _broadcast(self, fresh: list[tuple[bytes, Peer | None]]) -> None:
+        """Relay stored updates to the peers: one frame per peer for everything stored in
+        one commit (at least all that arrived in one turn of the event loop), in frames
+        of at most MERGED_FRAME_BYTES unless one update alone is bigger."""
+        start = size = 0
+        for i, (delta, _) in enumerate(fresh):
+            if i > start and size + len(delta) > MERGED_FRAME_BYTES:
+                self._relay(fresh[start:i])
+                start, size = i, 0
+            size += len(delta)
+        self._relay(fresh[start:])
+
+    def _relay(self, fresh: list[tuple[bytes, Peer | None]]) -> None:
+        """One frame of updates to every peer but one all of them came from; a peer that
+        sent some gets its own back inside the merged update, which Yjs ignores (the
+        y-websocket and Hocuspocus servers echo every update)."""
+        if len(fresh) == 1:
+            update, origin = fresh[0]
+        else:
+            update = merge_updates(*(delta for delta, _ in fresh))
+            first = fresh[0][1]
+            origin = first if all(o is first for _, o in fresh) else None
+        message = protocol.update_message(update)
+        sent = 0
+        for peer in self.peers:
+            if peer is not origin:
+                peer.send(message)
+                sent += 1
+        stats = self.stats
+        stats.frames += sent
+        if origin is not None:
+            stats.deliveries += sent * len(fresh)
+        else:
+            # Each peer receives the updates that are not its own.
+            own = sum(1 for _, o in fresh if o in self.peers)
+            stats.deliveries += len(self.peers) * len(fresh) - own
 
     def _break(self, exc: Exception) -> None:
         # The document holds updates the store refused. Rather than serve state that is not
@@ -397,7 +532,7 @@ class Room:
         else:
             self.awareness.apply_awareness_update(message.payload, "bus")
             frame = protocol.awareness_message(message.payload)
-            for peer in self.peers:
+            for peer in self._aware:
                 peer.send(frame)
 
     def ask_presence(self) -> None:
@@ -429,11 +564,17 @@ class Room:
         if delta is None:
             return False
         self.size += len(delta)
-        frame = protocol.update_message(delta)
-        for peer in self.peers:
-            peer.send(frame)
-            self.stats.deliveries += 1
+        # Relayed at the end of this turn, merged with whatever else arrives in it (a
+        # page of a catch-up, several entries from one read of the bus).
+        if not self._remote_batch:
+            asyncio.get_running_loop().call_soon(self._flush_remote)
+        self._remote_batch.append((delta, None))
         return True
+
+    def _flush_remote(self) -> None:
+        batch, self._remote_batch = self._remote_batch, []
+        if batch and not self.broken:
+            self._broadcast(batch)
 
     def _is_applied(self, seq: int) -> bool:
         # 0: stored but not numbered yet (held in a spool); never tracked.
@@ -570,10 +711,15 @@ class Room:
 
     async def flush(self) -> None:
         """Wait until every applied update is durable (and any checkpoint is written)."""
-        while self._flush_task is not None or self._checkpoint_task is not None:
-            task = self._flush_task or self._checkpoint_task
-            assert task is not None
-            await asyncio.shield(task)
+        while True:
+            if self._writing is not None or (self._pending and not self.broken):
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._flushed.append(waiter)
+                await asyncio.shield(waiter)
+            elif self._checkpoint_task is not None:
+                await asyncio.shield(self._checkpoint_task)
+            else:
+                return
 
     def expire_awareness(self, older_than_ms: int) -> None:
         # States of clients that stopped renewing (an instance died, a socket vanished):

@@ -127,6 +127,10 @@ class Limits:
     # Largest stored size of one document (checkpoint plus updates since), checked before
     # an update is applied so a refused update leaves the document as it was.
     max_document_bytes: int = 64 * 1024 * 1024
+    # Clients that can write (editors and above) in one document's room.
     max_clients_per_room: int = 200
+    # Read-only clients (viewers, share links: an exhibition page's visitors) in one room,
+    # counted apart from the editors.
+    max_watchers_per_room: int = 10_000
     # Bytes queued to one slow client before it is disconnected (it resyncs on reconnect).
     max_send_queue_bytes: int = 16 * 1024 * 1024

@@ -96,7 +96,10 @@ class Settings(AuthSettings, BaseSettings):
     # Limits (see crdt.types.Limits for what each one guards).
     max_message_bytes: int = Field(8 * MiB, gt=0)
     max_document_bytes: int = Field(64 * MiB, gt=0)
+    # Sockets that can write in one document's room, and read-only ones (viewers, share
+    # links) apart from them: an exhibition's audience never locks the staff out.
     max_clients_per_room: int = Field(200, gt=0)
+    max_watchers_per_room: int = Field(10_000, gt=0)
     max_send_queue_bytes: int = Field(16 * MiB, gt=0)
 
     # Rooms with no client for this long are flushed and dropped from memory.
@@ -168,5 +171,6 @@ class Settings(AuthSettings, BaseSettings):
             max_message_bytes=self.max_message_bytes,
             max_document_bytes=self.max_document_bytes,
             max_clients_per_room=self.max_clients_per_room,
+            max_watchers_per_room=self.max_watchers_per_room,
             max_send_queue_bytes=self.max_send_queue_bytes,
         )

@@ -100,3 +100,15 @@ async def user_token(
             await operations.set_member(directory, workspace, user, role, "test")  # type: ignore[arg-type]
     token, _ = await grants.create_token(directory, user, "test", **token_options)
     return token
+
+
+async def share_token(server: Any, doc: str) -> str:
+    """In-process server: a new share link to `doc` (`workspace/kind/id`), as an owner
+    makes one; returns its token."""
+    workspace, subject = doc.split("/", 1)
+    server.workspace(workspace)
+    auth = server.app.state.auth
+    token, _ = await grants.create_share(
+        auth.directory, auth.signer, workspace, "test", subject=subject
+    )
+    return token

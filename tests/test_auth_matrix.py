@@ -270,10 +270,16 @@ async def test_websocket_matrix(world: World) -> None:
         if client.close_code is not None:
             outcomes[caller] = f"closed {client.close_code}"
             continue
-        # Presence: every admitted caller is seen.
-        await watcher.wait_for(
-            lambda c=caller: {"caller": c} in watcher.peers().values(), 5, f"{caller} presence"
-        )
+        if caller == "share":
+            # Presence: a share link (the public) publishes none (tests/test_audiences.py).
+            await client.round_trip()
+            await watcher.round_trip()
+            assert {"caller": caller} not in watcher.peers().values()
+        else:
+            # Presence: every admitted member is seen.
+            await watcher.wait_for(
+                lambda c=caller: {"caller": c} in watcher.peers().values(), 5, f"{caller} presence"
+            )
         head = await server.app.state.manager.store.head(DOC)  # type: ignore[union-attr]
         seen = len(client.denied)
         client.map()[f"by-{caller}"] = 1

@@ -125,7 +125,7 @@ async def test_room_full_refuses_one_more_client(make_server: ServerFactory) -> 
     history = await _history(server)
     third = YClient(server.ws(DOC))
     await third.connect(wait_synced=False)
-    assert await third.wait_closed() == (4429, "room is full (2 clients)")
+    assert await third.wait_closed() == (4429, "room is full (2 editing clients)")
     await _assert_unaffected(server, a, b, history)
     # A room that is full does not stop other rooms.
     (elsewhere,) = await connected(server.ws("lab/model/other"))

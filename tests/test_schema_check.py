@@ -8,6 +8,7 @@ from pycrdt import Doc, Map, Text
 
 from annotations import parse_annotation, write_annotation, write_subject
 from annotations.models import MAX_BODY_BYTES
+from crdt.room import Refusal
 from server.live.schema_check import SchemaCheck
 
 from .test_annotations_document import SUBJECT
@@ -25,8 +26,33 @@ def _update(live: Doc, change: object) -> bytes:
     return client.get_update(before)
 
 
+class _Room:
+    """What the check sees of a room: its name, its document, and the count of the
+    document's transactions, kept as the room keeps it."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.name, self.doc, self.changes = NAME, doc, 0
+        doc.observe(self._count)
+
+    def _count(self, _event: object) -> None:
+        self.changes += 1
+
+
+_rooms: dict[Doc, _Room] = {}
+
+
+def _room(live: Doc) -> _Room:
+    if live not in _rooms:
+        _rooms[live] = _Room(live)
+    return _rooms[live]
+
+
+def _check(check: SchemaCheck, live: Doc, update: bytes) -> Refusal | None:
+    return check(_room(live), None, update)
+
+
 def _accepts(check: SchemaCheck, live: Doc, update: bytes) -> bool:
-    refusal = check(NAME, live, None, update)  # type: ignore[arg-type]
+    refusal = _check(check, live, update)
     if refusal is None:
         live.apply_update(update)  # as the room does once the check passes
         return True
@@ -51,7 +77,7 @@ def test_other_roots_pass_and_schema_problems_are_refused() -> None:
         data["target"]["selector"]["value"] = "xywh=0,0,99999,10"
         write_annotation(doc, parse_annotation(data, CONTAINER))
 
-    refusal = check(NAME, live, None, _update(live, outside))  # type: ignore[arg-type]
+    refusal = _check(check, live, _update(live, outside))
     assert refusal is not None and "outside the canvas" in refusal.reason
     assert "c2" not in live.get("annotations", type=Map)
 
@@ -66,7 +92,7 @@ def test_other_roots_pass_and_schema_problems_are_refused() -> None:
         text = doc.get("annotations", type=Map)["c1"]["body"][0]["value"]
         text.insert(0, "x" * (MAX_BODY_BYTES + 1))
 
-    refusal = check(NAME, live, None, _update(live, flood))  # type: ignore[arg-type]
+    refusal = _check(check, live, _update(live, flood))
     assert refusal is not None and "limit" in refusal.reason
     # The refused update left the check's copy ahead of the document: it starts anew, and
     # judges the next update on what the document really holds.
@@ -99,7 +125,7 @@ def test_the_copy_follows_writes_that_bypass_the_check() -> None:
     )
     # An update another check refused after this one passed it: the copy is remade.
     skipped = _update(live, lambda d: d.get("m", type=Map).update({"other": 2}))
-    assert check(NAME, live, None, skipped) is None  # type: ignore[arg-type]
+    assert _check(check, live, skipped) is None
     # (not applied to `live`)
 
     def retarget(doc: Doc) -> None:

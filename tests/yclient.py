@@ -34,8 +34,12 @@ class Closed(Exception):
 
 
 class YClient:
-    def __init__(self, url: str, doc: Doc | None = None) -> None:
+    def __init__(
+        self, url: str, doc: Doc | None = None, local_addr: tuple[str, int] | None = None
+    ) -> None:
         self.url = url
+        # Where to connect from (another loopback address is another client address).
+        self.local_addr = local_addr
         self.doc: Doc = doc or Doc()
         self.awareness = Awareness(self.doc)
         self.ws: ClientConnection | None = None
@@ -55,7 +59,8 @@ class YClient:
     async def connect(self, *, wait_synced: bool = True, timeout: float = 10.0) -> YClient:
         self.synced.clear()
         self.close_code = None
-        self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
+        options: dict[str, Any] = {"local_addr": self.local_addr} if self.local_addr else {}
+        self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout, **options)
         self._reader = asyncio.get_running_loop().create_task(self._read(self.ws))
         # The server may refuse us at once (room full): then the close code tells why.
         with contextlib.suppress(websockets.ConnectionClosed):
@@ -114,6 +119,17 @@ class YClient:
             )
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
+
+    async def round_trip(self, timeout: float = 10.0) -> None:
+        """Ask the server for its state and wait for the answer: everything the server
+        sent this client before handling that request has arrived by then."""
+        answered = sum(1 for m in self.received if m[:2] == b"\x00\x01")
+        await self.send(create_sync_message(self.doc))
+        await self.wait_for(
+            lambda: sum(1 for m in self.received if m[:2] == b"\x00\x01") > answered,
+            timeout,
+            "the server's answer",
+        )
 
     async def drain(self) -> None:
         """Wait until every local edit so far has been handed to the socket."""

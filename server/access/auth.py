@@ -29,7 +29,6 @@ from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pycrdt import Doc
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -45,7 +44,7 @@ from crdt.errors import (
     UnknownDocument,
 )
 from crdt.peer import Peer
-from crdt.room import Refusal, UpdateCheck
+from crdt.room import Refusal, Room, UpdateCheck
 from iiif import subject_id
 from server.access import roles
 from server.access.principal import (
@@ -94,6 +93,28 @@ PERMISSIONS = frozenset(
 )
 
 
+_NEVER = 1 << 62
+
+
+def limit_key(principal: Principal, address: str) -> str:
+    """What a rate limit counts by: the principal, except for a share link, whose audience
+    is everyone who has the link (an exhibition page's visitors): there it counts per
+    address, so one visitor cannot use up everyone's allowance."""
+    if principal.share is not None:
+        return f"share:{principal.share.id}@{address}"
+    return principal.key
+
+
+def is_share_token(raw: str) -> bool:
+    """Whether `raw` claims to be a share link (unverified: never grants anything)."""
+    if not looks_like_jwt(raw):
+        return False
+    try:
+        return unverified_claims(raw).get("aud") == AUDIENCE_SHARE
+    except BadCredential:
+        return False
+
+
 class Auth:
     def __init__(self, settings: Settings, directory: Directory, signer: Signer) -> None:
         self.settings = settings
@@ -133,6 +154,9 @@ class Auth:
         self._cache: dict[tuple[str, str], Any] = {}
         self._generation: int | None = None
         self._directory_down = False
+        # The earliest expiry of an open socket's credential: until then, and while the
+        # directory does not change, the sockets need no look.
+        self._next_expiry = _NEVER
 
     def bind(self, manager: RoomManager, connections: Callable[[], list[Any]]) -> None:
         self.manager = manager
@@ -452,11 +476,12 @@ class Auth:
             raise HTTPProblem(503, "the directory is unavailable, try again") from None
 
     async def _authorize(self, request: Request, principal: Principal, permission: str) -> None:
-        if not self.request_limit.allow(principal.key):
+        key = limit_key(principal, address_of(request))
+        if not self.request_limit.allow(key):
             raise HTTPProblem(
                 429,
                 "too many requests",
-                headers={"Retry-After": str(self.request_limit.retry_after(principal.key))},
+                headers={"Retry-After": str(self.request_limit.retry_after(key))},
             )
         if principal.cookie and request.method not in SAFE_METHODS:
             self.check_csrf(request, principal)
@@ -534,6 +559,10 @@ class Auth:
         sets the connection's principal, write permission and access, or raises the
         `CollabError` to close it with."""
         address = address_of(websocket)
+        raw, _ = credential(websocket)
+        # Known before the credential is checked, only to choose how a refusal for load
+        # is said: an embed's socket is told to try again later (see server/live).
+        conn.public = raw is not None and is_share_token(raw)
         if self._pending.get(address, 0) >= self.settings.max_unauthenticated_per_address:
             raise RateLimited("too many unauthenticated connections from this address")
         self._pending[address] = self._pending.get(address, 0) + 1
@@ -550,8 +579,14 @@ class Auth:
             if not self._pending[address]:
                 del self._pending[address]
         conn.access = access
+        if access.principal.expires_ms is not None:
+            self._next_expiry = min(self._next_expiry, access.principal.expires_ms)
         conn.principal = access.principal.label
         conn.can_write = roles.can_write(access.role)
+        # Share links are the public: staff's presence is not theirs to see, and theirs
+        # is nobody's business (members see each other whatever their role).
+        conn.public = access.principal.share is not None
+        conn.presence = not conn.public
 
     async def _admit(self, websocket: WebSocket, name: str, address: str) -> Access:
         raw, source = credential(websocket)
@@ -575,7 +610,7 @@ class Auth:
         except BadCredential as exc:
             self.failure_limit.allow(address)
             raise NotAuthenticated(exc.reason) from None
-        if not self.connect_limit.allow(principal.key):
+        if not self.connect_limit.allow(limit_key(principal, address)):
             raise RateLimited("too many connections")
         doc = DocumentName.parse(name)
         if await self.workspace(doc.workspace) is None:
@@ -591,7 +626,7 @@ class Auth:
         """The room's check for updates from sockets: rate limits and the commenter rule,
         then `inner` (e.g. the document schema)."""
 
-        def check(name: str, doc: Doc, peer: Peer, update: bytes) -> Refusal | None:
+        def check(room: Room, peer: Peer, update: bytes) -> Refusal | None:
             access: Access | None = getattr(peer, "access", None)
             if access is not None:
                 key = access.principal.key
@@ -603,10 +638,11 @@ class Auth:
                 if access.role == "commenter":
                     user = access.principal.user
                     agent = user.agent_iri if user else ""
-                    reason = comment_refusal(doc, update, DocumentName.parse(name).kind, agent)
+                    kind = DocumentName.parse(room.name).kind
+                    reason = comment_refusal(room.doc, update, kind, agent)
                     if reason:
                         return Refusal(reason)
-            return inner(name, doc, peer, update) if inner is not None else None
+            return inner(room, peer, update) if inner is not None else None
 
         return check
 
@@ -634,6 +670,11 @@ class Auth:
             self._cache.clear()
             self._generation = generation
         now = now_ms()
+        if not changed and now < self._next_expiry:
+            # Nothing changed and no socket's credential has expired: no need to look at
+            # every open socket (thousands of an exhibition's watchers, four times a second).
+            return
+        next_expiry = _NEVER
         verdicts: dict[tuple[str, str], tuple[int, str] | Role] = {}
         for conn in self.connections():
             access: Access | None = getattr(conn, "access", None)
@@ -641,6 +682,8 @@ class Auth:
                 continue
             expires = access.principal.expires_ms
             if not changed and not (expires is not None and expires <= now):
+                if expires is not None:
+                    next_expiry = min(next_expiry, expires)
                 continue
             key = (access.principal.key, access.workspace)
             if key not in verdicts:
@@ -656,6 +699,9 @@ class Auth:
                 )
             access.role = verdict
             conn.can_write = roles.can_write(verdict)
+            if access.principal.expires_ms is not None:
+                next_expiry = min(next_expiry, access.principal.expires_ms)
+        self._next_expiry = next_expiry
 
     async def _verdict(self, access: Access) -> tuple[int, str] | Role:
         try:

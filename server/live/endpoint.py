@@ -10,11 +10,12 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crdt import CollabError, DocumentName, Room, RoomManager
-from crdt.errors import InvalidName, MalformedMessage
+from crdt.errors import InvalidName, MalformedMessage, RateLimited, TryLater
 from crdt.protocol import KEEPALIVE_MESSAGE
 from server.live.wire import Wire
 
@@ -28,11 +29,12 @@ Admit = Callable[[WebSocket, "Connection", str], Awaitable[None]]
 class Connection:
     """One client socket, as the room sees it (`crdt.Peer`).
 
-    A message goes straight onto the socket (`server.wire`) when nothing is waiting
+    A message goes straight onto the socket (`server.live.wire`) when nothing is waiting
     before it and the socket takes it; otherwise it is queued and written by a task of its
-    own, so one slow client never holds up a room's broadcast. A client whose backlog
-    passes the limit while its socket pushes back is disconnected instead of growing the
-    server's memory (it resyncs when it reconnects).
+    own, so one slow client never holds up a room's broadcast. That task exists only while
+    there is something queued (an idle watcher costs no task of its own). A client whose
+    backlog passes the limit while its socket pushes back is disconnected instead of
+    growing the server's memory (it resyncs when it reconnects).
     """
 
     def __init__(self, websocket: WebSocket, doc: str, max_queue_bytes: int) -> None:
@@ -43,6 +45,10 @@ class Connection:
         self.id = secrets.token_hex(8)
         self.principal = "anonymous"
         self.can_write = True
+        # Share-link sockets (the public): no presence either way, and refusals for load
+        # are "try again later" (1013), which y-websocket retries.
+        self.presence = True
+        self.public = False
         # Set by the server's admission check (server.auth.Access): who, where, which role;
         # kept up to date while the socket is open.
         self.access: object | None = None
@@ -50,6 +56,7 @@ class Connection:
         self.opened = time.monotonic()
         self.last_sent = self.opened
         self.messages_in = self.bytes_in = self.messages_out = self.bytes_out = 0
+        self._out_at_tick = 0
         self.close_code: int | None = None
         self.close_reason = ""
         # The client closed or vanished: nothing more can be delivered.
@@ -57,40 +64,39 @@ class Connection:
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._blocked = False
-        self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        # Told once a close is under way (the endpoint stops waiting for messages).
+        self.on_close: Callable[[], None] | None = None
 
     def __hash__(self) -> int:
         return id(self)
 
-    def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+    def _wake(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def send(self, message: bytes) -> None:
+        # Called once per client for every update relayed: kept to the few checks needed.
         if self.close_code is not None:
             return
         # In order: only when nothing is queued or being written ahead of it.
-        if (
-            self.wire is not None
-            and not self._queue
-            and not self._blocked
-            and self.wire.write(message)
-        ):
+        wire = self.wire
+        if wire is not None and not self._queue and not self._blocked and wire.write(message):
             self.messages_out += 1
             self.bytes_out += len(message)
-            self.last_sent = time.monotonic()
             return
         self._queue.append(message)
         self._queued_bytes += len(message)
         self._check_backlog()
-        self._wakeup.set()
+        self._wake()
 
     def _check_backlog(self) -> None:
         # Only a backlog behind a socket that pushes back counts (a write is blocked, or
         # the transport refused a direct write): messages waiting for the writer's next
         # turn, such as a big document's full-state sync, do not mean the client is slow.
-        pushed_back = self._blocked or (self.wire is not None and not self.wire.writable())
-        if pushed_back and self._queued_bytes > self.max_queue_bytes:
+        if self._queued_bytes <= self.max_queue_bytes:
+            return
+        if self._blocked or (self.wire is not None and not self.wire.writable()):
             self._queue.clear()
             self._queued_bytes = 0
             # 1013 "try again later", not a 44xx code: y-websocket treats 4400-4499 as
@@ -100,51 +106,65 @@ class Connection:
     def close(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
-        self._wakeup.set()
+        self._wake()
+        if self.on_close is not None:
+            self.on_close()
 
     def keepalive(self, idle_seconds: float, now: float) -> None:
         # Also a periodic look at the backlog, for a room that went quiet meanwhile.
         self._check_backlog()
+        # When the last message went out, to within a tick of this check (cheaper than
+        # reading the clock on every send).
+        if self.messages_out != self._out_at_tick:
+            self._out_at_tick = self.messages_out
+            self.last_sent = now
         if now - self.last_sent >= idle_seconds and not self._queue:
             self.send(KEEPALIVE_MESSAGE)
 
     async def _write(self) -> None:
+        # Writes what is queued, then the close if one is due, and ends: the next message
+        # queued (or a close) starts it again.
         send = self.websocket.send
         try:
-            while True:
-                while self._queue:
-                    message = self._queue.popleft()
-                    self._queued_bytes -= len(message)
-                    # Seen as True from outside only while this send is suspended, that is
-                    # while the transport refuses more bytes.
-                    self._blocked = True
-                    await send({"type": "websocket.send", "bytes": message})
-                    self._blocked = False
-                    self.messages_out += 1
-                    self.bytes_out += len(message)
-                self.last_sent = time.monotonic()
-                if self.close_code is not None:
-                    await self.websocket.close(self.close_code, self.close_reason)
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
+            while self._queue:
+                message = self._queue.popleft()
+                self._queued_bytes -= len(message)
+                # Seen as True from outside only while this send is suspended, that is
+                # while the transport refuses more bytes.
+                self._blocked = True
+                await send({"type": "websocket.send", "bytes": message})
+                self._blocked = False
+                self.messages_out += 1
+                self.bytes_out += len(message)
+            self.last_sent = time.monotonic()
+            if self.close_code is not None:
+                await self.websocket.close(self.close_code, self.close_reason)
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away (or the socket is already closed): nothing to deliver to.
-            pass
+            self._queue.clear()
+            self._queued_bytes = 0
+        finally:
+            self._blocked = False
+            self._writer = None
 
     async def finish(self, timeout: float = 5.0) -> None:
         """Flush what is queued (a close included), bounded by `timeout`."""
-        if self._writer is None:
-            self.start()
-        assert self._writer is not None
         if self.disconnected:
-            self._writer.cancel()
+            if self._writer is not None:
+                self._writer.cancel()
             return
         self.close(1000, "")
+        writer = self._writer
+        if writer is None:
+            return
         try:
-            await asyncio.wait_for(asyncio.shield(self._writer), timeout)
+            await asyncio.wait_for(asyncio.shield(writer), timeout)
         except TimeoutError:
-            self._writer.cancel()
+            writer.cancel()
+        except asyncio.CancelledError:
+            # The writer was cancelled (the client vanished meanwhile), not this call.
+            if not writer.cancelled():
+                raise
 
 
 class Collab:
@@ -177,16 +197,12 @@ class Collab:
                 # Raises the CollabError (4401, 4403, 4404, 4429) to close with.
                 await self.admit(websocket, conn, name)
             room = await self.manager.join(name, conn)
-            conn.start()
-            await self._serve(websocket, conn, room)
+            if not await self._serve_directly(conn, room):
+                await self._serve(websocket, conn, room)
         except CollabError as exc:
             self._error(conn, exc)
         except Exception:
-            log.exception(
-                "connection failed", extra={"event": "error", "doc": raw_name, "conn": conn.id}
-            )
-            conn.close(1011, "internal error")
-            self.errors[1011] = self.errors.get(1011, 0) + 1
+            self._failed(conn)
         finally:
             if room is not None:
                 self.manager.leave(room, conn)
@@ -199,10 +215,7 @@ class Collab:
         while True:
             message = await receive()
             if message["type"] == "websocket.disconnect":
-                conn.disconnected = True
-                if conn.close_code is None:
-                    conn.close_code = message.get("code", 1005)
-                    conn.close_reason = message.get("reason") or ""
+                self._disconnected(conn, message)
                 return
             data = message.get("bytes")
             if data is None:
@@ -213,7 +226,64 @@ class Collab:
             if conn.close_code is not None:
                 return
 
+    async def _serve_directly(self, conn: Connection, room: Room) -> bool:
+        """Serve the socket with its messages handed to the room as they arrive (see
+        `Wire.receive_directly`); False where that is not possible. Returns once the
+        client is gone or the connection is being closed."""
+        if conn.wire is None:
+            return False
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def end() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        def on_message(data: bytes) -> None:
+            if conn.close_code is not None:
+                return
+            conn.messages_in += 1
+            conn.bytes_in += len(data)
+            try:
+                room.receive(conn, data)
+            except CollabError as exc:
+                self._error(conn, exc)
+            except Exception:
+                self._failed(conn)
+
+        def on_event(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.disconnect":
+                self._disconnected(conn, message)
+                end()
+            elif conn.close_code is None:
+                self._error(conn, MalformedMessage("text frames are not part of the protocol"))
+
+        if not conn.wire.receive_directly(on_message, on_event):
+            return False
+        conn.on_close = end
+        if conn.close_code is not None:
+            end()
+        await ended
+        return True
+
+    @staticmethod
+    def _disconnected(conn: Connection, message: dict[str, Any]) -> None:
+        conn.disconnected = True
+        if conn.close_code is None:
+            conn.close_code = message.get("code", 1005)
+            conn.close_reason = message.get("reason") or ""
+
+    def _failed(self, conn: Connection) -> None:
+        log.exception(
+            "connection failed", extra={"event": "error", "doc": conn.doc, "conn": conn.id}
+        )
+        conn.close(1011, "internal error")
+        self.errors[1011] = self.errors.get(1011, 0) + 1
+
     def _error(self, conn: Connection, exc: CollabError) -> None:
+        if conn.public and isinstance(exc, RateLimited):
+            # Refused for load (a full room, a rate limit): an embed should come back, and
+            # y-websocket gives up for good on 44xx codes.
+            exc = TryLater(exc.reason)
         self.errors[exc.code] = self.errors.get(exc.code, 0) + 1
         log.warning(
             "connection refused: %s",

@@ -36,7 +36,7 @@ from annotations.vocabularies import Vocabulary
 from crdt.errors import InvalidName
 from crdt.names import DocumentName
 from crdt.peer import Peer
-from crdt.room import Refusal
+from crdt.room import Refusal, Room
 
 log = logging.getLogger("sinopia.schema")
 
@@ -47,27 +47,35 @@ class SchemaCheck:
     def __init__(self, terms: Callable[[str], Vocabulary | None] | None = None) -> None:
         # live document -> its checked copy; dropped with the room's document.
         self._copies: weakref.WeakKeyDictionary[Doc, CheckedCopy] = weakref.WeakKeyDictionary()
+        # live document -> its room's change count once the copy's last update is applied.
+        self._step: weakref.WeakKeyDictionary[Doc, int] = weakref.WeakKeyDictionary()
         # document name -> the damage vocabulary of its workspace (server.live.terms).
         self.terms = terms
 
-    def __call__(self, name: str, doc: Doc, peer: Peer, update: bytes) -> Refusal | None:
-        try:
-            kind = DocumentName.parse(name).kind
-        except InvalidName:  # rooms are opened by valid names only
-            return Refusal("invalid document name", close=True)
+    def __call__(self, room: Room, peer: Peer, update: bytes) -> Refusal | None:
+        doc, name = room.doc, room.name
         copy = self._copies.get(doc)
-        if copy is None or not copy.follow(doc):
+        # In step when nothing but checked updates changed the document since (the room
+        # counts its transactions); otherwise caught up from it.
+        if copy is None or (self._step.get(doc) != room.changes and not copy.follow(doc)):
+            try:
+                kind = DocumentName.parse(name).kind
+            except InvalidName:  # rooms are opened by valid names only
+                return Refusal("invalid document name", close=True)
             copy = self._copies[doc] = CheckedCopy(doc, kind, other_roots=True)
-        if kind == "report" and self.terms is not None:
+        if copy.kind == "report" and self.terms is not None:
             copy.terms = self.terms(name)
         try:
             problems = copy.apply(update)
         except ValueError:
             return None  # undecodable: nothing applied here; the room refuses it itself
         if not problems:
+            # The room applies it next: one more transaction, which the copy has.
+            self._step[doc] = room.changes + 1
             return None
         # The copy now holds an update the document will not: make it anew next time.
         del self._copies[doc]
+        self._step.pop(doc, None)
         log.info("update refused in %s: %s", name, problems[0], extra={"doc": name})
         if all(p.denied for p in problems):
             # Well formed but not allowed (a locked report, a field only the workflow

@@ -1,10 +1,16 @@
-"""Writing a room's broadcast straight onto the websocket connections.
+"""Messages straight between the websocket connections and the rooms.
 
 A room relays each update to every other client of the document. Through ASGI, each of
 those sends is framed again and passes four layers of wrappers and a writer task. Under
 uvicorn's `websockets-sansio` protocol we can do what the Node reference server does
 instead: frame the message once and write the same bytes to each client's transport
 (about 8 % of the server's CPU under bench/loadtest.py's load).
+
+The other way, each message a client sends would be queued by uvicorn, reading paused
+until the app's task wakes up, takes it through Starlette's receive and resumes reading:
+two extra syscalls and a task switch per message. `Wire.receive_directly` hands each
+binary message to the room as soon as uvicorn has parsed it, on the same turn of the
+event loop (bench/README.md says what this bought).
 
 This reaches into uvicorn's protocol object, so it is used only where it is known to be
 safe, and anything else takes the ordinary ASGI path:
@@ -19,6 +25,10 @@ safe, and anything else takes the ordinary ASGI path:
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -29,6 +39,7 @@ except ImportError:  # pragma: no cover - uvicorn without the websockets package
     WebSocketsSansIOProtocol = None  # type: ignore[assignment,misc]
 
 SCOPE_KEY = "sinopia.wire"
+_OPEN = State.OPEN
 
 
 class WireCapture:
@@ -80,6 +91,9 @@ class Wire:
             return None
         if protocol.conn.extensions:
             return None
+        # `write` reads the flag inside uvicorn's writable Event (asyncio's own attribute).
+        if not isinstance(getattr(protocol.writable, "_value", None), bool):
+            return None
         return cls(protocol)
 
     def writable(self) -> bool:
@@ -88,12 +102,52 @@ class Wire:
 
     def write(self, message: bytes) -> bool:
         protocol = self._protocol
+        transport = protocol.transport
         if (
             protocol.close_sent
-            or not protocol.writable.is_set()
-            or protocol.conn.state is not State.OPEN
-            or protocol.transport.is_closing()
+            or not protocol.writable._value
+            or protocol.conn.state is not _OPEN
+            or transport.is_closing()
         ):
             return False
-        protocol.transport.write(binary_frame(message))
+        # binary_frame, inlined: this runs once per client for every update relayed.
+        last = _last
+        transport.write(last[1] if last[0] is message else binary_frame(message))
+        return True
+
+    def receive_directly(
+        self, on_message: Callable[[bytes], None], on_event: Callable[[dict[str, Any]], None]
+    ) -> bool:
+        """From now on, call `on_message` with each binary message as uvicorn parses it,
+        and `on_event` with anything else it would have queued for the app (a text
+        message, the disconnect), instead of queueing them; neither may raise. Messages
+        already queued go first, in order. False (and nothing changed) where uvicorn's
+        protocol is not what this relies on: the app then keeps reading through ASGI."""
+        protocol = self._protocol
+        queue = getattr(protocol, "queue", None)
+        if not isinstance(queue, asyncio.Queue) or not isinstance(
+            getattr(protocol, "read_paused", None), bool
+        ):
+            return False
+
+        def put_nowait(message: dict[str, Any]) -> None:
+            data = message.get("bytes") if message["type"] == "websocket.receive" else None
+            if data is None:
+                on_event(message)
+                return
+            on_message(data)
+            # uvicorn pauses reading after queueing a message until the app takes it;
+            # this one is handled already, so reading goes on (it only pauses when it
+            # sees the flag down).
+            protocol.read_paused = True
+
+        earlier = []
+        while not queue.empty():
+            earlier.append(queue.get_nowait())
+        queue.put_nowait = put_nowait  # type: ignore[method-assign]
+        for message in earlier:
+            put_nowait(message)
+        if protocol.read_paused:
+            protocol.transport.resume_reading()
+        protocol.read_paused = True
         return True
