@@ -41,6 +41,9 @@ MARKS = """() => {
     const name = new URL(e.name).pathname.replace(/[^/]+\\.js$/, '*.js');
     out[name] = Math.max(out[name] ?? 0, e.responseEnd / 1000);
   }
+  // The app's own marks: image shown and tools live; every annotation drawn.
+  for (const e of performance.getEntriesByType('mark'))
+    if (e.name.startsWith('sinopia:')) out[e.name] = e.startTime / 1000;
   return out;
 }"""
 

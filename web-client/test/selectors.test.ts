@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MEDIA_FRAGMENTS } from '../src/generated/schema';
 import { isPointTarget, shapeSelector, shapeTarget, targetShape, type Canvas } from '../src/binding/selectors';
-import { ellipse, line, multipolygon, point, polygon, polyline, rectangle, type Shape } from '../src/binding/shapes';
+import { ellipse, line, multipolygon, point, pointRadius, polygon, polyline, rectangle, type Shape } from '../src/binding/shapes';
 import { parsePath, parseSvg, svgFor } from '../src/binding/svg';
 
 const canvas: Canvas = {
@@ -188,7 +188,7 @@ describe('writing what Annotorious drew', () => {
         ],
       ]),
     ],
-    ['point', point(321, 654, 16)],
+    ['point', point(321, 654, pointRadius(canvas.width, canvas.height))],
   ];
 
   for (const [name, shape] of shapes)

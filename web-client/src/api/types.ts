@@ -44,6 +44,7 @@ export interface SubjectItem {
   annotations: number;
   changed: string | null;
   changed_by: string | null;
+  changed_by_name?: string | null; // the last changer as people read them (display name)
 }
 
 export interface SubjectsPage {

@@ -139,7 +139,7 @@ export const multipolygon = (polygons: XY[][][]): MultiPolygonShape => {
 
 /** The radius (image pixels) a point is drawn with: visible on any image size. */
 export const pointRadius = (width: number | undefined, height: number | undefined): number =>
-  Math.max(3, Math.round(Math.max(width ?? 0, height ?? 0) * 0.004));
+  Math.max(4, Math.round(Math.max(width ?? 0, height ?? 0) * 0.007));
 
 export const point = (x: number, y: number, radius: number): EllipseShape => ({
   ...ellipse(x, y, radius, radius),

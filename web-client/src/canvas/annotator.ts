@@ -13,6 +13,9 @@ import { FreehandTool, pointTool } from './tools';
 export const TOOLS = ['rectangle', 'polygon', 'ellipse', 'point', 'freehand', 'path', 'line'] as const;
 export type ToolName = (typeof TOOLS)[number];
 
+// Existing annotations handed to Annotorious per animation frame (see surface.load).
+const SHAPES_PER_FRAME = 100;
+
 // Annotorious' store takes changes with an origin; ours come from the document.
 const REMOTE = 'REMOTE' as never;
 
@@ -49,6 +52,7 @@ export const createAnnotated = (
     editable: (id: string) => boolean;
     onOpen: () => void;
     onOpenFailed: () => void;
+    onAllDrawn: () => void;
     handleLabel: string;
   },
 ): Annotated => {
@@ -65,8 +69,6 @@ export const createAnnotated = (
     animationTime: 0.6,
     keyboardNavEnabled: false, // our shortcuts handle keys
   } as OpenSeadragon.Options);
-  viewer.addOnceHandler('open', options.onOpen);
-  viewer.addOnceHandler('open-failed', options.onOpenFailed);
 
   const anno = createOSDAnnotator<ImageAnnotation, ImageAnnotation>(viewer, {
     drawingEnabled: false,
@@ -87,13 +89,49 @@ export const createAnnotated = (
   handles.observe(viewer.element, { childList: true, subtree: true });
 
   const store = anno.state.store;
-  const surface: Surface = {
-    load: (all) => store.syncAnnotations(all.map(toAnnotorious), REMOTE),
-    upsert: (d) =>
-      store.getAnnotation(d.id) ? store.updateAnnotation(toAnnotorious(d), REMOTE) : store.addAnnotation(toAnnotorious(d), REMOTE),
-    remove: (id) => store.getAnnotation(id) && store.deleteAnnotation(id, REMOTE),
-    has: (id) => Boolean(store.getAnnotation(id)),
+  // The image first, then the annotations a batch per frame: people see the image and can
+  // draw at once, and hundreds of shapes appear within a few frames. What changes in the
+  // meantime takes the place of what is still waiting.
+  let waiting: Map<string, Drawn> | null = null;
+  let opened = false;
+  const drain = () => {
+    if (!waiting) return;
+    const batch = [...waiting.values()].slice(0, SHAPES_PER_FRAME);
+    for (const d of batch) waiting.delete(d.id);
+    store.bulkUpsertAnnotations(batch.map(toAnnotorious), REMOTE);
+    if (waiting.size) requestAnimationFrame(drain);
+    else {
+      waiting = null;
+      options.onAllDrawn();
+    }
   };
+  const surface: Surface = {
+    load: (all) => {
+      store.syncAnnotations([], REMOTE);
+      waiting = new Map(all.map((d) => [d.id, d]));
+      if (opened) drain();
+    },
+    upsert: (d) => {
+      waiting?.delete(d.id);
+      if (store.getAnnotation(d.id)) store.updateAnnotation(toAnnotorious(d), REMOTE);
+      else store.addAnnotation(toAnnotorious(d), REMOTE);
+    },
+    remove: (id) => {
+      waiting?.delete(id);
+      if (store.getAnnotation(id)) store.deleteAnnotation(id, REMOTE);
+    },
+    has: (id) => Boolean(waiting?.has(id) || store.getAnnotation(id)),
+  };
+  viewer.addOnceHandler('open', () => {
+    opened = true;
+    options.onOpen();
+    drain();
+  });
+  viewer.addOnceHandler('open-failed', () => {
+    opened = true;
+    options.onOpenFailed();
+    drain();
+  });
 
   const listeners: ((change: LocalChange) => void)[] = [];
   store.observe(

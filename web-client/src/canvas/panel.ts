@@ -39,6 +39,10 @@ export const tagsOf = (view: AnnotationView): string[] =>
 
 const agentName = (agent: Agent | undefined) => agent?.name || agent?.id?.replace(/^urn:sinopia:user:/, '') || t('canvas.someone');
 
+// List entries built at once, then per batch (see refresh).
+const FIRST_ITEMS = 40;
+const BATCH_ITEMS = 120;
+
 const newId = () => crypto.randomUUID().replace(/-/g, '');
 
 export class Panel {
@@ -50,6 +54,7 @@ export class Panel {
   private selected: string | null = null;
   private bindings: TextBinding[] = [];
   private drawnDetail: string | null = null;
+  private later: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: PanelOptions) {
     this.count = h('p', { class: 'count', 'aria-live': 'polite' });
@@ -117,15 +122,27 @@ export class Panel {
   /** Redraw the list entries of `ids` (all when omitted) and the open annotation. */
   refresh(ids?: Set<string>): void {
     const all = this.o.all();
-    if (!ids) {
+    if (!ids || this.later) {
       this.items.clear();
+      if (this.later) clearTimeout(this.later);
+      this.later = null;
       const visible = this.ordered().filter((v) => this.o.visible(v));
-      const nodes = visible.map((v) => {
-        const li = this.item(v);
-        this.items.set(v.id, li);
-        return li;
-      });
-      replace(this.list, nodes);
+      // The first screenful at once; the rest a batch at a time, so a page with hundreds
+      // of annotations can be drawn on before its whole list is built.
+      const add = (views: AnnotationView[]) =>
+        views.map((v) => {
+          const li = this.item(this.o.all().get(v.id) ?? v);
+          this.items.set(v.id, li);
+          return li;
+        });
+      replace(this.list, add(visible.slice(0, FIRST_ITEMS)));
+      let next = FIRST_ITEMS;
+      const more = () => {
+        this.list.append(...add(visible.slice(next, next + BATCH_ITEMS).filter((v) => this.o.all().has(v.id))));
+        next += BATCH_ITEMS;
+        this.later = next < visible.length ? setTimeout(more, 0) : null;
+      };
+      if (next < visible.length) this.later = setTimeout(more, 0);
     } else {
       const rebuild = [...ids].some((id) => {
         const view = all.get(id);
@@ -141,8 +158,8 @@ export class Panel {
         this.items.set(id, li);
       }
     }
-    const shown = this.items.size;
     const total = this.ordered().length;
+    const shown = this.later ? this.ordered().filter((v) => this.o.visible(v)).length : this.items.size;
     this.count.textContent =
       total === 0 ? t('canvas.noAnnotations') : shown === total ? tn('canvas.count', total) : t('canvas.countFiltered', { shown, total });
     if (this.selected && !all.has(this.selected)) this.select(null);
@@ -165,7 +182,8 @@ export class Panel {
       li?.querySelector('button')?.setAttribute('aria-pressed', key === id ? 'true' : 'false');
     }
     this.drawDetail(false);
-    if (id) this.items.get(id)?.scrollIntoView({ block: 'nearest' });
+    // The open annotation (above the list) is what the person wants to read now.
+    if (id) this.detail.scrollIntoView({ block: 'start' });
   }
 
   focusComment(): void {
@@ -359,6 +377,7 @@ export class Panel {
   }
 
   destroy(): void {
+    if (this.later) clearTimeout(this.later);
     this.unbind();
   }
 }

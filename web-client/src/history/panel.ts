@@ -5,14 +5,9 @@
 import { ApiError, enc, get, post } from '../api/http';
 import { formatTime, t } from '../i18n';
 import { h, replace, uid } from '../ui/dom';
+import { runs, type Change, type Run } from './runs';
 import { who } from './who';
 
-interface Change {
-  seq: number;
-  time: string;
-  principal: string;
-  summary: string[];
-}
 
 interface Version {
   name: string;
@@ -33,7 +28,8 @@ export interface HistoryOptions {
   preview: (past: { label: string; annotations: Content['annotations'] & object } | null) => void;
 }
 
-const PAGE = 30;
+const PAGE = 60;
+
 
 
 export const historyPanel = (o: HistoryOptions) => {
@@ -83,7 +79,7 @@ export const historyPanel = (o: HistoryOptions) => {
     }
   };
 
-  const changeItem = (c: Change): HTMLElement => {
+  const changeItem = ({ change: c, earlier }: Run): HTMLElement => {
     const label = t('history.atChange', { seq: c.seq, when: formatTime(c.time) });
     const view = h(
       'button',
@@ -91,6 +87,7 @@ export const historyPanel = (o: HistoryOptions) => {
       h('span', { class: 'when' }, formatTime(c.time)),
       h('span', { class: 'who' }, who(c.principal)),
       h('span', { class: 'what' }, c.summary.join('; ') || t('history.noSummary')),
+      earlier ? h('span', { class: 'note' }, t('history.earlierEdits', { count: earlier })) : null,
     );
     view.addEventListener('click', () =>
       void show(view, label, async () => (await get<{ content: Content }>(`${base}/state?seq=${c.seq}`)).content),
@@ -112,7 +109,7 @@ export const historyPanel = (o: HistoryOptions) => {
       next = page.next;
       more.hidden = !next;
       if (!append) replace(timeline);
-      timeline.append(...page.changes.map(changeItem));
+      timeline.append(...runs(page.changes).map(changeItem));
       if (!append && page.changes.length === 0) timeline.append(h('li', { class: 'hint' }, t('history.none')));
     } catch (error) {
       fail(error);

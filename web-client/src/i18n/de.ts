@@ -212,6 +212,7 @@ export const de: Messages = {
   'history.noVersions': 'Noch keine benannten Versionen.',
   'history.none': 'Noch keine Änderungen.',
   'history.noSummary': 'geändert',
+  'history.earlierEdits': 'und {count} frühere Tastenanschläge',
   'history.older': 'Ältere Änderungen',
   'history.atChange': 'Änderung {seq} ({when})',
   'history.version': 'Version „{name}“',

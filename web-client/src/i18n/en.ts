@@ -213,6 +213,7 @@ export const en = {
   'history.noVersions': 'No named versions yet.',
   'history.none': 'No changes yet.',
   'history.noSummary': 'changed',
+  'history.earlierEdits': 'and {count} earlier keystrokes',
   'history.older': 'Older changes',
   'history.atChange': 'change {seq} ({when})',
   'history.version': 'version “{name}”',

@@ -212,6 +212,7 @@ export const fr: Messages = {
   'history.noVersions': 'Pas encore de versions nommées.',
   'history.none': 'Pas encore de modifications.',
   'history.noSummary': 'modifié',
+  'history.earlierEdits': 'et {count} frappes précédentes',
   'history.older': 'Modifications plus anciennes',
   'history.atChange': 'la modification {seq} ({when})',
   'history.version': 'la version « {name} »',

@@ -212,6 +212,7 @@ export const it: Messages = {
   'history.noVersions': 'Ancora nessuna versione con nome.',
   'history.none': 'Ancora nessuna modifica.',
   'history.noSummary': 'modificato',
+  'history.earlierEdits': 'e {count} battute precedenti',
   'history.older': 'Modifiche precedenti',
   'history.atChange': 'la modifica {seq} ({when})',
   'history.version': 'la versione «{name}»',

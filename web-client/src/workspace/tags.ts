@@ -43,7 +43,11 @@ export const tagsPanel = (ws: string, editable: boolean): HTMLElement => {
           { class: 'tag-row' },
           color,
           label,
-          h('button', { type: 'button', class: 'quiet danger', onclick: () => (tags.splice(i, 1), draw()) }, t('tags.remove', { label: tag.label })),
+          h(
+            'button',
+            { type: 'button', class: 'quiet danger', 'aria-label': t('tags.remove', { label: tag.label }), onclick: () => (tags.splice(i, 1), draw()) },
+            t('members.removeShort'),
+          ),
         );
       }),
     );
