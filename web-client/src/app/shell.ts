@@ -8,6 +8,17 @@ import { h, replace } from '../ui/dom';
 import type { AppContext, Crumb, PageView } from './context';
 import { errorPage } from './errors';
 import { parseRoute } from './routes';
+import type { Kind } from '../generated/schema';
+
+type SubjectPage = (app: AppContext, ws: string, id: string) => Promise<PageView>;
+
+// The page of each kind of document, loaded only when one is opened (each its own folder).
+// null: not yet in the app (an "unsupported" page says so).
+const SUBJECT_PAGES: Record<Kind, () => Promise<SubjectPage | null>> = {
+  canvas: async () => (await import('../canvas/page')).canvasPage,
+  model: async () => null,
+  report: async () => null,
+};
 
 export const boot = async (root: HTMLElement): Promise<void> => {
   let me: Me;
@@ -158,10 +169,10 @@ class Shell implements AppContext {
         page = await (await import('../workspace/page')).workspacePage(this, route.ws);
       } else if (route.name === 'subject') {
         this.crumbs([{ label: route.ws, href: `/w/${encodeURIComponent(route.ws)}` }, { label: route.id }]);
-        page =
-          route.kind === 'canvas'
-            ? await (await import('../canvas/page')).canvasPage(this, route.ws, route.id)
-            : errorPage('unsupported', { back: { href: `/w/${encodeURIComponent(route.ws)}`, label: t('error.backToWorkspace') } });
+        const open = await SUBJECT_PAGES[route.kind]();
+        page = open
+          ? await open(this, route.ws, route.id)
+          : errorPage('unsupported', { back: { href: `/w/${encodeURIComponent(route.ws)}`, label: t('error.backToWorkspace') } });
       } else {
         this.crumbs([]);
         page = errorPage('not-found');

@@ -1,3 +1,5 @@
+import { modelDe } from '../model/messages';
+import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
 
 export const de: Messages = {
@@ -253,4 +255,8 @@ export const de: Messages = {
   'shortcut.layers': 'Ebenen ein- oder ausblenden',
   'shortcut.help': 'Diese Tastenkürzel zeigen',
   'shortcut.escape': 'Zeichnen, Folgen oder Zurückschauen beenden; Auswahl aufheben',
+
+  // Each feature's own messages, kept in its folder.
+  ...reportsDe,
+  ...modelDe,
 };

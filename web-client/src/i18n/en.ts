@@ -1,6 +1,9 @@
 // English: the reference catalogue. Every other language has exactly these keys (the type
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
+import { modelEn } from '../model/messages';
+import { reportsEn } from '../reports/messages';
+
 export const en = {
   'shell.skip': 'Skip to content',
   'shell.home': 'Workspaces',
@@ -254,6 +257,10 @@ export const en = {
   'shortcut.layers': 'Show or hide the layers',
   'shortcut.help': 'Show these shortcuts',
   'shortcut.escape': 'Stop drawing, following or looking back; deselect',
+
+  // Each feature's own messages, kept in its folder.
+  ...reportsEn,
+  ...modelEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

@@ -1,3 +1,5 @@
+import { modelFr } from '../model/messages';
+import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
 
 export const fr: Messages = {
@@ -253,4 +255,8 @@ export const fr: Messages = {
   'shortcut.layers': 'Afficher ou masquer les calques',
   'shortcut.help': 'Afficher ces raccourcis',
   'shortcut.escape': 'Arrêter de dessiner, de suivre ou de regarder le passé ; désélectionner',
+
+  // Each feature's own messages, kept in its folder.
+  ...reportsFr,
+  ...modelFr,
 };

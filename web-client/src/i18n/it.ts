@@ -1,3 +1,5 @@
+import { modelIt } from '../model/messages';
+import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
 
 export const it: Messages = {
@@ -253,4 +255,8 @@ export const it: Messages = {
   'shortcut.layers': 'Mostra o nascondi i livelli',
   'shortcut.help': 'Mostra queste scorciatoie',
   'shortcut.escape': 'Smetti di disegnare, seguire o guardare il passato; deseleziona',
+
+  // Each feature's own messages, kept in its folder.
+  ...reportsIt,
+  ...modelIt,
 };
