@@ -522,8 +522,13 @@ class Auth:
                 if not (link.manifest and subject_id(link.manifest) == params.get("id")):
                     raise HTTPProblem(403, "this share link does not cover this manifest")
             else:
+                kind, subject = params.get("kind", ""), params.get("id", "")
+                if "image" in params and not kind:
+                    # An uploaded image is its canvas subject's (same id): a link to the
+                    # subject, or to its manifest, loads its tiles.
+                    kind, subject = "canvas", params["image"]
                 try:
-                    name = DocumentName.of(workspace, params.get("kind", ""), params.get("id", ""))
+                    name = DocumentName.of(workspace, kind, subject)
                 except InvalidName:
                     raise HTTPProblem(403, "a share link only grants viewing its subject") from None
                 if not await self.share_covers(link, name):
