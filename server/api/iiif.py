@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotations import to_jsonld
+from annotations.imported import importer_agent
 from crdt import DocumentName
 from iiif import (
     ContentState,
@@ -34,6 +35,7 @@ from iiif import (
 )
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
+from server.access.caller import agent
 from server.api import workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
@@ -77,9 +79,20 @@ class ImportedSubject(BaseModel):
     width: int | None = None
     height: int | None = None
     status: str = Field(description="created, updated or unchanged")
+    annotations_imported: int = Field(
+        0, description="annotations the manifest carries that were written onto it now"
+    )
+    annotations_kept: int = Field(
+        0, description="annotations it carries already imported before (left as they are)"
+    )
     annotations: str = Field(description="its W3C annotation container")
     annotation_page: str = Field(description="its IIIF AnnotationPage")
     collab: str = Field(description="the websocket path of its live document")
+
+
+class ImportWarning(BaseModel):
+    where: str = Field(description="the place in the manifest (or fetched page), e.g. items[0]")
+    message: str = Field(description="what was not imported, and why")
 
 
 class ImportOut(BaseModel):
@@ -89,6 +102,10 @@ class ImportOut(BaseModel):
     presentation: int
     iiif_manifest: str = Field(description="this workspace's manifest with the annotations")
     subjects: list[ImportedSubject]
+    warnings: list[ImportWarning] = Field(
+        default_factory=list,
+        description="annotations the manifest carries that were not imported (or not whole)",
+    )
 
 
 class ImportIn(BaseModel):
@@ -144,12 +161,15 @@ def import_answer(request: Request, workspace: str, done: Import) -> ImportOut:
                 width=item.subject.width,
                 height=item.subject.height,
                 status=item.status,
+                annotations_imported=item.annotations_added,
+                annotations_kept=item.annotations_kept,
                 annotations=urls.annotation_container(item.subject.kind, item.subject.id),
                 annotation_page=urls.annotation_page(item.subject.kind, item.subject.id),
                 collab=f"/collab/{item.name}",
             )
             for item in done.subjects
         ],
+        warnings=[ImportWarning(where=w.where, message=w.message) for w in done.warnings],
     )
 
 
@@ -173,7 +193,10 @@ async def import_iiif(request: Request) -> Response:
     """Import a IIIF manifest: one subject per canvas and per 3D model.
 
     The body is a Presentation 3 or 2 manifest, or `{"url": "https://..."}` to fetch
-    one. Importing again brings the subjects up to date and keeps their annotations.
+    one. The annotations it carries (Presentation 3 `annotations` pages, Presentation 2
+    `otherContent` lists; referenced ones fetched) are imported onto the subjects; what
+    cannot be is listed in `warnings`. Importing again brings the subjects up to date,
+    keeps their annotations and adds only carried annotations not imported before.
     """
     workspace = _workspace(request)
     data = await read_json(request, MAX_MANIFEST_BYTES)
@@ -185,7 +208,15 @@ async def import_iiif(request: Request) -> Response:
         except FetchError as exc:
             raise HTTPProblem(502, str(exc)) from None
     try:
-        done = await import_manifest(request.app.state.manager, workspace, data, principal(request))
+        done = await import_manifest(
+            request.app.state.manager,
+            workspace,
+            data,
+            principal(request),
+            limits=fetch_limits(request),
+            importer=agent(request) or importer_agent(principal(request)),
+            urls=links.workspace_urls(request, workspace),
+        )
     except ManifestError as exc:
         raise HTTPProblem(400, f"cannot import this manifest: {exc}") from None
     answer = import_answer(request, workspace, done)
