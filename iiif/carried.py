@@ -43,6 +43,9 @@ class PageRef:
     canvas: str | None = None  # the canvas or scene that lists it; None: the manifest
     page: dict[str, Any] | None = None
     url: str | None = None
+    # A Scene's `items` page: the 3D draft puts comments beside the model it paints;
+    # only those are read, never what is painted (models, cameras, lights).
+    painting_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,18 @@ def annotation_pages(data: dict[str, Any], version: int) -> list[PageRef]:
             if isinstance(container, dict) and _type(container) in ("Canvas", "Scene"):
                 where = f"items[{index}].annotations"
                 refs += _p3_pages(container.get("annotations"), where, ident(container))
+                if _type(container) == "Scene":
+                    for p, page in enumerate(as_list(container.get("items"))):
+                        if isinstance(page, dict) and isinstance(page.get("items"), list):
+                            refs.append(
+                                PageRef(
+                                    where=f"items[{index}].items[{p}]",
+                                    version=3,
+                                    canvas=ident(container),
+                                    page=page,
+                                    painting_page=True,
+                                )
+                            )
         return refs
     for s, sequence in enumerate(as_list(data.get("sequences"))):
         if not isinstance(sequence, dict):
@@ -143,6 +158,10 @@ def read_page(ref: PageRef, data: Any, where: str | None = None) -> PageContent:
         if not isinstance(item, dict) or _type(item) not in ("Annotation", "oa:Annotation"):
             out.skipped.append(Skipped(place, "is not an annotation"))
             continue
+        if ref.painting_page and "painting" in [
+            str(m).removeprefix("sc:") for m in as_list(item.get("motivation", "painting"))
+        ]:
+            continue  # what the Scene shows, not something said about it
         annotation = _from_p2(item) if _is_p2(item) else _from_p3(item)
         source = ident(item) or _stable_iri(page_id, ref.canvas, item)
         out.annotations.append(Carried(place, annotation, ref.canvas, source))
@@ -206,6 +225,61 @@ def _p3_body(body: Any) -> Any:
     return out
 
 
+def _camera(scope: Any) -> dict[str, Any] | None:
+    """The camera view of a 3D draft target's content-state `scope`, as `sinopia:camera`:
+    the PerspectiveCamera it paints, placed at a point, looking at another."""
+    if not isinstance(scope, dict):
+        return None
+    pages = (
+        as_list(scope.get("target", {}).get("items"))
+        if isinstance(scope.get("target"), dict)
+        else []
+    )
+    for page in pages:
+        for placed in as_list(page.get("items")) if isinstance(page, dict) else []:
+            if not isinstance(placed, dict):
+                continue
+            body = next(iter(as_list(placed.get("body"))), None)
+            if not isinstance(body, dict) or _type(body) != "PerspectiveCamera":
+                continue
+            look = body.get("lookAt")
+            target = placed.get("target")
+            selector = (
+                next(iter(as_list(target.get("selector"))), None)
+                if isinstance(target, dict)
+                else None
+            )
+            try:
+                camera: dict[str, Any] = {
+                    "position": [float(selector[k]) for k in "xyz"],  # type: ignore[index]
+                    "target": [float(look[k]) for k in "xyz"],  # type: ignore[index]
+                }
+            except (TypeError, KeyError, ValueError):
+                return None
+            if isinstance(body.get("fieldOfView"), int | float):
+                camera["fieldOfView"] = float(body["fieldOfView"])
+            return camera
+    return None
+
+
+def _p3_target(target: Any) -> Any:
+    if not isinstance(target, dict) or _type(target) != "SpecificResource":
+        return target
+    out = {k: v for k, v in target.items() if k not in ("scope", "id")}
+    sources = as_list(out.get("source"))
+    if len(sources) == 1:
+        out["source"] = sources[0]  # the 3D draft lists its one Scene
+    camera = _camera(target.get("scope"))
+    if camera is not None:
+        selectors = []
+        for selector in as_list(out.get("selector")):
+            if isinstance(selector, dict) and "z" in selector and "sinopia:camera" not in selector:
+                selector = {**selector, "sinopia:camera": camera}
+            selectors.append(selector)
+        out["selector"] = selectors
+    return out
+
+
 def _from_p3(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in item.items() if k not in ("@context", "label", "service")}
     if "motivation" in out:
@@ -213,6 +287,10 @@ def _from_p3(item: dict[str, Any]) -> dict[str, Any]:
     if "body" in out:
         bodies = [_p3_body(b) for b in as_list(out["body"])]
         out["body"] = bodies
+    if isinstance(out.get("bodyValue"), dict):
+        out["body"] = [_p3_body(out.pop("bodyValue"))]  # as the 3D draft writes it
+    if "target" in out:
+        out["target"] = [_p3_target(t) for t in as_list(out["target"])]
     return out
 
 
