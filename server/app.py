@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from crdt import RoomManager, keyfiles
 from crdt.buses import open_bus
 from crdt.errors import MalformedMessage
+from crdt.keyring import open_keyring
 from crdt.seals import Sealer
 from crdt.spool import SpooledStore
 from crdt.stores import open_store
@@ -44,6 +45,12 @@ from server.webapp import routes as webapp_routes
 
 log = logging.getLogger("sinopia.server")
 
+# Said at every start without SINOPIA_KEY_URL (in the log, and on stderr by `sinopia serve`).
+NOT_ENCRYPTED = (
+    "data at rest is not encrypted: set SINOPIA_KEY_URL=file:///path/master.key "
+    "(made by `sinopia admin key create FILE`) to encrypt the history and the directory"
+)
+
 
 async def _bad_document_path(websocket: WebSocket) -> None:
     # Without this, Starlette refuses unmatched paths before the handshake, and a client
@@ -63,14 +70,19 @@ def _version() -> str:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-    store = open_store(settings.store_location, settings.data_dir)
+    # Encryption at rest (crdt.keyring): one keyring for the store, the spool and the
+    # directory, each keeping its own wrapped data keys.
+    keyring = open_keyring(settings.key_url)
+    store = open_store(settings.store_location, settings.data_dir, keyring)
     if store.remote:
-        store = SpooledStore(store, settings.data_dir / "spool.db", settings.spool_max_bytes)
+        store = SpooledStore(
+            store, settings.data_dir / "spool.db", settings.spool_max_bytes, keyring=keyring
+        )
     bus = open_bus(settings.bus_location, instance)
     key = keyfiles.load_or_create(settings.seal_key_file)
     sealer = Sealer(store, key, settings.seal_interval_seconds)
     # Who may do what (server/auth.py): every REST route, socket and update goes through it.
-    auth = create_auth(settings)
+    auth = create_auth(settings, keyring)
     # Each workspace's damage vocabulary, for the live check of reports.
     terms = WorkspaceTerms(auth.directory)
     manager = RoomManager(
@@ -116,8 +128,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "instance": instance,
                 "store": store.describe(),
                 "bus": bus.describe(),
+                "encryption": keyring.master.describe() if keyring else "none",
             },
         )
+        if keyring is None:
+            log.warning(NOT_ENCRYPTED, extra={"event": "not-encrypted"})
         try:
             yield
         finally:
@@ -174,6 +189,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.collab = collab
     app.state.instance = instance
     app.state.seal_key = key
+    app.state.keyring = keyring
+    app.state.store = store
     app.state.api = api
     app.state.auth = auth
     app.state.terms = terms

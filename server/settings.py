@@ -86,6 +86,10 @@ class Settings(AuthSettings, BaseSettings):
     # Where the embedded store (and later keys) live.
     data_dir: Path = Path("data")
 
+    # The master key that encrypts data at rest (`file:///path/master.key`, made by
+    # `sinopia admin key create`); unset: data at rest is not encrypted.
+    key_url: str | None = None
+
     # The store: SQLite in the data directory unless MongoDB is configured.
     store_url: str = "sqlite:"
     mongo_url: str | None = None

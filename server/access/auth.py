@@ -43,6 +43,7 @@ from crdt.errors import (
     StoreUnavailable,
     UnknownDocument,
 )
+from crdt.keyring import Keyring
 from crdt.peer import Peer
 from crdt.room import Refusal, Room, UpdateCheck
 from iiif import subject_id
@@ -756,12 +757,13 @@ def expiry(seconds: float) -> int:
     return now_ms() + int(seconds * 1000)
 
 
-def create_auth(settings: Settings) -> Auth:
-    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB) and the
-    key that signs Sinopia's JWTs (created on first start, like the sealing key)."""
+def create_auth(settings: Settings, keyring: Keyring | None = None) -> Auth:
+    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB; its
+    secrets sealed with `keyring`) and the key that signs Sinopia's JWTs (created on first
+    start, like the sealing key)."""
     from server.directory import open_directory
 
-    directory = open_directory(settings.mongo_url, settings.data_dir)
+    directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
     return Auth(settings, directory, create_signer(settings))
 
 

@@ -153,6 +153,44 @@ async def get_workspace(request: Request) -> Response:
     return json(WorkspaceOut(name=workspace.name, title=workspace.title, role=role))
 
 
+class Deleted(BaseModel):
+    deleted: str
+    documents: int = Field(description="documents destroyed with the workspace's data key")
+
+
+Confirm = Param(
+    "confirm", "query", "the workspace's name again: its data is destroyed for good", "string", True
+)
+
+
+@api.delete(
+    BASE,
+    "manage",
+    answer=Deleted,
+    params=(Confirm,),
+    statuses={400: "Not confirmed", 404: "No such workspace"},
+)
+async def delete_workspace(request: Request) -> Response:
+    """Delete a workspace for good (owners): its documents, history, members and share
+    links, and its data key, so no copy of its data left anywhere (backups included) can
+    be read again. Its open sockets close (4404)."""
+    auth = auth_of(request)
+    name = request.path_params["workspace"]
+    operations.check_deletion(name, request.query_params.get("confirm"))
+    await operations.remove_workspace(auth.directory, name, caller(request).label)
+    state = request.app.state
+    prefix = name + "/"
+    for conn in list(state.collab.connections):
+        if conn.doc.startswith(prefix):
+            conn.close(4404, f"workspace {name} was deleted")
+    # Rooms flush what they hold before the store forgets the workspace: nothing is
+    # written for it afterwards (which would make it a new data key).
+    for doc in [d for d in state.manager.rooms if d.startswith(prefix)]:
+        await state.manager.evict(doc)
+    removed = await state.store.delete_workspace(name)
+    return json(Deleted(deleted=name, documents=len(removed)))
+
+
 @api.get(BASE + "/members", "read", answer=Members)
 async def list_members(request: Request) -> Response:
     """Members and their roles (emails for owners only)."""

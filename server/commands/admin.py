@@ -11,7 +11,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from crdt.keyring import open_keyring
 from server.access import grants, roles
+from server.commands import keys
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -50,6 +52,8 @@ def configure(admin: argparse.ArgumentParser) -> None:
     p.add_argument("workspace")
     p.add_argument("--title", default="")
     action(ws, "list", _workspace_list, "sinopia admin workspace list")
+    keys.configure_workspace_delete(ws)
+    keys.configure_keys(objects, "the master key that encrypts data at rest")
 
     member = group("member", "workspace members", "sinopia admin member add my-museum alice lead")
     p = action(member, "add", _member_add, "sinopia admin member add my-museum alice editor")
@@ -132,7 +136,9 @@ def _actor() -> str:
 
 # The directory lives in the data directory (or MongoDB): made on first use, as the
 # README's first steps run these commands before the server has ever started.
-_sync = opening(lambda s: open_directory(s.mongo_url, s.data_dir), create=True)
+_sync = opening(
+    lambda s: open_directory(s.mongo_url, s.data_dir, open_keyring(s.key_url)), create=True
+)
 
 
 def _when(ms: int | None) -> str:

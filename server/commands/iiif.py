@@ -110,16 +110,19 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
     from crdt import DocumentName, RoomManager
     from crdt.buses import open_bus
     from crdt.errors import InvalidName
+    from crdt.keyring import open_keyring
     from crdt.stores import open_store
     from iiif import ManifestError, WorkspaceUrls
     from server.api.iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
     from server.directory import open_directory
 
+    keyring = open_keyring(settings.key_url)
+
     try:
         DocumentName.of(args.workspace, "canvas", "x")
     except InvalidName as exc:
         raise Fail(f"{args.workspace!r}: {exc}", USAGE) from None
-    directory = open_directory(settings.mongo_url, settings.data_dir)
+    directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
     await directory.open()
     try:
         if await directory.workspace(args.workspace) is None:
@@ -143,7 +146,7 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
             raise Fail(f"{exc}") from None
     else:
         data = _load(args.source)
-    store = open_store(settings.store_location, settings.data_dir)
+    store = open_store(settings.store_location, settings.data_dir, keyring)
     bus = open_bus("memory:", "cli")
     await store.open()
     await bus.open()
