@@ -1,4 +1,4 @@
-"""`sinopia admin ...`: users, workspaces, members, tokens and share links, on the data
+"""`sinopia admin ...`: users, workspaces, members, tokens, share links and backups, on the data
 directory (`--data-dir` / `SINOPIA_DATA_DIR`) or MongoDB (`SINOPIA_MONGO_URL`), with the
 server running or not: a running server sees each change within a second."""
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from crdt.keyring import open_keyring
 from server.access import grants, roles
-from server.commands import keys
+from server.commands import backup, keys
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -121,6 +121,8 @@ def configure(admin: argparse.ArgumentParser) -> None:
         help="the server's URL as people open it (default SINOPIA_PUBLIC_URL, or "
         "http://SINOPIA_HOST:SINOPIA_PORT)",
     )
+
+    backup.configure(objects)
 
     p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
