@@ -100,8 +100,14 @@ def configure(admin: argparse.ArgumentParser) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--subject", help="kind/id of one subject")
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
-    p.add_argument("--expires", default="30d")
+    p.add_argument("--expires", default="30d", help="30d, 12h... or never (until revoked)")
     p.add_argument("--label", default="")
+    p.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a web origin whose pages may embed it (repeat for more; none: any)",
+    )
     p = action(share, "list", _share_list, "sinopia admin share list my-museum")
     p.add_argument("workspace")
     p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
@@ -270,8 +276,6 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
     signer = create_signer(settings)
     seconds = operations.duration_seconds(args.expires)
-    if seconds is None:
-        raise Refused(400, "share links always expire")
     token, link = await grants.create_share(
         d,
         signer,
@@ -281,6 +285,7 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
         manifest=args.manifest,
         label=args.label,
         expires_seconds=seconds,
+        origins=args.origin,
     )
     print(token)
     _done(f"share link {link.id}, expires {_when(link.expires_ms)}")
