@@ -24,12 +24,11 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from crdt import DocumentName
-from iiif import ManifestError
+from crdt import DocumentName, RoomManager
+from iiif import ManifestError, WorkspaceUrls
 from iiif.subjects import SUBJECT_ID
 from iiif.uploads import UploadedImage, canvas_subject_id, upload_manifest
 from server.api.iiif_import import Import, import_manifest
-from server.api.images import service_id
 from server.http import links
 from server.http.problems import HTTPProblem
 from server.http.requests import principal
@@ -73,18 +72,30 @@ class UploadOut(BaseModel):
 
 @dataclass(frozen=True)
 class Upload:
-    """One received upload, for the uploader of its kind."""
+    """One received upload, for the uploader of its kind: the file, what it is, and what
+    to make subjects with (the same over HTTP and from `sinopia media add`)."""
 
-    request: Request
+    base_url: str  # the server's public root: the ids in the manifest
     workspace: str
     path: Path
     sniffed: Sniffed
     filename: str
     upload_id: str
+    principal: str  # who it is recorded as made by
+    images: Images
+    blobs: Blobs
+    manager: RoomManager
+
+    @property
+    def urls(self) -> WorkspaceUrls:
+        return WorkspaceUrls(base_url=self.base_url, workspace=self.workspace)
 
     @property
     def manifest_iri(self) -> str:
-        return links.workspace_urls(self.request, self.workspace).manifest(self.upload_id)
+        return self.urls.manifest(self.upload_id)
+
+    def image_service(self, image: str) -> str:
+        return f"{self.base_url.rstrip('/')}/iiif/{self.workspace}/image/{image}"
 
 
 Uploader = Callable[[Upload], Awaitable[list[UploadedSubject]]]
@@ -112,9 +123,14 @@ async def manifest_record(
 ) -> dict[str, Any] | None:
     """The manifest an upload made (as imported, with any later label and metadata), or
     None for manifests imported from elsewhere."""
+    return await read_manifest_record(blobs_of(request), workspace, manifest_id)
+
+
+async def read_manifest_record(
+    blobs: Blobs, workspace: str, manifest_id: str
+) -> dict[str, Any] | None:
     if not SUBJECT_ID.fullmatch(manifest_id):
         return None
-    blobs = blobs_of(request)
     key = manifest_key(workspace, manifest_id)
     if await blobs.info(key) is None:
         return None
@@ -122,22 +138,30 @@ async def manifest_record(
     return record
 
 
-async def save_manifest_record(
-    request: Request, workspace: str, manifest_id: str, data: dict[str, Any]
+async def write_manifest_record(
+    blobs: Blobs, workspace: str, manifest_id: str, data: dict[str, Any]
 ) -> None:
     body = json.dumps(data, ensure_ascii=False).encode()
 
     async def one() -> Any:
         yield body
 
-    await blobs_of(request).put(
-        manifest_key(workspace, manifest_id), one(), content_type="application/json"
-    )
+    await blobs.put(manifest_key(workspace, manifest_id), one(), content_type="application/json")
+
+
+async def save_manifest_record(
+    request: Request, workspace: str, manifest_id: str, data: dict[str, Any]
+) -> None:
+    await write_manifest_record(blobs_of(request), workspace, manifest_id, data)
 
 
 async def import_upload_manifest(request: Request, workspace: str, data: dict[str, Any]) -> Import:
+    return await _import(request.app.state.manager, workspace, data, principal(request))
+
+
+async def _import(manager: RoomManager, workspace: str, data: dict[str, Any], who: str) -> Import:
     try:
-        return await import_manifest(request.app.state.manager, workspace, data, principal(request))
+        return await import_manifest(manager, workspace, data, who)
     except ManifestError as exc:  # pragma: no cover - our own manifest
         raise HTTPProblem(500, f"the upload's manifest did not import: {exc}") from None
 
@@ -147,30 +171,28 @@ async def import_upload_manifest(request: Request, workspace: str, data: dict[st
 
 async def take_images(upload: Upload) -> list[UploadedSubject]:
     """An image file: a pyramid and a subject per image (page), and the manifest."""
-    images = images_of(upload.request)
     manifest_iri = upload.manifest_iri
-    stored = await images.take(
+    stored = await upload.images.take(
         upload.workspace,
         upload.path,
         upload.sniffed,
         upload.filename,
         lambda page: canvas_subject_id(manifest_iri, upload.filename, page),
     )
+    services = {i.id: upload.image_service(i.id) for i in stored}
     try:
-        services = {i.id: service_id(upload.request, upload.workspace, i.id) for i in stored}
         data = upload_manifest(
             manifest_iri,
             upload.filename,
             [UploadedImage(services[i.id], i.width, i.height, i.page) for i in stored],
         )
-        await save_manifest_record(upload.request, upload.workspace, upload.upload_id, data)
-        done = await import_upload_manifest(upload.request, upload.workspace, data)
+        await write_manifest_record(upload.blobs, upload.workspace, upload.upload_id, data)
+        done = await _import(upload.manager, upload.workspace, data, upload.principal)
     except BaseException:
         for image in stored:
-            await images.delete(upload.workspace, image.id)
-        await blobs_of(upload.request).delete(manifest_key(upload.workspace, upload.upload_id))
+            await upload.images.delete(upload.workspace, image.id)
+        await upload.blobs.delete(manifest_key(upload.workspace, upload.upload_id))
         raise
-    urls = links.workspace_urls(upload.request, upload.workspace)
     pages = {i.id: i for i in stored}
     return [
         UploadedSubject(
@@ -182,11 +204,28 @@ async def take_images(upload: Upload) -> list[UploadedSubject]:
             width=item.subject.width,
             height=item.subject.height,
             page=pages[item.subject.id].page + 1 if item.subject.id in pages else None,
-            annotations=urls.annotation_container(item.subject.kind, item.subject.id),
+            annotations=upload.urls.annotation_container(item.subject.kind, item.subject.id),
             collab=f"/collab/{item.name}",
         )
         for item in done.subjects
     ]
+
+
+async def take(upload: Upload) -> list[UploadedSubject]:
+    """What the upload becomes, by its kind; HTTPProblem when it is not taken."""
+    uploader = UPLOADERS.get(upload.sniffed.kind)
+    if uploader is None:
+        raise refuse_kind(upload.sniffed)
+    try:
+        return await uploader(upload)
+    except Refused as exc:
+        raise HTTPProblem(exc.status, exc.detail) from None
+    except BlobError as exc:
+        raise HTTPProblem(503, str(exc), headers={"Retry-After": "5"}) from None
+
+
+def new_upload_id() -> str:
+    return "upload-" + secrets.token_hex(6)
 
 
 # What each kind of upload becomes. 3D models ("model": glTF, GLB) plug in here.
@@ -264,25 +303,25 @@ async def upload(request: Request) -> Response:
     work = images.temp_dir()
     try:
         received, sniffed = await receive(request, work)
-        uploader = UPLOADERS.get(sniffed.kind)
-        if uploader is None:
-            raise refuse_kind(sniffed)
-        upload_id = "upload-" + secrets.token_hex(6)
         job = Upload(
-            request, workspace, received.path, sniffed, safe_filename(received.filename), upload_id
+            base_url=links.base_url(request),
+            workspace=workspace,
+            path=received.path,
+            sniffed=sniffed,
+            filename=safe_filename(received.filename),
+            upload_id=new_upload_id(),
+            principal=principal(request),
+            images=images,
+            blobs=blobs_of(request),
+            manager=request.app.state.manager,
         )
-        try:
-            subjects = await uploader(job)
-        except Refused as exc:
-            raise HTTPProblem(exc.status, exc.detail) from None
-        except BlobError as exc:
-            raise HTTPProblem(503, str(exc), headers={"Retry-After": "5"}) from None
+        subjects = await take(job)
     finally:
         await asyncio.to_thread(shutil.rmtree, work, True)
-    manifest_url = links.workspace_urls(request, workspace).manifest(upload_id)
+    manifest_url = job.manifest_iri
     answer = UploadOut(
         workspace=workspace,
-        upload=upload_id,
+        upload=job.upload_id,
         filename=job.filename,
         format=sniffed.format,
         manifest=manifest_url,
