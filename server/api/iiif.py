@@ -37,7 +37,7 @@ from iiif.scenes import PRESENTATION_4, manifest_with_scenes, scene_annotation_p
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
 from server.access.caller import agent
-from server.api import workspace_index
+from server.api import media, workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
 from server.http import links
@@ -276,20 +276,25 @@ async def get_manifest(request: Request) -> Response:
     """
     workspace = _workspace(request)
     manifest_id = request.path_params["id"]
+    # An upload's manifest is this very URL (on whichever host it was made).
+    uploaded = await media.manifest_record(request, workspace, manifest_id)
+    own = f"/iiif/{workspace}/manifest/{manifest_id}"
     subjects = [
         s
         for _, s in await workspace_index.of(request.app).subjects(workspace)
-        if s.manifest and subject_id(s.manifest) == manifest_id
+        if s.manifest
+        and (subject_id(s.manifest) == manifest_id or (uploaded and s.manifest.endswith(own)))
     ]
     if not subjects:
         raise HTTPProblem(404, f"no manifest {manifest_id} in {workspace}")
     urls = links.workspace_urls(request, workspace)
+    label = uploaded["label"] if uploaded else None
     if _wants_scenes(request, subjects):
         offer = negotiate(request, P4_OFFERS)
-        data = manifest_with_scenes(urls, manifest_id, subjects)
+        data = manifest_with_scenes(urls, manifest_id, subjects, label=label)
     else:
         offer = negotiate(request, P3_OFFERS)
-        data = manifest(urls, manifest_id, subjects)
+        data = manifest(urls, manifest_id, subjects, label=label)
         if any(s.kind == "model" for s in subjects):
             data["seeAlso"] = [
                 {
@@ -300,10 +305,80 @@ async def get_manifest(request: Request) -> Response:
                     "label": {"en": ["With the 3D models (IIIF Presentation 4 draft)"]},
                 }
             ]
+    if uploaded and uploaded.get("metadata"):
+        data["metadata"] = uploaded["metadata"]
     for canvas in data["items"]:
         for page in canvas.get("annotations", []):
             page["id"] = _token_links(request, page["id"])
     return _json(request, data, offer)
+
+
+# A label or a metadata entry is shown in viewers' panels: these bound what anyone reads.
+MAX_LABEL_CHARS = 500
+MAX_METADATA = 100
+
+
+class LabelValue(BaseModel):
+    label: str | dict[str, list[str]]
+    value: str | dict[str, list[str]]
+
+
+class ManifestPatch(BaseModel):
+    """The label and the metadata of an upload's manifest (strings, or language maps
+    such as `{"en": ["..."], "fr": ["..."]}`)."""
+
+    label: str | dict[str, list[str]] | None = None
+    metadata: list[LabelValue] | None = Field(None, max_length=MAX_METADATA)
+
+
+def _language_map(value: str | dict[str, list[str]], where: str) -> dict[str, list[str]]:
+    found = {"none": [value]} if isinstance(value, str) else value
+    total = sum(len(v) for values in found.values() for v in values)
+    if not found or total == 0 or total > MAX_LABEL_CHARS:
+        raise HTTPProblem(400, f"{where}: give 1 to {MAX_LABEL_CHARS} characters")
+    return found
+
+
+@api.patch(
+    "/iiif/{workspace}/manifest/{id}",
+    "write",
+    statuses={400: "A bad label or metadata", 404: "No such uploaded manifest"},
+)
+async def patch_manifest(request: Request, wanted: ManifestPatch) -> Response:
+    """Change the label or the metadata of an upload's manifest (editors and above).
+
+    Its subjects follow (their manifest label) as on a re-import; their annotations stay.
+    Manifests imported from elsewhere are changed at their source and imported again.
+    """
+    workspace = _workspace(request)
+    manifest_id = request.path_params["id"]
+    record = await media.manifest_record(request, workspace, manifest_id)
+    if record is None:
+        raise HTTPProblem(404, f"{manifest_id} is not an uploaded manifest of {workspace}")
+    if wanted.label is not None:
+        record["label"] = _language_map(wanted.label, "label")
+    if wanted.metadata is not None:
+        record["metadata"] = [
+            {
+                "label": _language_map(e.label, f"metadata[{i}].label"),
+                "value": _language_map(e.value, f"metadata[{i}].value"),
+            }
+            for i, e in enumerate(wanted.metadata)
+        ]
+    await media.import_upload_manifest(request, workspace, record)
+    await media.save_manifest_record(request, workspace, manifest_id, record)
+    urls = links.workspace_urls(request, workspace)
+    return Response(
+        json.dumps(
+            {
+                "id": urls.manifest(manifest_id),
+                "label": record["label"],
+                "metadata": record["metadata"],
+            },
+            ensure_ascii=False,
+        ),
+        media_type="application/json",
+    )
 
 
 @api.get(

@@ -101,6 +101,8 @@ class Images:
     ) -> list[StoredImage]:
         """Convert `source` and store one image per page, named by `name_page(page)`;
         Refused (nothing stored) when the file cannot be taken."""
+        if sniffed.format == "empty":
+            raise Refused(400, "the file is empty")
         if sniffed.kind != "image":
             raise Refused(415, f"not an image we convert: {sniffed.label}")
         work = self.temp_dir()
