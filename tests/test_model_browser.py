@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -207,7 +206,13 @@ async def test_two_conservators_annotate_a_model_live(
 
     await until(at_saved_view, 10, "the annotation's saved view")
     assert not chiara.errors and not marco.errors, (chiara.errors, marco.errors)
-    json.dumps(annotation)  # the export is plain JSON
+
+    # The workspace lists the model as a 3D model, opening this page.
+    await marco.page.goto(site.url + f"/w/{WS}")
+    card = marco.page.locator(".subject-link", has_text="Bronze box")
+    await card.wait_for(timeout=10_000)
+    assert await card.get_attribute("href") == path
+    assert "3D model" in await card.inner_text()
 
 
 async def test_a_model_that_cannot_be_loaded_says_so(

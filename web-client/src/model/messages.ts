@@ -3,6 +3,7 @@
 // missing). Keys start with `model.`.
 
 export const modelEn = {
+  'model.thumb': '3D model',
   'model.opening': 'Opening the 3D model…',
   'model.loading': 'Loading the model… {percent}%',
   'model.loadingUnknown': 'Loading the model…',
@@ -20,6 +21,7 @@ export const modelEn = {
 } satisfies Record<string, string>;
 
 export const modelFr: Record<keyof typeof modelEn, string> = {
+  'model.thumb': 'Modèle 3D',
   'model.opening': 'Ouverture du modèle 3D…',
   'model.loading': 'Chargement du modèle… {percent} %',
   'model.loadingUnknown': 'Chargement du modèle…',
@@ -37,6 +39,7 @@ export const modelFr: Record<keyof typeof modelEn, string> = {
 };
 
 export const modelDe: Record<keyof typeof modelEn, string> = {
+  'model.thumb': '3D-Modell',
   'model.opening': '3D-Modell wird geöffnet…',
   'model.loading': 'Modell wird geladen… {percent} %',
   'model.loadingUnknown': 'Modell wird geladen…',
@@ -54,6 +57,7 @@ export const modelDe: Record<keyof typeof modelEn, string> = {
 };
 
 export const modelIt: Record<keyof typeof modelEn, string> = {
+  'model.thumb': 'Modello 3D',
   'model.opening': 'Apertura del modello 3D…',
   'model.loading': 'Caricamento del modello… {percent}%',
   'model.loadingUnknown': 'Caricamento del modello…',
