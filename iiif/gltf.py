@@ -49,6 +49,10 @@ class ModelError(IIIFError):
     """A 3D file that is not a sound, self-contained glTF 2.0 / GLB; the message says why."""
 
 
+class ModelTooLarge(ModelError):
+    """A 3D file (or its JSON part) over a size limit."""
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     format: Literal["model/gltf-binary", "model/gltf+json"]
@@ -68,14 +72,14 @@ def check_model_file(stream: BinaryIO, size: int) -> ModelInfo:
     if size == 0:
         raise ModelError("the file is empty")
     if size > MAX_MODEL_BYTES:
-        raise ModelError(f"the model is {size} bytes; the limit is {MAX_MODEL_BYTES}")
+        raise ModelTooLarge(f"the model is {size} bytes; the limit is {MAX_MODEL_BYTES}")
     stream.seek(0)
     head = stream.read(4)
     if len(head) == 4 and struct.unpack("<I", head)[0] == GLB_MAGIC:
         return _check_glb(stream, size)
     stream.seek(0)
     if size > MAX_JSON_BYTES:
-        raise ModelError(
+        raise ModelTooLarge(
             f"a .gltf (JSON) model is limited to {MAX_JSON_BYTES} bytes; pack a larger one as GLB"
         )
     text = stream.read(size)
@@ -119,7 +123,7 @@ def _check_glb(stream: BinaryIO, size: int) -> ModelInfo:
             if chunk_type != CHUNK_JSON:
                 raise ModelError("the first GLB chunk must be the JSON chunk")
             if chunk_length > MAX_JSON_BYTES:
-                raise ModelError(
+                raise ModelTooLarge(
                     f"the JSON chunk is {chunk_length} bytes; the limit is {MAX_JSON_BYTES}"
                 )
             json_chunk = stream.read(chunk_length)

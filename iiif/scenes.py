@@ -14,6 +14,7 @@ reader that knows them needs nothing else (see annotations/selectors.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -202,3 +203,56 @@ def manifest_with_scenes(
             items.append(item)
     data["items"] = items
     return data
+
+
+def upload_scene_iri(manifest_iri: str, filename: str) -> str:
+    """The Scene of an uploaded model: a readable slug of its file name."""
+    stem = filename.rsplit(".", 1)[0] if "." in filename[1:] else filename
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:40].rstrip("-._") or "model"
+    return f"{manifest_iri}/scene/{slug}"
+
+
+def model_upload_manifest(
+    manifest_iri: str,
+    filename: str,
+    model_url: str,
+    media_type: str,
+    *,
+    label: LanguageMap | None = None,
+    metadata: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Presentation 4 draft manifest of an uploaded 3D model: one Scene painting it at
+    the origin. Imported like any other manifest, so the model becomes a subject."""
+    scene_iri = upload_scene_iri(manifest_iri, filename)
+    return {
+        "@context": PRESENTATION_4,
+        "id": manifest_iri,
+        "type": "Manifest",
+        "label": label or {"none": [filename]},
+        "metadata": metadata or [],
+        "items": [
+            {
+                "id": scene_iri,
+                "type": "Scene",
+                "label": {"none": [filename]},
+                "items": [
+                    {
+                        "id": f"{scene_iri}/page",
+                        "type": "AnnotationPage",
+                        "items": [
+                            {
+                                "id": f"{scene_iri}/page/model",
+                                "type": "Annotation",
+                                "motivation": ["painting"],
+                                "body": {"id": model_url, "type": "Model", "format": media_type},
+                                "target": {
+                                    "type": "SpecificResource",
+                                    "source": _scene_source(scene_iri),
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }

@@ -20,6 +20,7 @@ from iiif.gltf import (
     MAX_JSON_BYTES,
     MAX_MODEL_BYTES,
     ModelError,
+    ModelTooLarge,
     check_model,
     check_model_file,
     glb,
@@ -166,9 +167,9 @@ def test_size_limits_are_checked_before_reading() -> None:
         def read(self, *args: Any) -> bytes:
             raise AssertionError("read a file over the limit")
 
-    with pytest.raises(ModelError, match=f"the limit is {MAX_MODEL_BYTES}"):
+    with pytest.raises(ModelTooLarge, match=f"the limit is {MAX_MODEL_BYTES}"):
         check_model_file(Huge(), MAX_MODEL_BYTES + 1)
-    with pytest.raises(ModelError, match="pack a larger one as GLB"):
+    with pytest.raises(ModelTooLarge, match="pack a larger one as GLB"):
         check_model_file(io.BytesIO(b"{" + b" " * 10), MAX_JSON_BYTES + 1)
     # A JSON chunk over its limit is refused from its header, before it is read.
     header = struct.pack("<III", GLB_MAGIC, 2, 12 + 8 + MAX_JSON_BYTES + 4)
@@ -180,5 +181,5 @@ def test_size_limits_are_checked_before_reading() -> None:
                 raise AssertionError("read the oversized chunk")
             return super().read(size)
 
-    with pytest.raises(ModelError, match="the JSON chunk is"):
+    with pytest.raises(ModelTooLarge, match="the JSON chunk is"):
         check_model_file(Lazy(header + chunk), 12 + 8 + MAX_JSON_BYTES + 4)

@@ -13,7 +13,7 @@ import httpx
 from iiif_prezi3 import Manifest
 
 from iiif import parse_manifest
-from iiif.scenes import PRESENTATION_4, scene_annotation
+from iiif.scenes import PRESENTATION_4, model_upload_manifest, scene_annotation
 
 from .conftest import Running
 from .test_iiif_carried import CARRIED
@@ -165,3 +165,19 @@ async def test_a_draft_manifests_comments_and_camera_views_import(server: Runnin
         # A manifest of 3D models only is served in the draft form by default.
         p4 = (await http.get(done["iiif_manifest"])).json()
         assert p4["@context"] == PRESENTATION_4 and p4["items"][0]["type"] == "Scene"
+
+
+def test_an_uploaded_models_manifest_makes_a_model_subject() -> None:
+    data = model_upload_manifest(
+        "https://s.example/iiif/m/manifest/upload-1",
+        "Bronze ewer (front).glb",
+        "https://s.example/api/media/m/models/model-1",
+        "model/gltf-binary",
+    )
+    (subject,) = parse_manifest(data)
+    assert subject.kind == "model" and subject.iiif_type == "Scene"
+    assert subject.iiif_id == "https://s.example/iiif/m/manifest/upload-1/scene/Bronze-ewer-front"
+    assert subject.asset is not None
+    assert subject.asset.url == "https://s.example/api/media/m/models/model-1"
+    assert subject.asset.format == "model/gltf-binary"
+    assert subject.label == "Bronze ewer (front).glb"
