@@ -322,3 +322,35 @@ def test_admin_deletes_a_workspace_after_confirming(
         "admin", "workspace", "delete", WORKSPACE, "--yes", "--data-dir", str(data), **env
     )
     one_line_error(again, "no such workspace")
+
+
+def test_an_unencrypted_data_directory_is_encrypted_by_a_command(
+    tmp_path: Path, key: keyfile.FileMasterKey
+) -> None:
+    data = tmp_path / "data"
+    where = ("--data-dir", str(data))
+    assert sinopia("admin", "workspace", "add", WORKSPACE, *where).returncode == 0
+    assert sinopia("admin", "user", "add", "lapis", "--email", MAIL, *where).returncode == 0
+    manifest = ROOT / "tests/fixtures/iiif/p3_book_of_hours.json"
+    assert sinopia("iiif", "import", WORKSPACE, str(manifest), *where).returncode == 0
+    assert b"Book of Hours" in everything_at_rest(data) and MAIL.encode() in everything_at_rest(
+        data
+    )
+    env = {"SINOPIA_KEY_URL": f"file://{key.path}"}
+    # Mixing is refused: the key needs the data encrypted first.
+    mixed = sinopia("history", "verify", *where, **env)
+    one_line_error(mixed, "unencrypted", "sinopia admin key encrypt")
+
+    done = sinopia("admin", "key", "encrypt", *where, **env)
+    assert done.returncode == 0, done.stderr
+    assert key.key_id in done.stderr
+    at_rest = everything_at_rest(data)
+    assert MAIL.encode() not in at_rest
+    verified = sinopia("history", "verify", *where, **env)
+    assert verified.returncode == 0 and "FAIL" not in verified.stdout, verified
+    one_line_error(sinopia("history", "verify", *where), key.key_id)
+    # The sealed directory still finds people by address.
+    member = sinopia("admin", "member", "add", WORKSPACE, MAIL, "editor", *where, **env)
+    assert member.returncode == 0, member.stderr
+    listed = sinopia("admin", "user", "list", *where, **env)
+    assert MAIL in listed.stdout
