@@ -35,6 +35,10 @@ from server.live.endpoint import Collab
 from server.live.schema_check import SchemaCheck
 from server.live.terms import WorkspaceTerms
 from server.live.wire import WireCapture
+from server.media.blobs import open_blobs
+from server.media.images import Images, limits_of
+from server.media.pyramid import serve_setup
+from server.media.tiles import Tiles
 from server.metrics import Metrics
 from server.settings import Settings
 from server.webapp import routes as webapp_routes
@@ -99,12 +103,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     collab = Collab(manager, settings.max_send_queue_bytes, admit=admit)
     auth.bind(manager, lambda: list(collab.connections))
     metrics = Metrics(manager, collab)
+    # Uploaded files and image pyramids (server/media), and the IIIF Image API's renders.
+    serve_setup()
+    blobs = open_blobs(settings)
+    images = Images(blobs, settings.data_dir / "media", limits_of(settings))
+    tiles = Tiles(images, settings.image_tile_cache_bytes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await bus.open()
         await auth.open()
+        await blobs.open()
         access_watch = asyncio.get_running_loop().create_task(auth.watch_forever())
         await manager.start()
         await sealer.start()
@@ -133,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await bus.close()
             await store.close()
             await auth.close()
+            tiles.close()
+            await blobs.close()
             log.info(
                 "stopped: every update is stored", extra={"event": "stop", "instance": instance}
             )
@@ -182,6 +194,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.api = api
     app.state.auth = auth
     app.state.terms = terms
+    app.state.blobs = blobs
+    app.state.images = images
+    app.state.tiles = tiles
     return app
 
 

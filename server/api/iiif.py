@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotations import to_jsonld
+from annotations.imported import importer_agent
 from crdt import DocumentName
 from iiif import (
     ContentState,
@@ -32,8 +33,10 @@ from iiif import (
     search_v2,
     subject_id,
 )
+from iiif.scenes import PRESENTATION_4, manifest_with_scenes, scene_annotation_page
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
+from server.access.caller import agent
 from server.api import workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
@@ -46,6 +49,15 @@ from server.http.routes import Api, Handler, Param
 api = Api("iiif")
 
 PRESENTATION_3 = "http://iiif.io/api/presentation/3/context.json"
+P4_OFFERS = [
+    # Presentation 4 is a draft (with the 3D Scenes); the profile names it.
+    Offer(
+        "application/ld+json",
+        f'application/ld+json;profile="{PRESENTATION_4}"',
+        PRESENTATION_4,
+    ),
+    Offer("application/json", "application/json"),
+]
 SEARCH_2 = "http://iiif.io/api/search/2/context.json"
 SEARCH_1 = "http://iiif.io/api/search/1/context.json"
 P3_OFFERS = [
@@ -77,9 +89,20 @@ class ImportedSubject(BaseModel):
     width: int | None = None
     height: int | None = None
     status: str = Field(description="created, updated or unchanged")
+    annotations_imported: int = Field(
+        0, description="annotations the manifest carries that were written onto it now"
+    )
+    annotations_kept: int = Field(
+        0, description="annotations it carries already imported before (left as they are)"
+    )
     annotations: str = Field(description="its W3C annotation container")
     annotation_page: str = Field(description="its IIIF AnnotationPage")
     collab: str = Field(description="the websocket path of its live document")
+
+
+class ImportWarning(BaseModel):
+    where: str = Field(description="the place in the manifest (or fetched page), e.g. items[0]")
+    message: str = Field(description="what was not imported, and why")
 
 
 class ImportOut(BaseModel):
@@ -89,6 +112,10 @@ class ImportOut(BaseModel):
     presentation: int
     iiif_manifest: str = Field(description="this workspace's manifest with the annotations")
     subjects: list[ImportedSubject]
+    warnings: list[ImportWarning] = Field(
+        default_factory=list,
+        description="annotations the manifest carries that were not imported (or not whole)",
+    )
 
 
 class ImportIn(BaseModel):
@@ -144,12 +171,15 @@ def import_answer(request: Request, workspace: str, done: Import) -> ImportOut:
                 width=item.subject.width,
                 height=item.subject.height,
                 status=item.status,
+                annotations_imported=item.annotations_added,
+                annotations_kept=item.annotations_kept,
                 annotations=urls.annotation_container(item.subject.kind, item.subject.id),
                 annotation_page=urls.annotation_page(item.subject.kind, item.subject.id),
                 collab=f"/collab/{item.name}",
             )
             for item in done.subjects
         ],
+        warnings=[ImportWarning(where=w.where, message=w.message) for w in done.warnings],
     )
 
 
@@ -173,7 +203,10 @@ async def import_iiif(request: Request) -> Response:
     """Import a IIIF manifest: one subject per canvas and per 3D model.
 
     The body is a Presentation 3 or 2 manifest, or `{"url": "https://..."}` to fetch
-    one. Importing again brings the subjects up to date and keeps their annotations.
+    one. The annotations it carries (Presentation 3 `annotations` pages, Presentation 2
+    `otherContent` lists; referenced ones fetched) are imported onto the subjects; what
+    cannot be is listed in `warnings`. Importing again brings the subjects up to date,
+    keeps their annotations and adds only carried annotations not imported before.
     """
     workspace = _workspace(request)
     data = await read_json(request, MAX_MANIFEST_BYTES)
@@ -185,7 +218,15 @@ async def import_iiif(request: Request) -> Response:
         except FetchError as exc:
             raise HTTPProblem(502, str(exc)) from None
     try:
-        done = await import_manifest(request.app.state.manager, workspace, data, principal(request))
+        done = await import_manifest(
+            request.app.state.manager,
+            workspace,
+            data,
+            principal(request),
+            limits=fetch_limits(request),
+            importer=agent(request) or importer_agent(principal(request)),
+            urls=links.workspace_urls(request, workspace),
+        )
     except ManifestError as exc:
         raise HTTPProblem(400, f"cannot import this manifest: {exc}") from None
     answer = import_answer(request, workspace, done)
@@ -199,9 +240,29 @@ async def import_iiif(request: Request) -> Response:
 # ---------------------------------------------------------------------------- export
 
 
+def _wants_scenes(request: Request, subjects: list[Any]) -> bool:
+    """Presentation 4 (with 3D Scenes) when asked for, or when there is nothing else: a
+    manifest of 3D models only has no Presentation 3 form worth serving."""
+    if request.query_params.get("presentation") == "4":
+        return True
+    if PRESENTATION_4 in request.headers.get("accept", ""):
+        return True
+    return any(s.kind == "model" for s in subjects) and not any(
+        s.kind == "canvas" and s.width and s.height for s in subjects
+    )
+
+
 @api.get(
     "/iiif/{workspace}/manifest/{id}",
     "read",
+    params=(
+        Param(
+            "presentation",
+            "query",
+            "`4`: the Presentation 4 draft, with a Scene per 3D model (also chosen by "
+            "Accept's profile, and the default for a manifest of 3D models only)",
+        ),
+    ),
     statuses={404: "No such manifest in this workspace", 406: "Not acceptable"},
 )
 async def get_manifest(request: Request) -> Response:
@@ -209,11 +270,12 @@ async def get_manifest(request: Request) -> Response:
     search services.
 
     `id` is the one the import answered with (`iiif_manifest`). The canvases keep their
-    original ids and images; each links its AnnotationPage.
+    original ids and images; each links its AnnotationPage. 3D models are Scenes of the
+    Presentation 4 draft: in the `?presentation=4` form, which the Presentation 3 form
+    links as `seeAlso`.
     """
     workspace = _workspace(request)
     manifest_id = request.path_params["id"]
-    offer = negotiate(request, P3_OFFERS)
     subjects = [
         s
         for _, s in await workspace_index.of(request.app).subjects(workspace)
@@ -222,7 +284,22 @@ async def get_manifest(request: Request) -> Response:
     if not subjects:
         raise HTTPProblem(404, f"no manifest {manifest_id} in {workspace}")
     urls = links.workspace_urls(request, workspace)
-    data = manifest(urls, manifest_id, subjects)
+    if _wants_scenes(request, subjects):
+        offer = negotiate(request, P4_OFFERS)
+        data = manifest_with_scenes(urls, manifest_id, subjects)
+    else:
+        offer = negotiate(request, P3_OFFERS)
+        data = manifest(urls, manifest_id, subjects)
+        if any(s.kind == "model" for s in subjects):
+            data["seeAlso"] = [
+                {
+                    "id": _token_links(request, data["id"] + "?presentation=4"),
+                    "type": "Dataset",
+                    "format": "application/ld+json",
+                    "profile": PRESENTATION_4,
+                    "label": {"en": ["With the 3D models (IIIF Presentation 4 draft)"]},
+                }
+            ]
     for canvas in data["items"]:
         for page in canvas.get("annotations", []):
             page["id"] = _token_links(request, page["id"])
@@ -235,19 +312,24 @@ async def get_manifest(request: Request) -> Response:
     statuses={404: "No such subject", 406: "Not acceptable"},
 )
 async def get_annotation_page(request: Request) -> Response:
-    """A subject's annotations as one Presentation 3 AnnotationPage.
+    """A subject's annotations as one Presentation 3 AnnotationPage (for a 3D model, the
+    Presentation 4 draft's, with each point's camera view as its `scope`).
 
     Replies (which target other annotations) are left out: threads are read in the W3C
     container.
     """
     name = subject_name(request)
-    offer = negotiate(request, P3_OFFERS)
+    offers = P4_OFFERS if name.kind == "model" else P3_OFFERS
+    offer = negotiate(request, offers)
     urls = links.workspace_urls(request, name.workspace)
     container = urls.annotation_container(name.kind, name.id)
     entry = await _entry(request, name)
     items = [to_jsonld(a, container) for a in entry.annotations]
     target = entry.subject.iiif_id if entry.subject else None
     page_id = _token_links(request, urls.annotation_page(name.kind, name.id))
+    if name.kind == "model" and target is not None:
+        # The 3D draft's form: PointSelector on the Scene, the camera as its scope.
+        return _json(request, scene_annotation_page(page_id, items, scene=target), offer)
     return _json(request, annotation_page(page_id, items, target=target), offer)
 
 

@@ -1,4 +1,4 @@
-"""`sinopia admin ...`: users, workspaces, members, tokens and share links, on the data
+"""`sinopia admin ...`: users, workspaces, members, tokens, share links and backups, on the data
 directory (`--data-dir` / `SINOPIA_DATA_DIR`) or MongoDB (`SINOPIA_MONGO_URL`), with the
 server running or not: a running server sees each change within a second."""
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from crdt.keyring import open_keyring
 from server.access import grants, roles
-from server.commands import keys
+from server.commands import backup, keys
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -100,8 +100,14 @@ def configure(admin: argparse.ArgumentParser) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--subject", help="kind/id of one subject")
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
-    p.add_argument("--expires", default="30d")
+    p.add_argument("--expires", default="30d", help="30d, 12h... or never (until revoked)")
     p.add_argument("--label", default="")
+    p.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a web origin whose pages may embed it (repeat for more; none: any)",
+    )
     p = action(share, "list", _share_list, "sinopia admin share list my-museum")
     p.add_argument("workspace")
     p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
@@ -121,6 +127,8 @@ def configure(admin: argparse.ArgumentParser) -> None:
         help="the server's URL as people open it (default SINOPIA_PUBLIC_URL, or "
         "http://SINOPIA_HOST:SINOPIA_PORT)",
     )
+
+    backup.configure(objects)
 
     p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
@@ -268,8 +276,6 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
     signer = create_signer(settings)
     seconds = operations.duration_seconds(args.expires)
-    if seconds is None:
-        raise Refused(400, "share links always expire")
     token, link = await grants.create_share(
         d,
         signer,
@@ -279,6 +285,7 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
         manifest=args.manifest,
         label=args.label,
         expires_seconds=seconds,
+        origins=args.origin,
     )
     print(token)
     _done(f"share link {link.id}, expires {_when(link.expires_ms)}")

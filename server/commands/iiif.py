@@ -58,7 +58,17 @@ def _print(answer: dict[str, Any]) -> None:
     print(f"imported {answer['manifest']} ({answer['label'] or 'no label'})")
     for subject in answer["subjects"]:
         size = f"{subject['width']}x{subject['height']}" if subject.get("width") else "-"
-        print(f"  {subject['status']:<9} {subject['document']}  {size}  {subject['label']}")
+        carried = ""
+        if subject.get("annotations_imported") or subject.get("annotations_kept"):
+            carried = (
+                f"  annotations: {subject.get('annotations_imported', 0)} imported, "
+                f"{subject.get('annotations_kept', 0)} already there"
+            )
+        print(
+            f"  {subject['status']:<9} {subject['document']}  {size}  {subject['label']}{carried}"
+        )
+    for warning in answer.get("warnings", []):
+        print(f"  not imported: {warning['where']}: {warning['message']}")
     print(f"manifest with annotations: {answer['iiif_manifest']}")
 
 
@@ -96,6 +106,7 @@ def _through_server(args: argparse.Namespace) -> int:
 
 
 async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
+    from annotations.imported import importer_agent
     from crdt import DocumentName, RoomManager
     from crdt.buses import open_bus
     from crdt.errors import InvalidName
@@ -120,13 +131,15 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
             )
     finally:
         await directory.close()
+    limits = FetchLimits(
+        settings.iiif_fetch_max_bytes,
+        settings.iiif_fetch_timeout_seconds,
+        # The operator runs this on purpose: their own network is theirs to import from.
+        allow_private=True,
+    )
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    urls = WorkspaceUrls(base_url=base, workspace=args.workspace)
     if _is_url(args.source):
-        limits = FetchLimits(
-            settings.iiif_fetch_max_bytes,
-            settings.iiif_fetch_timeout_seconds,
-            # The operator runs this on purpose: their own network is theirs to import from.
-            allow_private=True,
-        )
         try:
             data = await fetch_json(args.source, limits)
         except FetchError as exc:
@@ -139,15 +152,22 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
     await bus.open()
     manager = RoomManager(store, bus, limits=settings.limits)
     try:
-        done = await import_manifest(manager, args.workspace, data, f"cli:{getpass.getuser()}")
+        who = f"cli:{getpass.getuser()}"
+        done = await import_manifest(
+            manager,
+            args.workspace,
+            data,
+            who,
+            limits=limits,
+            importer=importer_agent(who),
+            urls=urls,
+        )
     except ManifestError as exc:
         raise Fail(f"cannot import this manifest: {exc}") from None
     finally:
         await manager.close()
         await bus.close()
         await store.close()
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    urls = WorkspaceUrls(base_url=base, workspace=args.workspace)
     _print(
         {
             "manifest": done.manifest,
@@ -160,9 +180,12 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
                     "width": item.subject.width,
                     "height": item.subject.height,
                     "label": item.subject.label,
+                    "annotations_imported": item.annotations_added,
+                    "annotations_kept": item.annotations_kept,
                 }
                 for item in done.subjects
             ],
+            "warnings": [{"where": w.where, "message": w.message} for w in done.warnings],
         }
     )
     return 0

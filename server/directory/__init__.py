@@ -123,17 +123,22 @@ class Session:
 @dataclass(frozen=True)
 class ShareLink:
     """Viewer access to one subject (`subject`: a document name) or to every subject of
-    one IIIF manifest (`manifest`: its IRI) in one workspace."""
+    one IIIF manifest (`manifest`: its IRI) in one workspace.
+
+    `expires_ms` None: it never expires (an owner's explicit choice, for an exhibition).
+    `origins`: the web origins (`https://museum.example`) whose pages may embed it; none
+    means any. Both may change (renewal) without changing the link's token."""
 
     id: str
     workspace: str
     created_by: str
-    expires_ms: int
+    expires_ms: int | None
     subject: str | None = None
     manifest: str | None = None
     label: str = ""
     created_ms: int = field(default_factory=now_ms)
     revoked_ms: int | None = None
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,8 @@ def from_data(cls: type[R], data: dict[str, Any]) -> R:
     values = {k: v for k, v in data.items() if k in known}
     if cls is ApiToken and values.get("workspaces") is not None:
         values["workspaces"] = tuple(values["workspaces"])
+    if cls is ShareLink and values.get("origins") is not None:
+        values["origins"] = tuple(values["origins"])
     if cls is Workspace and values.get("tags") is not None:
         values["tags"] = tuple(values["tags"])
     return cls(**values)
@@ -373,6 +380,10 @@ class Directory(ABC):
 
     async def revoke_share(self, share_id: str) -> ShareLink | None:
         return await self._revoke(ShareLink, "share", share_id)
+
+    async def update_share(self, link: ShareLink) -> None:
+        """Replace a share link's record (its expiry, origins or label changed)."""
+        await self._put("share", link.id, to_data(link))
 
     async def add_login_link(self, link: LoginLink) -> None:
         await self._insert("login_link", link.id, to_data(link))
