@@ -308,6 +308,11 @@ class SpooledStore(Store):
     async def put_data_keys(self, keys: Sequence[WrappedKey]) -> None:
         await self.store.put_data_keys(keys)
 
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        if self.spooled:
+            raise StoreError("updates are still spooled: let them reach the store first")
+        return await self.store.encrypt_existing(keyring)
+
     async def delete_workspace(self, workspace: str) -> list[str]:
         return await self.store.delete_workspace(workspace)
 

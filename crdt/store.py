@@ -19,7 +19,7 @@ from pycrdt import Doc
 from .types import GENESIS, Checkpoint, Entry, Loaded, NewEntry, Seal, Version, entry_hash
 
 if TYPE_CHECKING:
-    from .keyring import WrappedKey
+    from .keyring import Keyring, WrappedKey
 
 
 class StoreError(Exception):
@@ -124,6 +124,12 @@ class Store(ABC):
         """Remove every document of `workspace` (log, checkpoints, seals, versions) and
         destroy its data key; returns the documents removed. Without the key, whatever
         copy of the data is left (free pages, backups) cannot be read."""
+
+    @abstractmethod
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        """Encrypt, in place, a store written without a key (the server stopped); from
+        then on it is opened with `keyring`. Returns the records encrypted. Refused if
+        the store is encrypted already."""
 
     def describe(self) -> str:
         """Where the data lives, for the log (never with credentials)."""

@@ -353,3 +353,33 @@ async def test_a_checkpoint_moved_to_another_document_does_not_open(
         db.execute("UPDATE checkpoints SET doc = 'museum/canvas/c2'")
     with pytest.raises(Undecryptable):
         await store.latest_checkpoint("museum/canvas/c2")
+
+
+async def test_an_unencrypted_store_is_encrypted_in_place(
+    url: str,
+    tmp_path: Path,
+    master: keyfile.FileMasterKey,
+    opened: list[Store],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crdt.stores import mongo
+
+    # Checkpoints split over several MongoDB records are encrypted whole too.
+    monkeypatch.setattr(mongo, "CHECKPOINT_CHUNK", 64)
+    store = await open_(url, tmp_path, None, opened)
+    await fill(store)
+    before = await store.read(DOC)
+    state = (await store.latest_checkpoint(DOC)).state  # type: ignore[union-attr]
+    assert await store.encrypt_existing(Keyring(master)) >= len(before) + 2
+    await store.close()
+    assert MARKER.encode() not in at_rest(url, tmp_path)
+    assert MARKER[:6].encode() not in at_rest(url, tmp_path)
+
+    with pytest.raises(MasterKeyError, match=master.key_id):
+        await open_(url, tmp_path, None, opened)
+    again = await open_(url, tmp_path, Keyring(master), opened)
+    assert await again.read(DOC) == before  # the same entries, hashes and all
+    assert (await again.latest_checkpoint(DOC)).state == state  # type: ignore[union-attr]
+    assert (await again.versions(DOC))[0].note == f"note: {MARKER}"
+    with pytest.raises(MasterKeyError, match="encrypted already"):
+        await again.encrypt_existing(Keyring(master))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,9 @@ _DUPLICATE_KEY = 11000
 _MAX_SEEN = 100_000
 
 _Doc = dict[str, Any]
+
+# Records read per page while encrypting an existing database in place.
+_ENCRYPT_PAGE = 1000
 
 
 def from_url(url: str, data_dir: Path, keyring: Keyring | None = None) -> MongoStore:
@@ -587,6 +590,63 @@ class MongoStore(Store):
                     {"key_id": k.key_id},
                     {"$set": {"master_id": k.master_id, "wrapped": k.wrapped}},
                 )
+
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        with _errors():
+            if await self.data_keys():
+                raise MasterKeyError(f"{self.describe()} is encrypted already")
+            self.keyring = keyring
+            done = 0
+            for name, field, kind in (
+                ("entries", "data", ENTRY),
+                ("checkpoints", "state", CHECKPOINT),
+                ("versions", "note", VERSION_NOTE),
+            ):
+                async for d in self._plain_records(name):
+                    await self._ensure_keys([d["doc"]])
+                    value = d[field]
+                    if name == "checkpoints" and d.get("chunks", 1) > 1:
+                        await self._encrypt_chunked(d)
+                        done += 1
+                        continue
+                    plain = value.encode() if isinstance(value, str) else bytes(value)
+                    extra = d["name"] if name == "versions" else ""
+                    sealed = seal(keyring, kind, d["doc"], d["seq"], plain, extra)
+                    await self._coll(name).update_one({"_id": d["_id"]}, {"$set": {field: sealed}})
+                    done += 1
+        return done
+
+    async def _plain_records(self, name: str) -> AsyncIterator[_Doc]:
+        # Pages by _id, each read before any is rewritten: a record is never seen twice
+        # (a checkpoint written again has a new _id, beyond the ones listed first).
+        ids = [d["_id"] async for d in self._coll(name).find({}, {"_id": True}).sort("_id", 1)]
+        for start in range(0, len(ids), _ENCRYPT_PAGE):
+            page = ids[start : start + _ENCRYPT_PAGE]
+            cursor = self._coll(name).find({"_id": {"$gte": page[0], "$lte": page[-1]}})
+            found = {d["_id"]: d async for d in cursor}
+            for i in page:
+                if i in found:
+                    yield found[i]
+
+    async def _encrypt_chunked(self, found: _Doc) -> None:
+        # A checkpoint split over chunks is sealed whole: written again, then the old one
+        # (and its chunks) removed.
+        checkpoint = await self._plain_checkpoint(found)
+        await self._coll("checkpoints").delete_one({"_id": found["_id"]})
+        await self._coll("checkpoint_chunks").delete_many(
+            {"doc": found["doc"], "seq": found["seq"], "write": found["write"]}
+        )
+        await self.write_checkpoint(checkpoint)
+
+    async def _plain_checkpoint(self, found: _Doc) -> Checkpoint:
+        cursor = (
+            self._coll("checkpoint_chunks")
+            .find({"doc": found["doc"], "seq": found["seq"], "write": found["write"]}, _NO_ID)
+            .sort("n", 1)
+        )
+        rest = [bytes(c["data"]) async for c in cursor]
+        state = b"".join([bytes(found["state"]), *rest])
+        return Checkpoint(found["doc"], found["seq"], state, found["time_ms"])
 
     async def delete_workspace(self, workspace: str) -> list[str]:
         docs = await self.documents(workspace + "/")

@@ -499,6 +499,29 @@ class SQLiteStore(Store):
 
         await self._writer.run(write)
 
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        def encrypt(conn: sqlite3.Connection) -> int:
+            if _data_keys(conn):
+                raise MasterKeyError(f"{self.path} is encrypted already")
+            docs = [r[0] for r in conn.execute("SELECT DISTINCT doc FROM entries")]
+            docs += [r[0] for r in conn.execute("SELECT DISTINCT doc FROM checkpoints")]
+            self.keyring = keyring
+            self._ensure_keys(conn, docs)
+            # Old pages zeroed as they are freed, then the file rewritten without them.
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                done = _encrypt_rows(conn, keyring)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("VACUUM")
+            _checkpoint(conn)
+            return done
+
+        return await self._writer.run(encrypt)
+
     async def delete_workspace(self, workspace: str) -> list[str]:
         prefix = workspace + "/"
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -528,6 +551,31 @@ class SQLiteStore(Store):
         if self.keyring is not None:
             self.keyring.forget(workspace)
         return docs
+
+
+def _encrypt_rows(conn: sqlite3.Connection, keyring: Keyring) -> int:
+    done = 0
+    rows = conn.execute("SELECT doc, seq, data FROM entries").fetchall()
+    conn.executemany(
+        "UPDATE entries SET data = ? WHERE doc = ? AND seq = ?",
+        [(seal(keyring, ENTRY, doc, seq, bytes(data)), doc, seq) for doc, seq, data in rows],
+    )
+    done += len(rows)
+    rows = conn.execute("SELECT doc, seq, state FROM checkpoints").fetchall()
+    conn.executemany(
+        "UPDATE checkpoints SET state = ? WHERE doc = ? AND seq = ?",
+        [(seal(keyring, CHECKPOINT, d, s, bytes(state)), d, s) for d, s, state in rows],
+    )
+    done += len(rows)
+    rows = conn.execute("SELECT doc, name, seq, note FROM versions").fetchall()
+    conn.executemany(
+        "UPDATE versions SET note = ? WHERE doc = ? AND name = ?",
+        [
+            (seal(keyring, VERSION_NOTE, d, s, str(note).encode(), n), d, n)
+            for d, n, s, note in rows
+        ],
+    )
+    return done + len(rows)
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:

@@ -204,6 +204,8 @@ async def delete_workspace(request: Request) -> Response:
     for doc in [d for d in state.manager.rooms if d.startswith(prefix)]:
         await state.manager.evict(doc)
     removed = await state.store.delete_workspace(name)
+    # This instance knows now (other instances within their access poll).
+    await auth.watch_once()
     return json(Deleted(deleted=name, documents=len(removed)))
 
 

@@ -36,6 +36,12 @@ def configure_keys(objects: argparse._SubParsersAction, group_help: str) -> None
         "SINOPIA_KEY_URL=file:///etc/sinopia/old.key sinopia admin key rotate /etc/sinopia/new.key",
     )
     p.add_argument("file", type=Path, help="the new master key (sinopia admin key create)")
+    command(
+        keys,
+        "encrypt",
+        _encrypt,
+        "SINOPIA_KEY_URL=file:///etc/sinopia/master.key sinopia admin key encrypt",
+    )
 
 
 def configure_workspace_delete(workspaces: argparse._SubParsersAction) -> None:
@@ -107,6 +113,51 @@ def _rotate(args: argparse.Namespace) -> int:
         f"rewrapped {done} data keys: from {old.key_id} to {new.key_id}; now set "
         f"SINOPIA_KEY_URL=file://{args.file.absolute()} and restart; {old.key_id} opens "
         "nothing any more",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    """Encrypt a data directory written without a key, in place, with SINOPIA_KEY_URL's
+    key (stop the servers first); from then on it needs that key.
+
+    SQLite files are rewritten without the plaintext. MongoDB may keep old copies in its
+    own files until it compacts them: to be sure, restore a backup into a new database
+    after."""
+    settings = settings_from(args)
+    if not settings.key_url:
+        raise Fail("set SINOPIA_KEY_URL to the key to encrypt with", USAGE)
+    path = data_dir(settings, create=False)
+    keyring = Keyring(open_master_key(settings.key_url))
+
+    async def main() -> int:
+        if (path / "spool.db").exists():
+            import sqlite3
+
+            with sqlite3.connect(path / "spool.db") as db:
+                (waiting,) = db.execute("SELECT COUNT(*) FROM spool").fetchone()
+            if waiting:
+                raise Fail(
+                    f"{waiting} updates are still spooled: start the server once so "
+                    "they reach the store, then stop it and encrypt"
+                )
+        store = open_store(settings.store_location, settings.data_dir)
+        await store.open()
+        try:
+            done = await store.encrypt_existing(keyring)
+        finally:
+            await store.close()
+        # Opening the directory with the key seals its users and sessions.
+        directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
+        await directory.open()
+        await directory.close()
+        return done
+
+    done = asyncio.run(main())
+    print(
+        f"encrypted {done} records with master key {keyring.master_id}; from now on start "
+        f"with SINOPIA_KEY_URL={settings.key_url}",
         file=sys.stderr,
     )
     return 0
