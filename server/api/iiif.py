@@ -34,9 +34,11 @@ from iiif import (
 )
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
+from server.access.caller import auth_of
 from server.api import workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
+from server.directory.people import People
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
@@ -105,7 +107,9 @@ def _token_links(request: Request, url: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({"token": token})
 
 
-def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+async def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+    # People's names as they are now (annotations keep pseudonymous ids).
+    await People(auth_of(request).directory).name_creators(data)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Vary": "Accept"}
@@ -226,7 +230,7 @@ async def get_manifest(request: Request) -> Response:
     for canvas in data["items"]:
         for page in canvas.get("annotations", []):
             page["id"] = _token_links(request, page["id"])
-    return _json(request, data, offer)
+    return await _json(request, data, offer)
 
 
 @api.get(
@@ -248,7 +252,7 @@ async def get_annotation_page(request: Request) -> Response:
     items = [to_jsonld(a, container) for a in entry.annotations]
     target = entry.subject.iiif_id if entry.subject else None
     page_id = _token_links(request, urls.annotation_page(name.kind, name.id))
-    return _json(request, annotation_page(page_id, items, target=target), offer)
+    return await _json(request, annotation_page(page_id, items, target=target), offer)
 
 
 async def _entry(request: Request, name: DocumentName) -> workspace_index.Entry:
@@ -302,7 +306,7 @@ async def get_content_state(request: Request) -> Response:
         "motivation": ["contentState"],
         "target": state.to_json(),
     }
-    return _json(request, data, P3_OFFERS[0])
+    return await _json(request, data, P3_OFFERS[0])
 
 
 # ---------------------------------------------------------------------------- search
@@ -371,4 +375,4 @@ async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Res
         )
     except SearchQueryError as exc:
         raise HTTPProblem(400, str(exc)) from None
-    return _json(request, data, offer)
+    return await _json(request, data, offer)
