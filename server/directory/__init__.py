@@ -60,6 +60,9 @@ class User:
     issuer: str | None = None
     subject: str | None = None
     created_ms: int = field(default_factory=now_ms)
+    # When the person was erased (`sinopia admin user erase`): the record then keeps only
+    # the id, which history still names, and "erased user N".
+    erased_ms: int | None = None
 
     @property
     def agent_iri(self) -> str:
