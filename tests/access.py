@@ -115,3 +115,12 @@ async def share_token(server: Any, doc: str) -> str:
         auth.directory, auth.signer, workspace, "test", subject=subject
     )
     return token
+
+
+async def user_id(server: Any, name: str) -> str:
+    """In-process server: the pseudonymous id of user `name`, as history and annotations
+    carry it (`user:<id>`, `urn:sinopia:user:<id>`)."""
+    directory: Directory = server.app.state.auth.directory
+    user = await directory.user_by_name(name)
+    assert user is not None, f"no user {name}"
+    return user.id

@@ -234,7 +234,7 @@ class Auth:
         user = await self._check_token(token)
         return Principal(
             "token",
-            f"token:{user.name}/{token.id}",
+            f"token:{user.id}/{token.id}",
             user=user,
             token_id=token.id,
             scope=token.workspaces,
@@ -284,7 +284,7 @@ class Auth:
         max_role = claims.get("role")
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session_id,
             token_id=token_id,
@@ -321,7 +321,7 @@ class Auth:
         if user.disabled:
             raise BadCredential("user disabled or removed")
         # Checked when used; an open socket then lives while the user is active.
-        return Principal("user", f"user:{user.name}", user=user)
+        return Principal("user", user.label, user=user)
 
     async def session_principal(self, cookie: str) -> Principal:
         claims = self.signer.verify(cookie, AUDIENCE_SESSION)
@@ -329,7 +329,7 @@ class Auth:
         user = await self._active_user(session.user_id)
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session.id,
             expires_ms=session.expires_ms,
@@ -674,8 +674,9 @@ class Auth:
                 if access.role == "commenter":
                     user = access.principal.user
                     agent = user.agent_iri if user else ""
+                    before = (user.legacy_agent_iri,) if user else ()
                     kind = DocumentName.parse(room.name).kind
-                    reason = comment_refusal(room.doc, update, kind, agent)
+                    reason = comment_refusal(room.doc, update, kind, agent, before)
                     if reason:
                         return Refusal(reason)
             return inner(room, peer, update) if inner is not None else None

@@ -36,10 +36,11 @@ from iiif import (
 from iiif.scenes import PRESENTATION_4, manifest_with_scenes, scene_annotation_page
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
-from server.access.caller import agent
+from server.access.caller import agent, auth_of
 from server.api import media, workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
+from server.directory.people import People
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
@@ -132,7 +133,9 @@ def _token_links(request: Request, url: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({"token": token})
 
 
-def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+async def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+    # People's names as they are now (annotations keep pseudonymous ids).
+    await People(auth_of(request).directory).name_creators(data)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Vary": "Accept"}
@@ -310,7 +313,7 @@ async def get_manifest(request: Request) -> Response:
     for canvas in data["items"]:
         for page in canvas.get("annotations", []):
             page["id"] = _token_links(request, page["id"])
-    return _json(request, data, offer)
+    return await _json(request, data, offer)
 
 
 # A label or a metadata entry is shown in viewers' panels: these bound what anyone reads.
@@ -404,8 +407,8 @@ async def get_annotation_page(request: Request) -> Response:
     page_id = _token_links(request, urls.annotation_page(name.kind, name.id))
     if name.kind == "model" and target is not None:
         # The 3D draft's form: PointSelector on the Scene, the camera as its scope.
-        return _json(request, scene_annotation_page(page_id, items, scene=target), offer)
-    return _json(request, annotation_page(page_id, items, target=target), offer)
+        return await _json(request, scene_annotation_page(page_id, items, scene=target), offer)
+    return await _json(request, annotation_page(page_id, items, target=target), offer)
 
 
 async def _entry(request: Request, name: DocumentName) -> workspace_index.Entry:
@@ -459,7 +462,7 @@ async def get_content_state(request: Request) -> Response:
         "motivation": ["contentState"],
         "target": state.to_json(),
     }
-    return _json(request, data, P3_OFFERS[0])
+    return await _json(request, data, P3_OFFERS[0])
 
 
 # ---------------------------------------------------------------------------- search
@@ -528,4 +531,4 @@ async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Res
         )
     except SearchQueryError as exc:
         raise HTTPProblem(400, str(exc)) from None
-    return _json(request, data, offer)
+    return await _json(request, data, offer)

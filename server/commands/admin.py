@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from crdt.keyring import open_keyring
 from server.access import grants, roles
-from server.commands import backup, keys
+from server.commands import backup, keys, person
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -44,6 +44,7 @@ def configure(admin: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p = action(user, "enable", _user_enable, "sinopia admin user enable alice")
     p.add_argument("name")
+    person.configure(user)
 
     ws = group("workspace", "workspaces", "sinopia admin workspace add my-museum")
     p = action(

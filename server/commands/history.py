@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from crdt.types import Version
 from server.api import past as history
 from server.commands.errors import Fail
 from server.commands.options import command, opening, trust_option
+from server.directory import open_directory
+from server.directory.people import People
 from server.settings import Settings
 
 # For the examples.
@@ -137,11 +139,23 @@ async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> i
     if not entries:
         raise Fail(f"{name} has no history")
     said = await history.summaries(store, name, entries)
+    names = await _names(settings, (e.principal for e in entries))
     for e in entries:
-        print(f"{e.seq:>8}  {_when(e.time_ms)}  {e.principal}")
+        who = f"{names[e.principal]} ({e.principal})" if e.principal in names else e.principal
+        print(f"{e.seq:>8}  {_when(e.time_ms)}  {who}")
         for line in said[e.seq]:
             print(f"{'':>10}{line}")
     return 0
+
+
+async def _names(settings: Settings, labels: Iterable[str]) -> dict[str, str]:
+    """Authors' names now, from the directory (the log holds pseudonymous ids)."""
+    directory = open_directory(settings.mongo_url, settings.data_dir)
+    await directory.open()
+    try:
+        return await People(directory).labels(labels)
+    finally:
+        await directory.close()
 
 
 async def _head(store: Store, name: DocumentName) -> int:

@@ -63,11 +63,25 @@ class User:
     issuer: str | None = None
     subject: str | None = None
     created_ms: int = field(default_factory=now_ms)
+    # When the person was erased (`sinopia admin user erase`): the record then keeps only
+    # the id, which history still names, and "erased user N".
+    erased_ms: int | None = None
 
     @property
     def agent_iri(self) -> str:
-        """The `creator.id` this user's annotations carry: how ownership is told."""
+        """The `creator.id` this user's annotations carry: how ownership is told. The id,
+        not the name: a name can be erased, the id stays (server.directory.people)."""
+        return f"urn:sinopia:user:{self.id}"
+
+    @property
+    def legacy_agent_iri(self) -> str:
+        """The `creator.id` of annotations made before ids were used: still this user's."""
         return f"urn:sinopia:user:{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The author label history records for this user (pseudonymous: the id)."""
+        return f"user:{self.id}"
 
 
 @dataclass(frozen=True)

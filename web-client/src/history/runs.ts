@@ -4,6 +4,7 @@ export interface Change {
   seq: number;
   time: string;
   principal: string;
+  principal_name?: string | null;
   summary: string[];
 }
 
