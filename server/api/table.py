@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from server.api import (
     account,
     annotations,
+    embed,
     history,
     iiif,
     login_links,
@@ -35,6 +36,7 @@ RESOURCES = (
     mirador,
     reports,
     vocabularies,
+    embed,
 )
 
 
