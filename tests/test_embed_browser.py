@@ -51,7 +51,7 @@ LIVE_WITHIN_S = 1.0
 HOST_PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Exhibition: the altarpiece</title>
+<title>Exhibition: the altarpiece</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="museum.css">
 <script type="module" src="{server}/embed/sinopia-viewer.js"></script>
 </head><body>
@@ -62,7 +62,7 @@ HOST_PAGE = """<!doctype html>
 </body></html>
 """
 BLANK_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Blank</title>
+<html lang="en"><head><meta charset="utf-8"><title>Blank</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="museum.css"></head><body><p>Nothing here.</p></body></html>
 """
 # The museum's own styles: they must not change the viewer, nor the viewer them.
@@ -203,10 +203,12 @@ class Visitor:
         self.page = page
         self.errors: list[str] = []
         self.hosts: set[str] = set()
+        self.failed: list[str] = []
         self.frames: list[tuple[str, bytes]] = []  # (sent|received, payload) on websockets
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("request", lambda r: self.hosts.add(urlsplit(r.url).netloc))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
         page.on("websocket", self._socket)
 
     def _socket(self, ws: Any) -> None:
@@ -458,6 +460,7 @@ async def test_the_iframe_page_and_oembed(site: Site, visit: Any) -> None:
     # A WordPress editor pastes the link: the CMS puts oEmbed's HTML in the page.
     (site.pages / "frame.html").write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Frame</title>"
+        "<link rel='icon' href='data:,'>"
         f"</head><body><h1>In a frame</h1>{oembed['html']}</body></html>"
     )
     (site.other_pages / "frame.html").write_text((site.pages / "frame.html").read_text())
@@ -469,7 +472,7 @@ async def test_the_iframe_page_and_oembed(site: Site, visit: Any) -> None:
         "the framed view",
     )
     await visitor.shot("iframe")
-    assert visitor.errors == []
+    assert visitor.errors == [], visitor.failed
     # Another website cannot frame it (frame-ancestors).
     elsewhere = await visit(f"{site.elsewhere}/frame.html")
     await until(lambda: _has(elsewhere.errors, "frame-ancestors"), 10, "the refusal to be framed")

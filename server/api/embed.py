@@ -63,6 +63,7 @@ PAGE = """<!doctype html>
 <title>{title}</title>
 <link rel="alternate" type="application/json+oembed" href="{oembed}" title="{title}">
 <link rel="stylesheet" href="/embed/frame.css">
+<link rel="icon" href="data:,">
 <script type="module" src="/embed/sinopia-viewer.js"></script>
 </head><body>
 <sinopia-viewer server="{server}" document="{document}" share="{token}"{state}></sinopia-viewer>
