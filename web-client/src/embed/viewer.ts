@@ -234,7 +234,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       loading.remove();
       showState(live.provider.synced ? 'live' : 'reconnecting');
       applyPending(true);
-      place();
+      draw(); // the annotations that arrived with the document, now over the image
     });
     v.addHandler('open-failed', () => {
       loading.replaceWith(notice('embed.error.title', 'embed.error.body', 'notice inline'));
