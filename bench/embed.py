@@ -23,14 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from annotations import parse_annotation, write_annotation  # noqa: E402
+from bench.webapp import annotation  # noqa: E402
 from server.app import Server, create_app, server_config  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests import access, staticiiif  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.statichttp import serve  # noqa: E402
 from tests.test_embed_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-
-from bench.webapp import annotation  # noqa: E402
 
 WS = "bench"
 SIDE = 1000
@@ -147,10 +146,7 @@ async def main(count: int, runs: int) -> None:
     print(f"{'JavaScript, KB gzipped':40} {zipped / 1024:>10.1f}  < 150")
     print(f"{'first image drawn, median (s)':40} {statistics.median(image_times):>10.3f}")
     print(f"{'annotations drawn, median (s)':40} {statistics.median(drawn_times):>10.3f}")
-    print(
-        f"{'annotations drawn, min-max (s)':40} "
-        f"{min(drawn_times):>5.3f}-{max(drawn_times):.3f}"
-    )
+    print(f"{'annotations drawn, min-max (s)':40} {min(drawn_times):>5.3f}-{max(drawn_times):.3f}")
 
 
 if __name__ == "__main__":
