@@ -17,6 +17,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -29,7 +30,7 @@ from server.api import workspace_index
 from server.http import links
 from server.http.origins import subject_origins
 from server.http.problems import HTTPProblem
-from server.http.routes import Api, Param
+from server.http.routes import Api, Param, json
 
 api = Api("embed")
 
@@ -175,6 +176,74 @@ async def embed_page(request: Request) -> Response:
     images = subject_origins(entry.subject) if entry is not None and entry.subject else set()
     headers["Content-Security-Policy"] = _policy(images, link.origins if link else ())
     return HTMLResponse(body, status_code=status, headers=headers)
+
+
+class ImageServiceOut(BaseModel):
+    id: str
+    version: int
+
+
+class ImageOut(BaseModel):
+    id: str
+    format: str | None = None
+
+
+class EmbedSubject(BaseModel):
+    """What a viewer needs to show one subject before (or without) its live document."""
+
+    document: str = Field(description="workspace/kind/id")
+    kind: str
+    label: str
+    canvas: str = Field(description="the canvas (or scene) IRI annotations target")
+    manifest: str | None = None
+    width: int | None = None
+    height: int | None = None
+    image_service: ImageServiceOut | None = None
+    image: ImageOut | None = None
+    model: str | None = Field(None, description="a 3D model's file")
+    annotations: str = Field(
+        description="its Presentation 3 AnnotationPage (ETag'd: poll it with If-None-Match)"
+    )
+
+
+@api.get(
+    "/api/embed/{workspace}/{kind}/{id}",
+    "read",
+    answer=EmbedSubject,
+    statuses={404: "No such subject"},
+)
+async def embed_subject(request: Request) -> Response:
+    """One subject as the embed shows it: its image (or model) and where its
+    annotations are, for a share link, with nothing about who works on it.
+
+    The viewer opens the image at once, while its live document connects; and polls the
+    AnnotationPage when websockets are blocked.
+    """
+    params = request.path_params
+    name = _name(params["workspace"], params["kind"], params["id"])
+    entry = await workspace_index.of(request.app).entry(name)
+    subject = entry.subject
+    if subject is None:
+        raise HTTPProblem(404, f"no such subject: {name}")
+    urls = links.workspace_urls(request, name.workspace)
+    answer = EmbedSubject(
+        document=str(name),
+        kind=name.kind,
+        label=subject.label or name.id,
+        canvas=subject.iiif_id,
+        manifest=subject.manifest,
+        width=subject.width,
+        height=subject.height,
+        image_service=ImageServiceOut(
+            id=subject.image_service.id, version=subject.image_service.version
+        )
+        if subject.image_service
+        else None,
+        image=ImageOut(id=subject.image.id, format=subject.image.format) if subject.image else None,
+        model=subject.asset.url if subject.asset else None,
+        annotations=urls.annotation_page(name.kind, name.id),
+    )
+    return json(answer)
 
 
 def _size(request: Request, key: str, default: int) -> int:

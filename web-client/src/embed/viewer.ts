@@ -12,6 +12,7 @@ import { h, svg, uid } from '../ui/dom';
 import { decodeContentState, withContentState, type ViewState } from './contentstate';
 import { LiveDoc, type LiveState } from './live';
 import { EMBED_MESSAGES, type EmbedKey, type EmbedLanguage } from './messages';
+import { fetchSubject, Poller, Refused, type EmbedSubject } from './rest';
 
 export interface ViewerOptions {
   server: string;
@@ -32,6 +33,13 @@ export const MARK_ANNOTATIONS = 'sinopia-embed:annotations';
 const HIT_SLOP_PX = 6;
 // Text shown in the list before "more": the chosen annotation shows all of it.
 const EXCERPT_CHARS = 140;
+// Without a live document this long (websockets blocked on some museum networks, or the
+// connection lost), the viewer polls the AnnotationPage instead; a socket normally
+// syncs well within a second.
+const FALLBACK_AFTER_MS = 4000;
+// How often it then polls: every visitor of a public page asks this often, and an
+// unchanged page is answered 304 (one ETag comparison on the server).
+const POLL_EVERY_MS = 3000;
 
 interface Item {
   view: AnnotationView;
@@ -138,6 +146,11 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   let ended = false;
   const wanted: ViewState | null = decodeContentState(options.contentState ?? '') ?? null;
   let pending: ViewState | null = wanted;
+  let synced = false;
+  let subject: EmbedSubject | null = null;
+  let poller: Poller | null = null;
+  let polled: Map<string, AnnotationView> | null = null;
+  let liveSince = Date.now(); // when the live document was last in sync (or we started)
 
   const live = new LiveDoc(
     server,
@@ -146,11 +159,60 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     (state, _reason) => showState(state),
     () => onSynced(),
   );
+  // The image is asked for at once, while the live document connects.
+  fetchSubject(server, options.document, options.share).then(
+    (found) => {
+      subject = found;
+      if (!ended && !viewer) begin(found.meta, found.kind);
+    },
+    (error: unknown) => {
+      if (error instanceof Refused) showState(error.kind);
+    },
+  );
+  const isLive = () => live.provider.wsconnected && live.provider.synced;
+  const fallback = setInterval(() => {
+    if (ended) return;
+    if (isLive()) {
+      liveSince = Date.now();
+      return;
+    }
+    if (!poller && subject && Date.now() - liveSince > FALLBACK_AFTER_MS) {
+      poller = new Poller(
+        subject.annotations,
+        options.share,
+        POLL_EVERY_MS,
+        (annotations) => {
+          polled = annotations;
+          showPolling();
+          refresh();
+        },
+        (kind) => showState(kind),
+      );
+    }
+  }, 500);
+  const stopPolling = () => {
+    poller?.stop();
+    poller = null;
+    polled = null;
+  };
+
+  const showPolling = () => {
+    status.textContent = t('embed.polling');
+    status.classList.remove('is-live');
+    if (opened) setState('polling');
+  };
 
   const showState = (state: LiveState) => {
     if (ended) return;
+    if (state === 'live' && poller) {
+      stopPolling();
+      refresh();
+    }
+    if (poller && state !== 'unavailable' && state !== 'refused') return showPolling();
     if (state === 'unavailable' || state === 'refused') {
       ended = true;
+      stopPolling();
+      clearInterval(fallback);
       viewer?.destroy();
       viewer = null;
       frame.replaceChildren(
@@ -169,22 +231,42 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   };
 
   const onSynced = () => {
-    if (ended || viewer) return;
-    meta = readSubject(live.doc);
-    if (!meta || (!meta.imageService && !meta.image)) {
-      loading.replaceWith(h('p', { class: 'loading' }, t('embed.unsupported')));
-      setState('unsupported');
+    if (ended) return;
+    synced = true;
+    liveSince = Date.now();
+    stopPolling();
+    annotationsOf(live.doc).observeDeep(refresh);
+    if (!viewer) {
+      const found = readSubject(live.doc);
+      if (found) begin(found, options.document.split('/')[1] ?? 'canvas');
+      else unsupported();
+    }
+    refresh();
+  };
+
+  const unsupported = () => {
+    loading.textContent = t('embed.unsupported');
+    setState('unsupported');
+  };
+
+  /** Show the subject (from the REST answer or the live document, whichever is first). */
+  const begin = (found: SubjectMeta, kind: string) => {
+    if (viewer || ended) return;
+    if (kind === 'model' || (!found.imageService && !found.image)) {
+      // The seam for 3D subjects: their viewer (loaded only then, its own chunk) plugs in
+      // here once the 3D subject page's code is on main.
+      unsupported();
       return;
     }
-    canvas = { id: meta.iiifId, manifest: meta.manifest, width: meta.width, height: meta.height };
+    meta = found;
+    canvas = { id: found.iiifId, manifest: found.manifest, width: found.width, height: found.height };
     if (!pending) {
       const fromPage = decodeContentState(pageContentState() ?? '');
-      if (fromPage && fromPage.canvas === meta.iiifId) pending = fromPage;
+      if (fromPage && fromPage.canvas === found.iiifId) pending = fromPage;
     }
-    if (pending && pending.canvas !== meta.iiifId) pending = null;
-    frame.setAttribute('aria-label', t('embed.viewer', { label: meta.label || options.document }));
-    openImage(meta);
-    annotationsOf(live.doc).observeDeep(refresh);
+    if (pending && pending.canvas !== found.iiifId) pending = null;
+    frame.setAttribute('aria-label', t('embed.viewer', { label: found.label || options.document }));
+    openImage(found);
     refresh();
   };
 
@@ -232,7 +314,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     v.addHandler('open', () => {
       opened = true;
       loading.remove();
-      showState(live.provider.synced ? 'live' : 'reconnecting');
+      showState(isLive() ? 'live' : synced ? 'reconnecting' : 'connecting');
       applyPending(true);
       draw(); // the annotations that arrived with the document, now over the image
     });
@@ -326,7 +408,8 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
 
   function refresh(): void {
     if (!canvas || ended) return;
-    const all = readAll(live.doc);
+    // The live document once in sync, unless it is lost and the page is being polled.
+    const all = polled ?? (synced ? readAll(live.doc) : new Map<string, AnnotationView>());
     const found: Item[] = [];
     const replies = new Map<string, string[]>();
     for (const view of all.values())
@@ -504,6 +587,8 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   return {
     destroy() {
       ended = true;
+      stopPolling();
+      clearInterval(fallback);
       annotationsOf(live.doc).unobserveDeep(refresh);
       viewer?.destroy();
       live.destroy();
