@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from server.api import (
     account,
     annotations,
+    embed,
     history,
     iiif,
     images,
@@ -39,6 +40,7 @@ RESOURCES = (
     mirador,
     reports,
     vocabularies,
+    embed,
 )
 
 
