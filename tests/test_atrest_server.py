@@ -354,3 +354,43 @@ def test_an_unencrypted_data_directory_is_encrypted_by_a_command(
     assert member.returncode == 0, member.stderr
     listed = sinopia("admin", "user", "list", *where, **env)
     assert MAIL in listed.stdout
+
+
+async def test_uploaded_images_are_sealed_and_still_served(
+    make_server: ServerFactory, key: keyfile.FileMasterKey, tmp_path: Path
+) -> None:
+    from server.media.sniff import sniff
+
+    from .pictures import picture
+
+    work = tmp_path / "media-work"
+    server = await make_server(key_url=f"file://{key.path}", media_work_dir=work)
+    server.workspace(WORKSPACE)
+    name = "malachite-ledger-3141.png"
+    source = tmp_path / "upload.png"
+    picture(900, 700).write_to_file(str(source))
+    images = server.app.state.images  # type: ignore[union-attr]
+    await images.take(WORKSPACE, source, sniff(source.read_bytes()[:512]), name, lambda p: "p1")
+
+    async with server.http() as http:
+        info = await http.get(f"/iiif/{WORKSPACE}/image/p1/info.json")
+        assert info.status_code == 200 and info.json()["width"] == 900
+        tile = await http.get(f"/iiif/{WORKSPACE}/image/p1/0,0,512,512/256,/0/default.jpg")
+        assert tile.status_code == 200 and tile.content[:3] == b"\xff\xd8\xff"
+    stored = await images.get(WORKSPACE, "p1")
+    pyramid = await server.app.state.blobs.read_all(stored.key)  # type: ignore[union-attr]
+    assert pyramid[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # a TIFF, decrypted
+
+    data = everything_at_rest(server.data_dir)
+    assert name.encode() not in data  # the uploader's file name, in the image's record
+    windows = [
+        pyramid[i : i + 48] for i in range(0, len(pyramid) - 48, max(1, len(pyramid) // 200))
+    ]
+    telling = [w for w in windows if len(set(w)) >= 24]  # not runs of zeros or one colour
+    assert len(telling) > 20
+    assert not [w for w in telling if w in data], "pyramid bytes found at rest"
+    # What libvips reads is a decrypted copy outside the data directory, gone at stop.
+    assert any(work.rglob("*.tif"))
+    assert server.stop is not None
+    await server.stop()
+    assert not any(work.rglob("*.tif"))
