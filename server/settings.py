@@ -89,6 +89,9 @@ class Settings(AuthSettings, BaseSettings):
     # The master key that encrypts data at rest (`file:///path/master.key`, made by
     # `sinopia admin key create`); unset: data at rest is not encrypted.
     key_url: str | None = None
+    # With a key: where decrypted working copies of uploads (what libvips reads) and
+    # conversion scratch files go; default a private directory in memory (/dev/shm).
+    media_work_dir: Path | None = None
 
     # The store: SQLite in the data directory unless MongoDB is configured.
     store_url: str = "sqlite:"
