@@ -67,6 +67,11 @@ def subject_origins(subject: Subject) -> set[str]:
     return {o for o in map(origin, urls) if o}
 
 
+# What every other response says (server.http.security_headers): never framed. Embed
+# pages, made to be framed, give their own.
+NOT_FRAMED = "frame-ancestors 'none'"
+
+
 def content_security_policy(origins: Iterable[str] = ()) -> str:
     sources = " ".join(sorted(set(origins)))
     extra = f" {sources}" if sources else ""
@@ -83,7 +88,7 @@ def content_security_policy(origins: Iterable[str] = ()) -> str:
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            NOT_FRAMED,
         ]
     )
 
