@@ -18,6 +18,7 @@ from annotations import changes, schema
 from crdt import keyfiles
 from crdt.bundle import export, verify_bundle
 from crdt.history import OutOfRange, seq_at_time
+from crdt.keyring import open_keyring
 from crdt.names import DocumentName
 from crdt.seals import Report, Sealer, key_id, verify
 from crdt.store import Store, VersionExists
@@ -103,7 +104,9 @@ def configure(history: argparse.ArgumentParser) -> None:
 
 # History is read from what a server wrote: a missing data directory is a mistake (a
 # wrong --data-dir), not something to make.
-_sync = opening(lambda s: open_store(s.store_location, s.data_dir), create=False)
+_sync = opening(
+    lambda s: open_store(s.store_location, s.data_dir, open_keyring(s.key_url)), create=False
+)
 
 
 def _name_of(name: str) -> DocumentName:

@@ -47,7 +47,7 @@ export const subjectsPanel = (_ctx: AppContext, ws: string) => {
         { href: subjectPath(ws, s.kind, s.id), class: 'subject-link' },
         service
           ? thumbnail(service)
-          : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
+          : h('span', { class: 'thumb thumb-none' }, t(s.kind === 'model' ? 'model.thumb' : 'subjects.noImage')),
         h('span', { class: 'subject-label' }, s.label || s.id),
       ),
       s.manifest_label ? h('span', { class: 'subject-meta' }, s.manifest_label) : null,
