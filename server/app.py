@@ -34,6 +34,7 @@ from server.access.auth import create_auth
 from server.api.table import exception_handlers, rest_api
 from server.health import healthz, readyz
 from server.http.protocol_headers import ProtocolHeaders
+from server.http.security_headers import SecurityHeaders
 from server.live.endpoint import Collab
 from server.live.schema_check import SchemaCheck
 from server.live.terms import WorkspaceTerms
@@ -46,6 +47,7 @@ from server.media.tiles import Tiles
 from server.metrics import Metrics
 from server.settings import Settings
 from server.webapp import routes as webapp_routes
+from server.webapp.policy import NOT_FRAMED
 
 log = logging.getLogger("sinopia.server")
 
@@ -195,6 +197,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # Outermost: finds uvicorn's websocket connection for direct writes.
             Middleware(WireCapture),
+            # nosniff, Referrer-Policy, not framed (but embeds), HSTS over https.
+            Middleware(
+                SecurityHeaders,
+                not_framed=NOT_FRAMED,
+                referrer_policy=settings.referrer_policy,
+                hsts_seconds=settings.hsts_seconds,
+                public_https=(settings.public_url or "").startswith("https://"),
+            ),
             # CORS and Link headers of the annotation and IIIF interfaces.
             Middleware(ProtocolHeaders, credentialed_origins=settings.cors_origin_list),
             # Elsewhere, browsers on SINOPIA_CORS_ORIGINS only (with credentials); none by

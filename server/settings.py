@@ -164,6 +164,14 @@ class Settings(AuthSettings, BaseSettings):
     # server/wire.py). Worth it on slow links with large documents.
     ws_compression: bool = False
 
+    # Security headers (server/http/security_headers.py): HSTS's max-age when served over
+    # https (0: none; raise it once https works for good, as browsers remember it), and
+    # the Referrer-Policy (URLs may carry share-link tokens).
+    hsts_seconds: int = Field(180 * 86400, ge=0)
+    referrer_policy: Literal[
+        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"
+    ] = "same-origin"
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
