@@ -224,9 +224,7 @@ export class DamageList {
           h(
             'div',
             { class: 'image-frame' },
-            s.service
-              ? h('img', { src: `${s.service.replace(/\/$/, '')}/full/!${IMAGE},${IMAGE}/0/default.jpg`, alt: s.label, loading: 'lazy' })
-              : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
+            s.service ? this.image(s.service, s.label) : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
             overlay,
           ),
           h(
@@ -265,6 +263,30 @@ export class DamageList {
       path.addEventListener('mouseleave', () => ((this.hovered = null), this.highlight()));
     }
     this.highlight();
+  }
+
+  /** The subject's picture from its IIIF image service: a size that fits the column, or
+   * (a level 0 service cannot scale) one of the sizes its info.json lists; "no image" if
+   * neither loads. */
+  private image(service: string, alt: string): HTMLElement {
+    const base = service.replace(/\/$/, '');
+    const img = h('img', { src: `${base}/full/!${IMAGE},${IMAGE}/0/default.jpg`, alt });
+    const none = () => img.replaceWith(h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')));
+    img.addEventListener(
+      'error',
+      () =>
+        void get<{ sizes?: { width: number; height: number }[] }>(`${base}/info.json`)
+          .then((info) => {
+            const sizes = (info.sizes ?? []).filter((x) => x.width > 0 && x.height > 0).sort((a, b) => a.width - b.width);
+            const size = sizes.filter((x) => x.width <= IMAGE * 1.5).pop() ?? sizes[0];
+            if (!size) return none();
+            img.addEventListener('error', none, { once: true });
+            img.src = `${base}/full/${size.width},${size.height}/0/default.jpg`;
+          })
+          .catch(none),
+      { once: true },
+    );
+    return img;
   }
 
   // ---------------------------------------------------------------- entries
