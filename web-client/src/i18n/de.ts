@@ -1,3 +1,4 @@
+import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
@@ -259,4 +260,5 @@ export const de: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsDe,
   ...modelDe,
+  ...canvasDe,
 };

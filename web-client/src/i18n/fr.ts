@@ -1,3 +1,4 @@
+import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
@@ -259,4 +260,5 @@ export const fr: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsFr,
   ...modelFr,
+  ...canvasFr,
 };
