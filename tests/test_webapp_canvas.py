@@ -269,3 +269,25 @@ async def test_a_refused_update_is_said_and_the_document_reloaded(site: Site, pe
     finally:
         async with site.http() as operator:
             await operator.put(f"/api/workspaces/{WS}/members/marco", json={"role": "editor"})
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+async def test_the_three_pages_fit_the_window(
+    site: Site, people: Any, width: int, height: int
+) -> None:
+    chiara = await people("chiara")
+    await chiara.page.set_viewport_size({"width": width, "height": height})
+    for name, path in (("home", "/"), ("workspace", f"/w/{WS}"), ("canvas", site.subject_path())):
+        await chiara.page.goto(site.url + path)
+        if name == "canvas":
+            await chiara.live()
+            await chiara.wait_drawn()
+        else:
+            await chiara.page.get_by_role("heading").first.wait_for(timeout=5000)
+            await chiara.page.wait_for_load_state("networkidle")
+        await chiara.page.screenshot(
+            path=str(browser_tests.SHOTS / f"page-{name}-{width}.png"), full_page=True
+        )
+        # Nothing sticks out sideways: no page to scroll left and right to read.
+        wide = await chiara.page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width + 1, f"{name} is {wide} px wide in a {width} px window"
