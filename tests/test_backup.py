@@ -194,6 +194,10 @@ async def test_restore_refuses_damage_and_a_non_empty_target(
     assert code == 1 and "not empty" in err, err
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
 
+    # Into the data directory itself: refused (it would copy itself).
+    code, _, err = await sinopia("admin", "backup", f"{data}/backups", "--data-dir", data)
+    assert code == 1 and "inside the data directory" in err, err
+
     # Backing up into a directory that holds something: refused too.
     code, _, err = await sinopia("admin", "backup", str(busy), "--data-dir", data)
     assert code == 1 and "not empty" in err, err

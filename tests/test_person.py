@@ -63,6 +63,14 @@ async def test_export_then_erase_keeps_history_verifying(
     assert export["history_ids"]["creator"] == f"urn:sinopia:user:{ada}"
     assert any(e["action"] == "user-created" for e in export["audit"])
 
+    # She made a token of her own: the audit log names her by her id, shown with her name.
+    async with _as(server, token) as http:
+        made = await http.post("/api/tokens", json={"label": "scripts"})
+        assert made.status_code == 201, made.text
+    code, out, err = await sinopia("admin", "audit", "--limit", "5", *data)
+    assert code == 0, err
+    assert f"{NAME} (token:{ada}/" in out
+
     # Not confirmed (no terminal, no --yes): nothing happens.
     code, _, err = await sinopia("admin", "user", "erase", NAME, *data)
     assert code == 1 and "--yes" in err, err
@@ -89,6 +97,9 @@ async def test_export_then_erase_keeps_history_verifying(
         assert NAME not in {u["name"] for u in users}
         members = (await http.get(f"/api/workspaces/{WORKSPACE}/members")).json()["members"]
         assert NAME not in {m["user"] for m in members}
+    code, out, _ = await sinopia("admin", "audit", "--limit", "5", *data)
+    assert f"erased user 1 (token:{ada}/" in out and f"{NAME} (" not in out
+
     # Her token no longer opens anything.
     async with _as(server, token) as http:
         assert (await http.get("/api/me")).status_code == 401

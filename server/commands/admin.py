@@ -17,6 +17,7 @@ from server.commands import backup, keys, person
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
+from server.directory.people import People
 from server.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings, Directory], Awaitable[int]]
@@ -314,9 +315,13 @@ async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> 
     """Security events, newest first."""
     if args.workspace:
         await operations.existing_workspace(d, args.workspace)
-    for e in await d.events(args.workspace, limit=args.limit):
+    found = await d.events(args.workspace, limit=args.limit)
+    # Actors are pseudonymous labels (user:<id>): shown with the person's name now.
+    names = await People(d).labels(e.actor for e in found)
+    for e in found:
         detail = json.dumps(e.detail) if e.detail else ""
-        print(f"{_when(e.time_ms)}  {e.action:<20} {e.actor:<24} {e.target}  {detail}")
+        actor = f"{names[e.actor]} ({e.actor})" if e.actor in names else e.actor
+        print(f"{_when(e.time_ms)}  {e.action:<20} {actor:<24} {e.target}  {detail}")
     return 0
 
 

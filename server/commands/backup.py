@@ -419,6 +419,9 @@ def _backup(args: argparse.Namespace) -> int:
     target: Path = args.dir
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise Fail(f"{target} is not empty: give a new directory for the backup")
+    if target.resolve().is_relative_to(settings.data_dir.resolve()):
+        # It would copy itself; and a backup belongs on another disk anyway.
+        raise Fail(f"{target} is inside the data directory: back up to somewhere else")
     store_file = _store_file(settings)
     if store_file is not None and not store_file.exists():
         raise Fail(f"there is no store at {store_file}: nothing to back up (see --data-dir)")
