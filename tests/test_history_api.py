@@ -63,6 +63,11 @@ async def test_changes_newest_first_with_summaries(server: Running) -> None:
         ), newest
         assert any(s.startswith("Added commenting annotation") for s in middle["summary"]), middle
         assert page["changes"][2]["summary"] == ["Linked to IIIF Canvas “fol. 1r”"]
+        # The same as data, whatever the language a client shows it in.
+        edited = [w for w in newest["what"] if w["kind"] == "body-edited"]
+        assert edited and edited[0]["annotation"] and edited[0]["path"].endswith("/value")
+        assert middle["what"][0]["kind"] == "annotation-added"
+        assert len(newest["what"]) == len(newest["summary"])
         # Each change is attributed to the authenticated user's credential, by their
         # pseudonymous id; the name is looked up in the directory.
         who = [c["principal_name"] for c in page["changes"]]

@@ -39,6 +39,15 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
+class ChangeWhat(BaseModel):
+    """One thing a change did, for programs (the summary says it in English)."""
+
+    kind: str = Field(description="e.g. annotation-added, body-edited, target-moved")
+    path: str = Field(description="where in the document, e.g. annotations/{id}/body/0/value")
+    annotation: str | None = Field(None, description="the annotation's id, if it is about one")
+    field: str | None = None
+
+
 class ChangeItem(BaseModel):
     seq: int
     time: str
@@ -50,6 +59,9 @@ class ChangeItem(BaseModel):
     )
     client_id: str
     summary: list[str]
+    what: list[ChangeWhat] = Field(
+        default_factory=list, description="the same changes as data, in the summary's order"
+    )
 
 
 class ChangesPage(BaseModel):
@@ -160,7 +172,7 @@ async def list_changes(request: Request) -> Response:
     before = int_param(request, "before", minimum=1)
     limit = min(int_param(request, "limit", 20, minimum=1) or 20, MAX_PAGE)
     entries = await store.read_newest(str(name), before=before, limit=limit)
-    summaries = await history.summaries(store, name, entries)
+    found = await history.described(store, name, entries)
     names = await _names(request, (e.principal for e in entries))
     more = bool(entries) and entries[-1].seq > 1
     page = ChangesPage(
@@ -173,7 +185,11 @@ async def list_changes(request: Request) -> Response:
                 principal=e.principal,
                 principal_name=names.get(e.principal),
                 client_id=e.client_id,
-                summary=summaries[e.seq],
+                summary=history.in_words(found[e.seq]),
+                what=[
+                    ChangeWhat(kind=c.kind, path=c.path, annotation=c.annotation, field=c.field)
+                    for c in found[e.seq]
+                ],
             )
             for e in entries
         ],

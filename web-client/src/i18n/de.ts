@@ -1,4 +1,5 @@
 import { embedDe } from '../embed/messages';
+import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
@@ -266,4 +267,5 @@ export const de: Messages = {
   ...reportsDe,
   ...modelDe,
   ...embedDe,
+  ...canvasDe,
 };

@@ -2,6 +2,7 @@
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
 import { embedEn } from '../embed/messages';
+import { canvasEn } from '../canvas/messages';
 import { modelEn } from '../model/messages';
 import { reportsEn } from '../reports/messages';
 
@@ -268,6 +269,7 @@ export const en = {
   ...reportsEn,
   ...modelEn,
   ...embedEn,
+  ...canvasEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

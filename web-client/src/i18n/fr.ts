@@ -1,4 +1,5 @@
 import { embedFr } from '../embed/messages';
+import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
@@ -266,4 +267,5 @@ export const fr: Messages = {
   ...reportsFr,
   ...modelFr,
   ...embedFr,
+  ...canvasFr,
 };

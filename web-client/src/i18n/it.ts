@@ -1,4 +1,5 @@
 import { embedIt } from '../embed/messages';
+import { canvasIt } from '../canvas/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
@@ -266,4 +267,5 @@ export const it: Messages = {
   ...reportsIt,
   ...modelIt,
   ...embedIt,
+  ...canvasIt,
 };
