@@ -173,6 +173,16 @@ async def test_two_conservators_annotate_a_model_live(
         return _difference(pinned, shot) < 0.02
 
     await until(at_saved_view, 10, "the annotation's saved view")
+    # From the keyboard: Enter on the model places a point at the middle of the view.
+    await chiara.page.get_by_role("button", name="Add a point").click()
+    await chiara.page.locator(".model-canvas").focus()
+    await chiara.page.keyboard.press("Enter")
+    await chiara.page.locator("#comment-text").wait_for(timeout=5_000)
+
+    async def two_pins() -> bool:
+        return await marco.page.locator(".annotation-list li").count() == 2
+
+    await until(two_pins, 10, "the point placed from the keyboard")
     assert not chiara.errors and not marco.errors, (chiara.errors, marco.errors)
 
     # The workspace lists the model as a 3D model, opening this page.
