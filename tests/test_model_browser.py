@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from PIL import Image, ImageChops
 
 from . import test_webapp_browser as web
 from .models import box_glb
+from .test_iiif_carried import recipe
 from .test_webapp_browser import SHOTS, WS, Person, Site, until
 
 # The app's browser fixtures: one server and one Chromium for the module, a context each.
@@ -171,6 +173,16 @@ async def test_two_conservators_annotate_a_model_live(
         return _difference(pinned, shot) < 0.02
 
     await until(at_saved_view, 10, "the annotation's saved view")
+    # From the keyboard: Enter on the model places a point at the middle of the view.
+    await chiara.page.get_by_role("button", name="Add a point").click()
+    await chiara.page.locator(".model-canvas").focus()
+    await chiara.page.keyboard.press("Enter")
+    await chiara.page.locator("#comment-text").wait_for(timeout=5_000)
+
+    async def two_pins() -> bool:
+        return await marco.page.locator(".annotation-list li").count() == 2
+
+    await until(two_pins, 10, "the point placed from the keyboard")
     assert not chiara.errors and not marco.errors, (chiara.errors, marco.errors)
 
     # The workspace lists the model as a 3D model, opening this page.
@@ -220,3 +232,32 @@ async def test_a_model_that_cannot_be_loaded_says_so(
     await vera.page.locator(".model-viewer[data-state=failed]").wait_for(timeout=20_000)
     assert await vera.page.get_by_role("status").filter(has_text="could not be loaded").count()
     await vera.page_shot("model-failed")
+
+
+async def test_importing_says_which_carried_annotations_came_and_which_did_not(
+    site: Site, people: Any, tmp_path: Path
+) -> None:
+    base = "https://iiif.io/api/cookbook/recipe/0261-non-rectangular-commenting"
+    manifest = recipe("cookbook_0261_commenting.json", base)
+    page = manifest["items"][0]["annotations"][0]
+    page["items"].append(
+        {
+            "id": f"{base}/annotation/off-the-edge",
+            "type": "Annotation",
+            "motivation": "commenting",
+            "bodyValue": "beyond the picture",
+            "target": f"{manifest['items'][0]['id']}#xywh=5000,10,100,100",
+        }
+    )
+    path = tmp_path / "goettingen.json"
+    path.write_text(json.dumps(manifest))
+    lena = await people("lena", f"/w/{WS}")
+    await lena.page.get_by_label("Or a manifest file").set_input_files(str(path))
+    await lena.page.get_by_role("button", name="Import", exact=True).click()
+    done = lena.page.locator("form", has=lena.page.get_by_text("Import a IIIF manifest"))
+    said = "1 annotation it carries came along."
+    await done.get_by_text(said).wait_for(timeout=20_000)
+    await done.get_by_text("1 thing it carries was not imported:").wait_for()
+    assert "items[0].annotations[0].items[1]" in await done.inner_text()
+    assert "outside the canvas" in await done.inner_text()
+    await done.screenshot(path=str(SHOTS / "import-warnings.png"))

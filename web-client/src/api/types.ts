@@ -61,7 +61,17 @@ export interface Tag {
 export interface ImportResult {
   manifest: string;
   label: string;
-  subjects: { kind: string; id: string; document: string; label: string; status: string }[];
+  subjects: {
+    kind: string;
+    id: string;
+    document: string;
+    label: string;
+    status: string;
+    annotations_imported?: number;
+    annotations_kept?: number;
+  }[];
+  // What the manifest carries that was not imported (or not whole), and why.
+  warnings?: { where: string; message: string }[];
 }
 
 export interface Providers {

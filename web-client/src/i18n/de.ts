@@ -90,6 +90,11 @@ export const de: Messages = {
   'import.failed': 'Das Manifest wurde nicht importiert: {detail}',
   'import.done_one': '{count} Objekt aus „{label}“ importiert.',
   'import.done_other': '{count} Objekte aus „{label}“ importiert.',
+  'import.annotations_one': '{count} mitgelieferte Annotation wurde mit importiert.',
+  'import.annotations_other': '{count} mitgelieferte Annotationen wurden mit importiert.',
+  'import.warnings_one': '{count} mitgeliefertes Element wurde nicht importiert:',
+  'import.warnings_other': '{count} mitgelieferte Elemente wurden nicht importiert:',
+  'import.more': '…und {count} weitere.',
 
   'members.title': 'Mitglieder',
   'members.user': 'Person',

@@ -92,6 +92,11 @@ export const en = {
   'import.failed': 'The manifest was not imported: {detail}',
   'import.done_one': 'Imported {count} subject from “{label}”.',
   'import.done_other': 'Imported {count} subjects from “{label}”.',
+  'import.annotations_one': '{count} annotation it carries came along.',
+  'import.annotations_other': '{count} annotations it carries came along.',
+  'import.warnings_one': '{count} thing it carries was not imported:',
+  'import.warnings_other': '{count} things it carries were not imported:',
+  'import.more': '…and {count} more.',
 
   'members.title': 'Members',
   'members.user': 'Person',

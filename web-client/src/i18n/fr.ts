@@ -90,6 +90,11 @@ export const fr: Messages = {
   'import.failed': 'Le manifeste n’a pas été importé : {detail}',
   'import.done_one': '{count} sujet importé de « {label} ».',
   'import.done_other': '{count} sujets importés de « {label} ».',
+  'import.annotations_one': '{count} annotation qu’il contient a été importée aussi.',
+  'import.annotations_other': '{count} annotations qu’il contient ont été importées aussi.',
+  'import.warnings_one': '{count} élément qu’il contient n’a pas été importé :',
+  'import.warnings_other': '{count} éléments qu’il contient n’ont pas été importés :',
+  'import.more': '…et {count} de plus.',
 
   'members.title': 'Membres',
   'members.user': 'Personne',

@@ -90,6 +90,11 @@ export const it: Messages = {
   'import.failed': 'Il manifest non è stato importato: {detail}',
   'import.done_one': '{count} soggetto importato da «{label}».',
   'import.done_other': '{count} soggetti importati da «{label}».',
+  'import.annotations_one': 'È stata importata anche {count} annotazione che contiene.',
+  'import.annotations_other': 'Sono state importate anche {count} annotazioni che contiene.',
+  'import.warnings_one': '{count} elemento che contiene non è stato importato:',
+  'import.warnings_other': '{count} elementi che contiene non sono stati importati:',
+  'import.more': '…e altri {count}.',
 
   'members.title': 'Membri',
   'members.user': 'Persona',

@@ -103,6 +103,14 @@ export class ModelScene {
       if (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) < CLICK_SLOP) this.events.click(e.clientX, e.clientY);
     });
     this.canvas.addEventListener('pointermove', (e) => this.events.hover(e.clientX, e.clientY));
+    // From the keyboard: arrows move the model, Enter "clicks" the middle of the view.
+    this.controls.listenToKeyEvents(this.canvas);
+    this.canvas.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      const r = this.canvas.getBoundingClientRect();
+      this.events.click(r.left + r.width / 2, r.top + r.height / 2);
+    });
     this.canvas.addEventListener('pointerleave', () => this.events.leave());
     this.resize = new ResizeObserver(() => this.fit());
     this.resize.observe(this.node);

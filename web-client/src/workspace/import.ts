@@ -59,7 +59,27 @@ export const importPanel = (ws: string, done: () => void): HTMLElement => {
       } else {
         result = await post<ImportResult>(path, { url: url.value.trim() });
       }
-      replace(message, h('p', { class: 'notice' }, tn('import.done', result.subjects.length, { label: result.label || result.manifest })));
+      const carried = result.subjects.reduce((n, s) => n + (s.annotations_imported ?? 0), 0);
+      const warnings = result.warnings ?? [];
+      replace(
+        message,
+        h(
+          'p',
+          { class: 'notice' },
+          tn('import.done', result.subjects.length, { label: result.label || result.manifest }),
+          carried ? ` ${tn('import.annotations', carried)}` : '',
+        ),
+        // What the manifest carries that did not come along: said, never dropped quietly.
+        warnings.length
+          ? h(
+              'div',
+              { class: 'notice notice-warning' },
+              h('p', null, tn('import.warnings', warnings.length)),
+              h('ul', { class: 'problems' }, warnings.slice(0, 20).map((w) => h('li', null, `${w.where}: ${w.message}`))),
+              warnings.length > 20 ? h('p', null, t('import.more', { count: warnings.length - 20 })) : null,
+            )
+          : null,
+      );
       url.value = '';
       file.value = '';
       done();
