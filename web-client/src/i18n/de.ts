@@ -1,3 +1,4 @@
+import { embedDialogDe } from '../embed/dialog-messages';
 import { embedDe } from '../embed/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
@@ -261,4 +262,5 @@ export const de: Messages = {
   ...reportsDe,
   ...modelDe,
   ...embedDe,
+  ...embedDialogDe,
 };

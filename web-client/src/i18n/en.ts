@@ -1,6 +1,7 @@
 // English: the reference catalogue. Every other language has exactly these keys (the type
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
+import { embedDialogEn } from '../embed/dialog-messages';
 import { embedEn } from '../embed/messages';
 import { modelEn } from '../model/messages';
 import { reportsEn } from '../reports/messages';
@@ -263,6 +264,7 @@ export const en = {
   ...reportsEn,
   ...modelEn,
   ...embedEn,
+  ...embedDialogEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

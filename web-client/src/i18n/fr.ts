@@ -1,3 +1,4 @@
+import { embedDialogFr } from '../embed/dialog-messages';
 import { embedFr } from '../embed/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
@@ -261,4 +262,5 @@ export const fr: Messages = {
   ...reportsFr,
   ...modelFr,
   ...embedFr,
+  ...embedDialogFr,
 };

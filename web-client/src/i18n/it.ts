@@ -1,3 +1,4 @@
+import { embedDialogIt } from '../embed/dialog-messages';
 import { embedIt } from '../embed/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
@@ -261,4 +262,5 @@ export const it: Messages = {
   ...reportsIt,
   ...modelIt,
   ...embedIt,
+  ...embedDialogIt,
 };
