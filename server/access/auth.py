@@ -43,6 +43,7 @@ from crdt.errors import (
     StoreUnavailable,
     UnknownDocument,
 )
+from crdt.keyring import Keyring
 from crdt.peer import Peer
 from crdt.room import Refusal, Room, UpdateCheck
 from iiif import subject_id
@@ -233,7 +234,7 @@ class Auth:
         user = await self._check_token(token)
         return Principal(
             "token",
-            f"token:{user.name}/{token.id}",
+            f"token:{user.id}/{token.id}",
             user=user,
             token_id=token.id,
             scope=token.workspaces,
@@ -283,7 +284,7 @@ class Auth:
         max_role = claims.get("role")
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session_id,
             token_id=token_id,
@@ -320,7 +321,7 @@ class Auth:
         if user.disabled:
             raise BadCredential("user disabled or removed")
         # Checked when used; an open socket then lives while the user is active.
-        return Principal("user", f"user:{user.name}", user=user)
+        return Principal("user", user.label, user=user)
 
     async def session_principal(self, cookie: str) -> Principal:
         claims = self.signer.verify(cookie, AUDIENCE_SESSION)
@@ -328,7 +329,7 @@ class Auth:
         user = await self._active_user(session.user_id)
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session.id,
             expires_ms=session.expires_ms,
@@ -525,8 +526,13 @@ class Auth:
                 if not (link.manifest and subject_id(link.manifest) == params.get("id")):
                     raise HTTPProblem(403, "this share link does not cover this manifest")
             else:
+                kind, subject = params.get("kind", ""), params.get("id", "")
+                if "image" in params and not kind:
+                    # An uploaded image is its canvas subject's (same id): a link to the
+                    # subject, or to its manifest, loads its tiles.
+                    kind, subject = "canvas", params["image"]
                 try:
-                    name = DocumentName.of(workspace, params.get("kind", ""), params.get("id", ""))
+                    name = DocumentName.of(workspace, kind, subject)
                 except InvalidName:
                     raise HTTPProblem(403, "a share link only grants viewing its subject") from None
                 if not await self.share_covers(link, name):
@@ -668,8 +674,9 @@ class Auth:
                 if access.role == "commenter":
                     user = access.principal.user
                     agent = user.agent_iri if user else ""
+                    before = (user.legacy_agent_iri,) if user else ()
                     kind = DocumentName.parse(room.name).kind
-                    reason = comment_refusal(room.doc, update, kind, agent)
+                    reason = comment_refusal(room.doc, update, kind, agent, before)
                     if reason:
                         return Refusal(reason)
             return inner(room, peer, update) if inner is not None else None
@@ -787,12 +794,13 @@ def expiry(seconds: float) -> int:
     return now_ms() + int(seconds * 1000)
 
 
-def create_auth(settings: Settings) -> Auth:
-    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB) and the
-    key that signs Sinopia's JWTs (created on first start, like the sealing key)."""
+def create_auth(settings: Settings, keyring: Keyring | None = None) -> Auth:
+    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB; its
+    secrets sealed with `keyring`) and the key that signs Sinopia's JWTs (created on first
+    start, like the sealing key)."""
     from server.directory import open_directory
 
-    directory = open_directory(settings.mongo_url, settings.data_dir)
+    directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
     return Auth(settings, directory, create_signer(settings))
 
 

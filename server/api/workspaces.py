@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -167,6 +169,50 @@ async def get_workspace(request: Request) -> Response:
     assert workspace is not None  # the guard checked
     role = await auth.role(caller(request), name)
     return json(WorkspaceOut(name=workspace.name, title=workspace.title, role=role))
+
+
+class Deleted(BaseModel):
+    deleted: str
+    documents: int = Field(description="documents destroyed with the workspace's data key")
+
+
+Confirm = Param(
+    "confirm", "query", "the workspace's name again: its data is destroyed for good", "string", True
+)
+
+
+@api.delete(
+    BASE,
+    "manage",
+    answer=Deleted,
+    params=(Confirm,),
+    statuses={400: "Not confirmed", 404: "No such workspace"},
+)
+async def delete_workspace(request: Request) -> Response:
+    """Delete a workspace for good (owners): its documents, history, members and share
+    links, and its data key, so no copy of its data left anywhere (backups included) can
+    be read again. Its open sockets close (4404)."""
+    auth = auth_of(request)
+    name = request.path_params["workspace"]
+    operations.check_deletion(name, request.query_params.get("confirm"))
+    await operations.remove_workspace(auth.directory, name, caller(request).label)
+    state = request.app.state
+    prefix = name + "/"
+    for conn in list(state.collab.connections):
+        if conn.doc.startswith(prefix):
+            conn.close(4404, f"workspace {name} was deleted")
+    # Rooms flush what they hold before the store forgets the workspace: nothing is
+    # written for it afterwards (which would make it a new data key).
+    for doc in [d for d in state.manager.rooms if d.startswith(prefix)]:
+        await state.manager.evict(doc)
+    removed = await state.store.delete_workspace(name)
+    if state.keyring is not None:
+        # Decrypted working copies of images are named by content, not by workspace: all
+        # go (the others are copied again when next read).
+        await asyncio.to_thread(shutil.rmtree, state.images.work_dir / "pyramids", True)
+    # This instance knows now (other instances within their access poll).
+    await auth.watch_once()
+    return json(Deleted(deleted=name, documents=len(removed)))
 
 
 @api.get(BASE + "/members", "read", answer=Members)

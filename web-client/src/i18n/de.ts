@@ -1,5 +1,6 @@
 import { embedDialogDe } from '../embed/dialog-messages';
 import { embedDe } from '../embed/messages';
+import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
@@ -263,4 +264,5 @@ export const de: Messages = {
   ...modelDe,
   ...embedDe,
   ...embedDialogDe,
+  ...canvasDe,
 };

@@ -3,6 +3,7 @@
 
 import { embedDialogEn } from '../embed/dialog-messages';
 import { embedEn } from '../embed/messages';
+import { canvasEn } from '../canvas/messages';
 import { modelEn } from '../model/messages';
 import { reportsEn } from '../reports/messages';
 
@@ -265,6 +266,7 @@ export const en = {
   ...modelEn,
   ...embedEn,
   ...embedDialogEn,
+  ...canvasEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

@@ -1,5 +1,6 @@
 import { embedDialogFr } from '../embed/dialog-messages';
 import { embedFr } from '../embed/messages';
+import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
@@ -263,4 +264,5 @@ export const fr: Messages = {
   ...modelFr,
   ...embedFr,
   ...embedDialogFr,
+  ...canvasFr,
 };

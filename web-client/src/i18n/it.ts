@@ -1,5 +1,6 @@
 import { embedDialogIt } from '../embed/dialog-messages';
 import { embedIt } from '../embed/messages';
+import { canvasIt } from '../canvas/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
@@ -263,4 +264,5 @@ export const it: Messages = {
   ...modelIt,
   ...embedIt,
   ...embedDialogIt,
+  ...canvasIt,
 };
