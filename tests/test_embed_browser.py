@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         directory = app.state.auth.directory
         user = await operations.add_user(directory, "chiara", "test", display_name="Chiara Rossi")
         await operations.set_member(directory, WS, user, "editor", "test")
+        owner = await operations.add_user(directory, "olga", "test", display_name="Olga Neri")
+        await operations.set_member(directory, WS, owner, "owner", "test")
         async with site.http() as http:
             body = staticiiif.manifest(image_base, [("Recto", service)])
             assert (await http.post(f"/api/iiif/{WS}/import", json=body)).status_code in (200, 201)
@@ -226,6 +229,25 @@ class Visitor:
 
     async def count(self) -> int:
         return int(await self.viewer().get_attribute("data-annotations") or 0)
+
+    async def wait_state(self, state: str, timeout: float) -> float:
+        """Wait in the page itself (no round trip per check); the seconds it took."""
+        start = time.monotonic()
+        await self.page.wait_for_function(
+            "s => document.querySelector('sinopia-viewer')?.dataset.state === s",
+            arg=state,
+            polling="raf",
+            timeout=timeout * 1000,
+        )
+        return time.monotonic() - start
+
+    async def wait_count(self, count: int, timeout: float) -> None:
+        await self.page.wait_for_function(
+            "n => Number(document.querySelector('sinopia-viewer')?.dataset.annotations) >= n",
+            arg=count,
+            polling="raf",
+            timeout=timeout * 1000,
+        )
 
     async def shot(self, name: str) -> None:
         await self.page.screenshot(path=str(SHOTS / f"embed-{name}.png"))
@@ -291,7 +313,7 @@ async def test_a_museum_page_shows_the_live_view_without_presence(site: Site, vi
     # A new annotation appears within a second.
     before = await visitor.count()
     stored = await site.annotate("Old retouching, darkened", "700,200,220,160")
-    await until(lambda: _at_least(visitor.count(), before + 1), 5, "the new annotation")
+    await visitor.wait_count(before + 1, 5)
     assert time.monotonic() - stored < LIVE_WITHIN_S
     assert await shadow.locator(".shape").count() == before + 1
 
@@ -411,7 +433,7 @@ async def test_revoking_the_link_tells_the_visitors_at_once(site: Site, visit: A
     async with site.http() as http:
         gone = await http.delete(f"/api/workspaces/{WS}/shares/{link['id']}")
         assert gone.status_code == 200
-    took = await until(lambda: _is(visitor.state(), "unavailable"), 5, "the notice")
+    took = await visitor.wait_state("unavailable", 5)
     assert took < 1.0
     notice = await visitor.viewer().locator(".notice").inner_text()
     assert "nicht mehr verfügbar" in notice
@@ -435,7 +457,7 @@ async def test_the_iframe_page_and_oembed(site: Site, visit: Any) -> None:
         page = await anyone.get(frame_url)
         assert page.status_code == 200
         policy = page.headers["content-security-policy"]
-        assert f"frame-ancestors {site.museum}" in policy
+        assert f"frame-ancestors 'self' {site.museum}" in policy
         assert site.images in policy and "script-src 'self'" in policy
         assert page.headers["referrer-policy"] == "no-referrer"
         discovery = page.text.split('type="application/json+oembed" href="', 1)[1].split('"')[0]
@@ -562,3 +584,50 @@ async def test_with_websockets_blocked_the_viewer_polls(site: Site, browser: Any
 
 async def _has_status(statuses: list[int], status: int) -> bool:
     return status in statuses
+
+
+# -- the app's Embed action --------------------------------------------------------------
+
+
+async def test_an_owner_makes_the_embed_code_in_the_app(site: Site, visit: Any) -> None:
+    from server.access import grants
+
+    directory = site.app.state.auth.directory
+    owner = await directory.user_by_name("olga")
+    secret = await grants.create_login_link(directory, owner, "test", expires_seconds=600)
+    path = f"/w/{WS}/canvas/{site.subject['id']}"
+    curator = await visit(grants.login_link_url(site.url, secret, path))
+    page = curator.page
+    await page.get_by_role("button", name="Embed").click()
+    await page.get_by_label("Websites allowed to show it").fill(site.museum)
+    await page.get_by_label("The link lasts").select_option("never")
+    await page.get_by_role("button", name="Make the embed code").click()
+    snippet = await page.get_by_label("For pages that allow scripts").input_value()
+    assert f'src="{site.url}/embed/sinopia-viewer.js"' in snippet
+    assert "<iframe" in await page.get_by_label("For pages that allow only iframes").input_value()
+    preview = page.frame_locator("iframe.embed-preview")
+    await until(
+        lambda: _is(preview.locator("sinopia-viewer").get_attribute("data-state"), "live"),
+        15,
+        "the preview",
+    )
+    await curator.shot("app-dialog")
+    found = re.search(r'share="([^"]+)"', snippet)
+    assert found is not None
+    listed = await _shares(site)
+    made = next(s for s in listed if s.get("never_expires") and s["origins"] == [site.museum])
+    assert made["subject"] == site.document
+
+    # The code works on the museum's page; revoking it in the dialog ends it there.
+    name = site.host_page("from-dialog.html", found.group(1))
+    museum = await visit(f"{site.museum}/{name}")
+    await until(lambda: _is(museum.state(), "live"), 15, "the museum's view")
+    await page.get_by_role("button", name="Revoke this link").click()
+    await until(lambda: _is(museum.state(), "unavailable"), 5, "the museum's notice")
+    assert "no longer available" in await page.locator(".embed-dialog").inner_text()
+    assert curator.errors == []
+
+
+async def _shares(site: Site) -> list[dict[str, Any]]:
+    async with site.http() as http:
+        return list((await http.get(f"/api/workspaces/{WS}/shares")).json()["shares"])

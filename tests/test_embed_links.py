@@ -6,6 +6,7 @@ museum's page), revoked with open embeds told at once. Real websockets and HTTP.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -168,3 +169,22 @@ async def test_only_owners_change_links(server: Running, owner: Owner) -> None:
         assert tried.status_code == 403
     missing = await owner.client.patch(f"/api/workspaces/{WS}/shares/s0000", json={})
     assert missing.status_code == 404
+
+
+def test_the_command_line_makes_links_for_embeds(tmp_path: Path) -> None:
+    from .test_cli import one_line_error, sinopia
+
+    data = ("--data-dir", str(tmp_path / "data"))
+    assert sinopia("admin", "workspace", "add", WS, *data).returncode == 0
+    made = sinopia(
+        "admin", "share", "create", WS, "--subject", "canvas/f1", "--expires", "never",
+        "--origin", MUSEUM, *data,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "expires never" in made.stderr + made.stdout
+    listed = sinopia("admin", "share", "list", WS, *data).stdout
+    assert f"expires never  on {MUSEUM}" in listed
+    bad = sinopia(
+        "admin", "share", "create", WS, "--subject", "canvas/f1", "--origin", "museum", *data
+    )
+    one_line_error(bad, "not a web origin", "https://museum.example")

@@ -94,7 +94,8 @@ def _policy(image_origins: set[str], ancestors: tuple[str, ...]) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'none'",
-            "frame-ancestors " + (" ".join(ancestors) if ancestors else "*"),
+            # The link's sites, and Sinopia's own pages (the Embed dialog's preview).
+            "frame-ancestors " + (" ".join(("'self'", *ancestors)) if ancestors else "*"),
         ]
     )
 

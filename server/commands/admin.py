@@ -299,7 +299,8 @@ async def _share_list(args: argparse.Namespace, settings: Settings, d: Directory
     await operations.existing_workspace(d, args.workspace)
     for link in await d.shares(args.workspace):
         state = "revoked" if link.revoked_ms else f"expires {_when(link.expires_ms)}"
-        print(f"{link.id}  {link.subject or link.manifest}  {state}")
+        sites = f"  on {', '.join(link.origins)}" if link.origins else ""
+        print(f"{link.id}  {link.subject or link.manifest}  {state}{sites}")
     return 0
 
 

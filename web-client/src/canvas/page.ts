@@ -6,6 +6,7 @@ import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
 import { workspacePath } from '../app/routes';
+import { embedDialog } from '../embed/dialog';
 import { t, type Key } from '../i18n';
 import { h, replace } from '../ui/dom';
 import { readSubject } from '../binding/document';
@@ -210,6 +211,16 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
   }
   ctx.status(badge);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
+  if (role === 'owner') {
+    // Owners make the share links a museum's website embeds (a live, read-only view).
+    const embed = h('button', { type: 'button', class: 'embed-action', 'aria-haspopup': 'dialog' }, t('embed.action'));
+    embed.addEventListener('click', () => {
+      const dialog = embedDialog(`${ws}/canvas/${id}`, title.textContent || id);
+      document.body.append(dialog);
+      dialog.showModal();
+    });
+    title.after(embed);
+  }
   // Built once the shell has put the page in the document (OpenSeadragon measures it).
   if (waiting) {
     const ready = waiting;

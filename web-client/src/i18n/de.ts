@@ -1,3 +1,4 @@
+import { embedDialogDe } from '../embed/dialog-messages';
 import { embedDe } from '../embed/messages';
 import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
@@ -267,5 +268,6 @@ export const de: Messages = {
   ...reportsDe,
   ...modelDe,
   ...embedDe,
+  ...embedDialogDe,
   ...canvasDe,
 };

@@ -1,6 +1,7 @@
 // English: the reference catalogue. Every other language has exactly these keys (the type
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
+import { embedDialogEn } from '../embed/dialog-messages';
 import { embedEn } from '../embed/messages';
 import { canvasEn } from '../canvas/messages';
 import { modelEn } from '../model/messages';
@@ -269,6 +270,7 @@ export const en = {
   ...reportsEn,
   ...modelEn,
   ...embedEn,
+  ...embedDialogEn,
   ...canvasEn,
 };
 

@@ -1,3 +1,4 @@
+import { embedDialogFr } from '../embed/dialog-messages';
 import { embedFr } from '../embed/messages';
 import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
@@ -267,5 +268,6 @@ export const fr: Messages = {
   ...reportsFr,
   ...modelFr,
   ...embedFr,
+  ...embedDialogFr,
   ...canvasFr,
 };

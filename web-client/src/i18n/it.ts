@@ -1,3 +1,4 @@
+import { embedDialogIt } from '../embed/dialog-messages';
 import { embedIt } from '../embed/messages';
 import { canvasIt } from '../canvas/messages';
 import { modelIt } from '../model/messages';
@@ -267,5 +268,6 @@ export const it: Messages = {
   ...reportsIt,
   ...modelIt,
   ...embedIt,
+  ...embedDialogIt,
   ...canvasIt,
 };
