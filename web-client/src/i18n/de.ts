@@ -1,5 +1,6 @@
 import { embedDe } from '../embed/messages';
 import { modelDe } from '../model/messages';
+import { uploadDe } from '../workspace/upload-messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -260,5 +261,6 @@ export const de: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsDe,
   ...modelDe,
+  ...uploadDe,
   ...embedDe,
 };

@@ -3,6 +3,7 @@
 
 import { embedEn } from '../embed/messages';
 import { modelEn } from '../model/messages';
+import { uploadEn } from '../workspace/upload-messages';
 import { reportsEn } from '../reports/messages';
 
 export const en = {
@@ -262,6 +263,7 @@ export const en = {
   // Each feature's own messages, kept in its folder.
   ...reportsEn,
   ...modelEn,
+  ...uploadEn,
   ...embedEn,
 };
 

@@ -1,5 +1,6 @@
 import { embedFr } from '../embed/messages';
 import { modelFr } from '../model/messages';
+import { uploadFr } from '../workspace/upload-messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -260,5 +261,6 @@ export const fr: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsFr,
   ...modelFr,
+  ...uploadFr,
   ...embedFr,
 };

@@ -1,5 +1,6 @@
 import { embedIt } from '../embed/messages';
 import { modelIt } from '../model/messages';
+import { uploadIt } from '../workspace/upload-messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -260,5 +261,6 @@ export const it: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsIt,
   ...modelIt,
+  ...uploadIt,
   ...embedIt,
 };

@@ -12,6 +12,7 @@ import { importPanel } from './import';
 import { membersPanel } from './members';
 import { subjectsPanel } from './subjects';
 import { tagsPanel } from './tags';
+import { uploadPanel } from './upload';
 import { roleLabel } from '../home/page';
 
 export const workspacePage = async (ctx: AppContext, ws: string): Promise<PageView> => {
@@ -34,6 +35,7 @@ export const workspacePage = async (ctx: AppContext, ws: string): Promise<PageVi
       h('h1', { id: 'ws-title' }, workspace.title || ws),
       role ? h('span', { class: 'badge' }, t('workspace.yourRole', { role: roleLabel(role) })) : null,
     ),
+    canImport(role) ? uploadPanel(ws, () => subjects.reload()) : null,
     subjects.node,
     h(
       'div',
