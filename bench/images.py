@@ -208,6 +208,12 @@ def in_process(path: Path, args: argparse.Namespace) -> list[tuple[str, str, str
     return out
 
 
+def _whole(url: str, info: dict) -> bool:
+    """A tile of the full tile size (edge tiles can be narrower than 256 px)."""
+    _, _, w, h = (int(v) for v in url.split("/")[-4].split(","))
+    return w == h and w >= info["tiles"][0]["width"]
+
+
 def tile_urls(service: str, info: dict, size: str | None = None) -> list[str]:
     width, height = info["width"], info["height"]
     tile = info["tiles"][0]["width"]
@@ -293,9 +299,8 @@ async def main(args: argparse.Namespace) -> None:
             print("tiles...", flush=True)
             latencies = await load(sample, server.headers, args.concurrency, server.proc.pid)
             rows.append(_latency("tiles, no cache (stored pyramid)", latencies, args))
-            rendered = [
-                random.choice(tile_urls(service, info, "256,")) for _ in range(args.requests // 4)
-            ]
+            whole = [u for u in tile_urls(service, info, "256,") if _whole(u, info)]
+            rendered = [random.choice(whole) for _ in range(args.requests // 4)]
             latencies = await load(rendered, server.headers, args.concurrency, server.proc.pid)
             rows.append(_latency("tiles rendered by libvips (256 px), no cache", latencies, args))
         finally:
