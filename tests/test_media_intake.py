@@ -4,6 +4,7 @@ stored; every readable format becomes a tiled pyramid per page."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,25 @@ async def test_a_later_page_failing_takes_the_earlier_ones_away(
 )
 def test_uploaded_file_names_are_labels_never_paths(given: str | None, label: str) -> None:
     assert safe_filename(given) == label
+
+
+async def test_pyramids_in_gridfs_are_read_from_a_local_copy(
+    mongo_database: str, tmp_path: Path
+) -> None:
+    from server.media.blobs.gridfs import GridFSBlobs
+
+    blobs = GridFSBlobs(mongo_database)
+    await blobs.open()
+    try:
+        # Two instances over one database: the second reads what the first stored.
+        one = Images(blobs, tmp_path / "one", LIMITS)
+        two = Images(blobs, tmp_path / "two", LIMITS)
+        path = pictures.write(tmp_path / "scan.png", pictures.picture(1500, 1100))
+        [image] = await take(one, path)
+        found = await two.get("ws", image.id)
+        assert found == image
+        copies = await asyncio.gather(*(two.pyramid_file(found) for _ in range(5)))
+        assert len(set(copies)) == 1 and (tmp_path / "two") in copies[0].parents
+        levels_ok(found, copies[0])
+    finally:
+        await blobs.close()

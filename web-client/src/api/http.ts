@@ -76,11 +76,12 @@ export const del = <T>(path: string) => request<T>('DELETE', path);
 
 /** POST with upload progress (a manifest file can be large): XMLHttpRequest, since fetch
  * reports none. `onProgress` gets 0..1 while sending. */
-export const upload = <T>(path: string, body: string, onProgress: (fraction: number) => void): Promise<T> =>
+// A JSON text, or a form with files (the browser writes its multipart boundary).
+export const upload = <T>(path: string, body: string | FormData, onProgress: (fraction: number) => void): Promise<T> =>
   new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
-    xhr.setRequestHeader('Content-Type', 'application/json');
+    if (typeof body === 'string') xhr.setRequestHeader('Content-Type', 'application/json');
     xhr.setRequestHeader('Accept', 'application/json');
     if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);

@@ -2,6 +2,7 @@ import { embedDialogDe } from '../embed/dialog-messages';
 import { embedDe } from '../embed/messages';
 import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
+import { uploadDe } from '../workspace/upload-messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -267,6 +268,7 @@ export const de: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsDe,
   ...modelDe,
+  ...uploadDe,
   ...embedDe,
   ...embedDialogDe,
   ...canvasDe,

@@ -5,6 +5,7 @@ import { embedDialogEn } from '../embed/dialog-messages';
 import { embedEn } from '../embed/messages';
 import { canvasEn } from '../canvas/messages';
 import { modelEn } from '../model/messages';
+import { uploadEn } from '../workspace/upload-messages';
 import { reportsEn } from '../reports/messages';
 
 export const en = {
@@ -269,6 +270,7 @@ export const en = {
   // Each feature's own messages, kept in its folder.
   ...reportsEn,
   ...modelEn,
+  ...uploadEn,
   ...embedEn,
   ...embedDialogEn,
   ...canvasEn,

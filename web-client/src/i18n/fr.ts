@@ -2,6 +2,7 @@ import { embedDialogFr } from '../embed/dialog-messages';
 import { embedFr } from '../embed/messages';
 import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
+import { uploadFr } from '../workspace/upload-messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -267,6 +268,7 @@ export const fr: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsFr,
   ...modelFr,
+  ...uploadFr,
   ...embedFr,
   ...embedDialogFr,
   ...canvasFr,

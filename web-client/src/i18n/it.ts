@@ -2,6 +2,7 @@ import { embedDialogIt } from '../embed/dialog-messages';
 import { embedIt } from '../embed/messages';
 import { canvasIt } from '../canvas/messages';
 import { modelIt } from '../model/messages';
+import { uploadIt } from '../workspace/upload-messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
 
@@ -267,6 +268,7 @@ export const it: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsIt,
   ...modelIt,
+  ...uploadIt,
   ...embedIt,
   ...embedDialogIt,
   ...canvasIt,

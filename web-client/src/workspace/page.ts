@@ -13,6 +13,7 @@ import { membersPanel } from './members';
 import { reportsPanel } from './reports';
 import { subjectsPanel } from './subjects';
 import { tagsPanel } from './tags';
+import { uploadPanel } from './upload';
 import { roleLabel } from '../home/page';
 
 export const workspacePage = async (ctx: AppContext, ws: string): Promise<PageView> => {
@@ -35,6 +36,7 @@ export const workspacePage = async (ctx: AppContext, ws: string): Promise<PageVi
       h('h1', { id: 'ws-title' }, workspace.title || ws),
       role ? h('span', { class: 'badge' }, t('workspace.yourRole', { role: roleLabel(role) })) : null,
     ),
+    canImport(role) ? uploadPanel(ws, () => subjects.reload()) : null,
     subjects.node,
     reportsPanel(ctx, ws, role).node,
     h(
