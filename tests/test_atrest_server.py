@@ -390,15 +390,17 @@ def test_an_unencrypted_data_directory_is_encrypted_by_a_command(
     assert MAIL in listed.stdout
 
 
+@pytest.mark.parametrize("keyed", [True, False])
 async def test_uploaded_images_are_sealed_and_still_served(
-    make_server: ServerFactory, key: keyfile.FileMasterKey, tmp_path: Path
+    make_server: ServerFactory, key: keyfile.FileMasterKey, tmp_path: Path, keyed: bool
 ) -> None:
     from server.media.sniff import sniff
 
     from .pictures import picture
 
     work = tmp_path / "media-work"
-    server = await make_server(key_url=f"file://{key.path}", media_work_dir=work)
+    settings: dict[str, Any] = {"key_url": f"file://{key.path}"} if keyed else {}
+    server = await make_server(media_work_dir=work, **settings)
     server.workspace(WORKSPACE)
     name = "malachite-ledger-3141.png"
     source = tmp_path / "upload.png"
@@ -416,12 +418,15 @@ async def test_uploaded_images_are_sealed_and_still_served(
     assert pyramid[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # a TIFF, decrypted
 
     data = everything_at_rest(server.data_dir)
-    assert name.encode() not in data  # the uploader's file name, in the image's record
     windows = [
         pyramid[i : i + 48] for i in range(0, len(pyramid) - 48, max(1, len(pyramid) // 200))
     ]
     telling = [w for w in windows if len(set(w)) >= 24]  # not runs of zeros or one colour
     assert len(telling) > 20
+    if not keyed:  # the control: unencrypted, the search finds the file name and the image
+        assert name.encode() in data and all(w in data for w in telling)
+        return
+    assert name.encode() not in data  # the uploader's file name, in the image's record
     assert not [w for w in telling if w in data], "pyramid bytes found at rest"
     # What libvips reads is a decrypted copy outside the data directory, gone at stop.
     assert any(work.rglob("*.tif"))

@@ -189,9 +189,12 @@ Confirm = Param(
     statuses={400: "Not confirmed", 404: "No such workspace"},
 )
 async def delete_workspace(request: Request) -> Response:
-    """Delete a workspace for good (owners): its documents, history, members and share
-    links, and its data key, so no copy of its data left anywhere (backups included) can
-    be read again. Its open sockets close (4404)."""
+    """Delete a workspace for good (owners), destroying its data key.
+
+    Its documents, history, members and share links go, and with its data key whatever
+    copy of its data is left can no longer be decrypted (backups taken before: see the
+    README). Its open sockets close (4404). `confirm` must repeat the workspace's name.
+    """
     auth = auth_of(request)
     name = request.path_params["workspace"]
     operations.check_deletion(name, request.query_params.get("confirm"))

@@ -67,6 +67,9 @@ class SQLiteDirectory(Directory):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # The server and the admin commands write the same file: wait for each other.
         db = sqlitefiles.connect(self.path)
+        # What a change frees (an erased person's record, a deleted workspace's members)
+        # is zeroed in the file, not left in free pages.
+        db.execute("PRAGMA secure_delete = ON")
         sqlitefiles.create_schema(db, _SCHEMA + _indexes())
         self._db = db
 
