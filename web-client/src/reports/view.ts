@@ -129,6 +129,9 @@ export class ReportScreen {
     this.session.doc.on('update', this.observer);
     this.presence();
     this.changed();
+    // Opened from a canvas's annotation (?damage=ID): that entry, chosen.
+    const wanted = new URLSearchParams(location.search).get('damage');
+    if (wanted && this.view.damage.some((d) => d.id === wanted)) setTimeout(() => this.damage.select(wanted, true), 0);
     void this.refreshAnswer();
     return true;
   }
