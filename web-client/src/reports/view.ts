@@ -221,6 +221,8 @@ export class ReportScreen {
         'p',
         { class: 'actions report-downloads' },
         h('button', { type: 'button', onclick: (e: Event) => void this.pdf(e.currentTarget as HTMLButtonElement) }, t('report.pdf')),
+        // On a narrow screen the review comes after the whole form: one step there.
+        h('a', { class: 'button to-review', href: '#workflow-title' }, t('report.toReview')),
         this.answer?.signed || v.fields[F.SIGNATURE]
           ? h('a', { class: 'button', href: `/api/reports/${enc(this.o.ws)}/${enc(this.o.id)}/signed`, download: `${this.o.ws}-${this.o.id}.signed.json` }, t('report.signedRecord'))
           : null,
