@@ -224,7 +224,10 @@ async def test_a_viewer_reads_a_report_but_cannot_change_it(site: Site, people: 
 async def test_the_workspace_lists_reports_by_status_and_due_checks(
     site: Site, people: Any
 ) -> None:
-    await _report(site, "due-1", title="Loan return: altarpiece", next_check="2026-01-05")
+    altarpiece = {"identifier": "1990.4", "title": "Altarpiece"}
+    await _report(
+        site, "due-1", title="Loan return: altarpiece", next_check="2026-01-05", object=altarpiece
+    )
     chiara = await people("chiara")
     await chiara.page.goto(f"{site.url}/w/{WS}")
     reports = chiara.page.get_by_role("region", name="Reports")
@@ -260,3 +263,58 @@ async def test_axe_finds_nothing_serious_on_the_report_page(site: Site, people: 
         if v["impact"] in ("serious", "critical")
     ]
     assert not found, found
+
+
+async def test_a_damage_entry_and_its_region_point_at_each_other(site: Site, people: Any) -> None:
+    canvas = f"canvas/{site.subjects[1]['id']}"
+    async with site.http("chiara") as http:
+        state = (await http.get(f"/api/history/{WS}/{canvas}/state")).json()
+        made = await http.post(
+            f"/api/annotations/{WS}/{canvas}/",
+            json={
+                "type": "Annotation",
+                "motivation": "commenting",
+                "body": {"type": "TextualBody", "value": "Flaking at the edge"},
+                "target": {
+                    "source": state["content"]["meta"]["iiif_id"],
+                    "selector": {"type": "FragmentSelector", "value": "xywh=100,100,300,200"},
+                },
+            },
+        )
+        assert made.status_code == 201, made.text
+    annotation = made.headers["location"].rstrip("/").split("/")[-1]
+    link = {"subject": canvas, "annotation": annotation}
+    await _report(
+        site,
+        "links-1",
+        title="Check with regions",
+        object={"identifier": "1987.12", "subjects": [canvas]},
+        damage=[{"id": "d9", "term": "flaking", "severity": "minor", "annotations": [link]}],
+    )
+    chiara = await people("chiara")
+    await _open(chiara, "links-1")
+    region = chiara.page.locator('path.region[data-damage="d9"]')
+    await region.wait_for(timeout=10_000)
+    assert "lit" not in (await region.get_attribute("class") or "")
+    # Choosing the entry lights its region on the image.
+    await chiara.page.locator('li[data-damage="d9"] .damage-pick').click()
+    await chiara.page.wait_for_function(
+        "() => document.querySelector('path.region[data-damage=\"d9\"]').classList.contains('lit')",
+        timeout=5000,
+    )
+    await chiara.page.screenshot(path=str(SHOTS / "report-region-lit.png"))
+    # The entry's link opens the canvas with that annotation selected, and the canvas's
+    # annotation shows its damage entry, which leads back to the report.
+    await chiara.page.locator('li[data-damage="d9"] .entry-links a').click()
+    await chiara.page.locator("#comment-text").wait_for(timeout=15_000)
+    assert await chiara.page.locator("#comment-text").input_value() == "Flaking at the edge"
+    back = chiara.page.get_by_role("link", name="Flaking, in “Check with regions”")
+    await back.wait_for(timeout=5000)
+    await chiara.page_shot("canvas-damage-entry")
+    # The damage vocabulary is in the tag picker: a term stored as a vocabulary resource.
+    await chiara.page.get_by_label("Add a tag").fill("Cracks")
+    await chiara.page.get_by_label("Add a tag").press("Enter")
+    await chiara.page.locator(".chip").filter(has_text="Cracks").wait_for(timeout=5000)
+    await back.click()
+    await chiara.page.locator('li.damage-entry.selected[data-damage="d9"]').wait_for(timeout=10_000)
+    assert not chiara.errors, chiara.errors

@@ -29,6 +29,8 @@ export interface PanelOptions {
   onSelect: (id: string | null) => void;
   onDelete: (id: string) => void;
   toast: (message: string, kind?: 'info' | 'error') => void;
+  /** The damage entries of reports that link to an annotation (the reports' links). */
+  damageOf?: (id: string) => HTMLElement | null;
 }
 
 export const commentOf = (view: AnnotationView): string =>
@@ -260,6 +262,7 @@ export class Panel {
       area,
       h('p', { id: 'comment-hint', class: 'hint' }, editable ? t('canvas.commentHint') : t('canvas.readOnlyHint')),
       h('div', { class: 'tags-area' }),
+      this.o.damageOf?.(view.id) ?? null,
       h('div', { class: 'thread-area' }),
       editable
         ? h('p', { class: 'actions' }, h('button', { type: 'button', class: 'danger', onclick: () => this.o.onDelete(view.id) }, t('canvas.delete')))

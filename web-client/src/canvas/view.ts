@@ -21,6 +21,7 @@ import { Panel, tagsOf } from './panel';
 import { helpDialog, listen, type Action } from './shortcuts';
 import type { LiveSession } from './session';
 import type { TagSource } from './tagpicker';
+import { damageEntries, damageTagSource } from '../reports/links';
 
 export interface ViewOptions {
   ws: string;
@@ -267,6 +268,7 @@ export class CanvasView {
     const tagSources: TagSource[] = [
       { name: t('canvas.tags.workspace'), options: () => this.o.tags.map((tag) => ({ label: tag.label, color: tag.color })) },
       { name: t('canvas.tags.used'), options: () => this.usedTags().map((label) => ({ label })) },
+      damageTagSource(this.o.ws),
     ];
     this.panel = new Panel({
       doc,
@@ -282,8 +284,14 @@ export class CanvasView {
         if (this.binding?.remove(id) && id === this.selected) this.select(null, false);
       },
       toast: this.o.toast,
+      damageOf: (id) => this.damageOf?.(id) ?? null,
     });
     replace(this.sideEl, this.presenceEl, this.layersEl, this.historyEl, this.panel.node);
+    // The damage entries of condition reports that point at these annotations.
+    void damageEntries(this.o.ws, `canvas/${this.o.id}`).then((of) => {
+      this.damageOf = of;
+      this.panel?.refresh();
+    });
     this.panel.refresh();
     this.applyFilter();
     this.drawToolbar();
@@ -297,7 +305,12 @@ export class CanvasView {
     this.markDrawable();
     this.stopKeys = listen((action, event) => this.shortcut(action, event));
     if (!canDraw(this.actor)) this.say(t('canvas.viewerBanner'));
+    // Opened from a report's damage entry (?annotation=ID): that annotation, selected.
+    const wanted = new URLSearchParams(location.search).get('annotation');
+    if (wanted && this.binding.all.has(wanted)) this.timers.push(setTimeout(() => this.select(wanted, true), 0));
   }
+
+  private damageOf: ((id: string) => HTMLElement | null) | null = null;
 
   // ------------------------------------------------------------------ toolbar and tools
 

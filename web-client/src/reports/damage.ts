@@ -208,7 +208,9 @@ export class DamageList {
             path.dataset.damage = d.id;
             overlay.append(path);
             const b = shape.geometry.bounds;
-            const number = svg('text', { x: b.minX + 8, y: b.minY + Math.max(24, (b.maxY - b.minY) * 0.15), class: 'region-number' });
+            // Numbers a twentieth of the image wide: readable however large the image is.
+            const size = Math.round(Math.max(w, hgt) / 20);
+            const number = svg('text', { x: b.minX + size * 0.3, y: b.minY + size, class: 'region-number', 'font-size': size });
             number.textContent = String(i + 1);
             number.dataset.damage = d.id;
             overlay.append(number);

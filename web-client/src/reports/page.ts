@@ -3,12 +3,13 @@
 // of our updates (a locked report, a value the model does not take) saying why.
 
 import { enc, get } from '../api/http';
+import { loadDamageTerms } from './terms';
 import type { Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
 import { workspacePath } from '../app/routes';
 import { LiveSession, type Connection } from '../canvas/session';
-import { language, t, type Key } from '../i18n';
+import { t, type Key } from '../i18n';
 import { h, replace } from '../ui/dom';
 import { CURATED, type DamageTerm } from './labels';
 import { ReportScreen } from './view';
@@ -22,16 +23,6 @@ const CONNECTION: Record<Connection, Key> = {
 };
 
 const CLOSED: Record<number, Trouble> = { 4401: 'forbidden', 4403: 'forbidden', 4404: 'not-found' };
-
-/** The workspace's damage vocabulary (curated terms and its own), labelled in `lang`. */
-export const loadDamageTerms = async (ws: string): Promise<DamageTerm[]> => {
-  try {
-    const answer = await get<{ terms: DamageTerm[] }>(`/api/vocabularies/${enc(ws)}/damage?lang=${language()}`);
-    return answer.terms.map((term) => ({ value: term.value, label: term.label, ...(term.labels ? { labels: term.labels } : {}) }));
-  } catch {
-    return CURATED;
-  }
-};
 
 export const reportPage = async (ctx: AppContext, ws: string, id: string): Promise<PageView> => {
   const back = { href: workspacePath(ws), label: t('error.backToWorkspace') };

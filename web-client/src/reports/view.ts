@@ -129,6 +129,9 @@ export class ReportScreen {
     this.session.doc.on('update', this.observer);
     this.presence();
     this.changed();
+    // Opened from a canvas's annotation (?damage=ID): that entry, chosen.
+    const wanted = new URLSearchParams(location.search).get('damage');
+    if (wanted && this.view.damage.some((d) => d.id === wanted)) setTimeout(() => this.damage.select(wanted, true), 0);
     void this.refreshAnswer();
     return true;
   }
@@ -218,6 +221,8 @@ export class ReportScreen {
         'p',
         { class: 'actions report-downloads' },
         h('button', { type: 'button', onclick: (e: Event) => void this.pdf(e.currentTarget as HTMLButtonElement) }, t('report.pdf')),
+        // On a narrow screen the review comes after the whole form: one step there.
+        h('a', { class: 'button to-review', href: '#workflow-title' }, t('report.toReview')),
         this.answer?.signed || v.fields[F.SIGNATURE]
           ? h('a', { class: 'button', href: `/api/reports/${enc(this.o.ws)}/${enc(this.o.id)}/signed`, download: `${this.o.ws}-${this.o.id}.signed.json` }, t('report.signedRecord'))
           : null,

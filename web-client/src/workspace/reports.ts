@@ -50,8 +50,16 @@ export const reportsPanel = (ctx: AppContext, ws: string, role: string | null) =
       const { reports } = await get<{ reports: ReportItem[] }>(`/api/reports/${enc(ws)}`);
       const soon = inDays(DUE_SOON_DAYS);
       const now = today();
-      // The newest report of each object is what says when it is next due.
-      const current = reports.filter((r) => r.status !== 'superseded' && r.next_check);
+      // One line per object: its newest report that names a next check (the list comes
+      // newest first) says when the object is next due.
+      const seen = new Set<string>();
+      const current = reports.filter((r) => {
+        if (r.status === 'superseded' || !r.next_check) return false;
+        const key = r.object ? `object:${r.object}` : `report:${r.id}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
       const dueNow = current.filter((r) => r.next_check! <= soon).sort((a, b) => a.next_check!.localeCompare(b.next_check!));
       replace(
         due,
