@@ -15,17 +15,20 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt.groupcommit import GroupCommit
+from crdt.keyring import Keyring
+from crdt.keys import file as keyfile
 from crdt.store import Store, StoreError
 from crdt.stores import open_store
 from crdt.types import GENESIS, Checkpoint, Entry, NewEntry, entry_hash
 from tests.mongo import mongo_database, mongo_server  # noqa: F401 (fixtures)
 
 DOC = "ws/canvas/c1"
-BACKENDS = ["sqlite", "mongodb"]
+# Each backend plain, and encrypted at rest (crdt.keyring): everything behaves the same.
+BACKENDS = ["sqlite", "sqlite+key", "mongodb", "mongodb+key"]
 
 
 def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "mongodb":
+    if backend.startswith("mongodb"):
         # Requested lazily, so a run without MongoDB tests starts no server.
         return request.getfixturevalue("mongo_database")
     return f"sqlite://{tmp_path}/store.db"
@@ -39,9 +42,11 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     """Open stores on one backing database: several are several server instances."""
     opened: list[Store] = []
     url = _url(request.param, tmp_path, request)
+    master = keyfile.create(tmp_path / "master.key") if request.param.endswith("+key") else None
 
     async def make() -> Store:
-        store = open_store(url, tmp_path)
+        # A keyring of its own per store, as each instance has.
+        store = open_store(url, tmp_path, Keyring(master) if master else None)
         await store.open()
         opened.append(store)
         return store

@@ -8,9 +8,12 @@ from starlette.responses import JSONResponse
 from server.api import (
     account,
     annotations,
+    embed,
     history,
     iiif,
+    images,
     login_links,
+    media,
     mirador,
     reports,
     subjects,
@@ -32,9 +35,12 @@ RESOURCES = (
     workspace_tags,
     annotations,
     iiif,
+    images,
+    media,
     mirador,
     reports,
     vocabularies,
+    embed,
 )
 
 

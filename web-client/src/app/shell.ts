@@ -17,7 +17,7 @@ type SubjectPage = (app: AppContext, ws: string, id: string) => Promise<PageView
 // null: not yet in the app (an "unsupported" page says so).
 const SUBJECT_PAGES: Record<Kind, () => Promise<SubjectPage | null>> = {
   canvas: async () => (await import('../canvas/page')).canvasPage,
-  model: async () => null,
+  model: async () => (await import('../model/page')).modelPage,
   report: async () => null,
 };
 

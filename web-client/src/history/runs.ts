@@ -12,6 +12,7 @@ export interface Change {
   seq: number;
   time: string;
   principal: string;
+  principal_name?: string | null;
   summary: string[]; // in English, from the server
   what?: What[];
 }

@@ -1,4 +1,5 @@
 import { canvasDe } from '../canvas/messages';
+import { embedDe } from '../embed/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
@@ -261,4 +262,5 @@ export const de: Messages = {
   ...reportsDe,
   ...modelDe,
   ...canvasDe,
+  ...embedDe,
 };

@@ -1,4 +1,5 @@
 import { canvasFr } from '../canvas/messages';
+import { embedFr } from '../embed/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
@@ -261,4 +262,5 @@ export const fr: Messages = {
   ...reportsFr,
   ...modelFr,
   ...canvasFr,
+  ...embedFr,
 };

@@ -1,4 +1,5 @@
 import { canvasIt } from '../canvas/messages';
+import { embedIt } from '../embed/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
@@ -261,4 +262,5 @@ export const it: Messages = {
   ...reportsIt,
   ...modelIt,
   ...canvasIt,
+  ...embedIt,
 };
