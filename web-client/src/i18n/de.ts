@@ -1,4 +1,5 @@
 import { canvasDe } from '../canvas/messages';
+import { historyDe } from '../history/messages';
 import { embedDe } from '../embed/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
@@ -262,5 +263,6 @@ export const de: Messages = {
   ...reportsDe,
   ...modelDe,
   ...canvasDe,
+  ...historyDe,
   ...embedDe,
 };

@@ -2,6 +2,7 @@
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
 import { canvasEn } from '../canvas/messages';
+import { historyEn } from '../history/messages';
 import { embedEn } from '../embed/messages';
 import { modelEn } from '../model/messages';
 import { reportsEn } from '../reports/messages';
@@ -264,6 +265,7 @@ export const en = {
   ...reportsEn,
   ...modelEn,
   ...canvasEn,
+  ...historyEn,
   ...embedEn,
 };
 

@@ -1,4 +1,5 @@
 import { canvasFr } from '../canvas/messages';
+import { historyFr } from '../history/messages';
 import { embedFr } from '../embed/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
@@ -262,5 +263,6 @@ export const fr: Messages = {
   ...reportsFr,
   ...modelFr,
   ...canvasFr,
+  ...historyFr,
   ...embedFr,
 };

@@ -1,4 +1,5 @@
 import { canvasIt } from '../canvas/messages';
+import { historyIt } from '../history/messages';
 import { embedIt } from '../embed/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
@@ -262,5 +263,6 @@ export const it: Messages = {
   ...reportsIt,
   ...modelIt,
   ...canvasIt,
+  ...historyIt,
   ...embedIt,
 };
