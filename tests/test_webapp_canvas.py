@@ -291,3 +291,22 @@ async def test_the_three_pages_fit_the_window(
         # Nothing sticks out sideways: no page to scroll left and right to read.
         wide = await chiara.page.evaluate("document.documentElement.scrollWidth")
         assert wide <= width + 1, f"{name} is {wide} px wide in a {width} px window"
+
+
+async def test_the_history_says_what_happened_in_the_readers_language(
+    site: Site, people: Any
+) -> None:
+    subject = site.subjects[0]
+    await _add(site, subject, "Stain near the donor's hand", "300,300,120,90")
+    chiara = await people("chiara")
+    await chiara.open_canvas()
+    await chiara.page.locator("#language").select_option("fr")
+    await chiara.page.get_by_role("button", name="Historique").click(timeout=10_000)
+    timeline = chiara.page.locator(".timeline")
+    await timeline.get_by_text("Annotation ajoutée").first.wait_for(timeout=10_000)
+    # The server's English details stay beside it, marked as English.
+    detail = timeline.locator(".detail[lang=en]").first
+    assert "Added" in await detail.inner_text()
+    await chiara.page_shot("history-in-french")
+    await chiara.page.locator("#language").select_option("en")
+    await chiara.page.get_by_role("button", name="History").wait_for(timeout=10_000)

@@ -50,3 +50,15 @@ describe('history timeline', () => {
     expect(runs(changes)).toHaveLength(2);
   });
 });
+
+describe('history in the reader’s words', () => {
+  it('names each kind of thing a change did once, in order, from its data', async () => {
+    const { kindKeys } = await import('../src/history/runs');
+    const { historyEn } = await import('../src/history/messages');
+    const c = change(1, 'user:alice', [added('a1'), typed('a1'), typed('a1'), { kind: 'target-moved', path: 'annotations/a1/target' }], 0);
+    expect(kindKeys(c)).toEqual(['history.kind.annotation-added', 'history.kind.body-edited', 'history.kind.target-moved']);
+    // Every kind the server can send has words (annotations/changes.py ChangeKind).
+    for (const kind of ['annotation-added', 'annotation-removed', 'body-edited', 'body-added', 'body-removed', 'body-changed', 'target-moved', 'motivation-changed', 'annotation-changed', 'meta-changed', 'report-field-changed', 'report-text-edited', 'damage-added', 'damage-removed', 'damage-changed', 'approval-added', 'approvals-changed'])
+      expect(`history.kind.${kind}` in historyEn).toBe(true);
+  });
+});

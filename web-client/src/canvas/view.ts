@@ -68,7 +68,6 @@ interface Choices {
   hiddenTags: string[];
   showAll: boolean;
   layers: boolean;
-  viewport?: Rect | null;
 }
 const choicesKey = (ws: string, id: string) => `sinopia.canvas-choices:${ws}/${id}`;
 const savedChoices = (ws: string, id: string): Partial<Choices> => {
@@ -114,7 +113,6 @@ export class CanvasView {
   private timers: ReturnType<typeof setTimeout>[] = [];
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
   private meta: SubjectMeta | null = null;
-  private savedViewport: Rect | null = null;
 
   private remember(): void {
     const choices: Choices = {
@@ -123,7 +121,6 @@ export class CanvasView {
       hiddenTags: [...this.hiddenTags],
       showAll: this.showAll,
       layers: !this.layersEl.hidden,
-      viewport: this.currentViewport() ?? this.savedViewport,
     };
     try {
       sessionStorage.setItem(choicesKey(this.o.ws, this.o.id), JSON.stringify(choices));
@@ -162,7 +159,7 @@ export class CanvasView {
     if (Array.isArray(saved.hiddenTags)) this.hiddenTags = new Set(saved.hiddenTags.map(String));
     if (typeof saved.showAll === 'boolean') this.showAll = saved.showAll;
     if (saved.layers === true) this.layersEl.hidden = false;
-    this.savedViewport = saved.viewport ?? null;
+
     this.node = h(
       'div',
       { class: 'canvas-view' },
@@ -193,8 +190,7 @@ export class CanvasView {
         return Boolean(view && canEdit(this.actor, view));
       },
       onOpen: () => {
-        const viewport = this.restoreView ?? this.savedViewport;
-        if (viewport && [viewport.x, viewport.y, viewport.w, viewport.h].every(Number.isFinite)) this.goTo(viewport, true);
+        if (this.restoreView) this.goTo(this.restoreView, true);
         this.publishViewport();
         this.opened = true;
         performance.mark('sinopia:image-open');

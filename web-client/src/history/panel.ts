@@ -3,9 +3,10 @@
 // only when opened, to keep the subject page light.
 
 import { ApiError, enc, get, post } from '../api/http';
-import { formatTime, t } from '../i18n';
+import { formatTime, language, t, type Key } from '../i18n';
 import { h, replace, uid } from '../ui/dom';
-import { runs, type Change, type Run } from './runs';
+import { kindKeys, runs, type Change, type Run } from './runs';
+import { historyEn as EN_KINDS } from './messages';
 import { who } from './who';
 
 
@@ -87,7 +88,18 @@ export const historyPanel = (o: HistoryOptions) => {
       { type: 'button', class: 'quiet change', 'aria-pressed': 'false' },
       h('span', { class: 'when' }, formatTime(c.time)),
       h('span', { class: 'who' }, who(c)),
-      h('span', { class: 'what' }, c.summary.join('; ') || t('history.noSummary')),
+      // The server's summaries are English: in another language, what happened comes first
+      // in the reader's words, the English details after it.
+      language() !== 'en' && c.what?.length
+        ? h(
+            'span',
+            { class: 'what' },
+            kindKeys(c)
+              .map((key) => (key in EN_KINDS ? t(key as Key) : t('history.kind.other')))
+              .join('; '),
+            h('span', { class: 'detail', lang: 'en' }, c.summary.join('; ')),
+          )
+        : h('span', { class: 'what' }, c.summary.join('; ') || t('history.noSummary')),
       earlier ? h('span', { class: 'note' }, t('history.earlierEdits', { count: earlier })) : null,
     );
     view.addEventListener('click', () =>

@@ -56,3 +56,11 @@ export const runs = (changes: Change[]): Run[] => {
   }
   return out;
 };
+
+/** What a change did, in the reader's words: one message key per kind of thing it did, in
+ * order, each once (the English summaries say the details). */
+export const kindKeys = (c: Change): string[] => {
+  const seen = new Set<string>();
+  for (const w of c.what ?? []) seen.add(`history.kind.${w.kind}`);
+  return [...seen];
+};

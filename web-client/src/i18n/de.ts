@@ -1,6 +1,7 @@
 import { embedDialogDe } from '../embed/dialog-messages';
 import { embedDe } from '../embed/messages';
 import { canvasDe } from '../canvas/messages';
+import { historyDe } from '../history/messages';
 import { modelDe } from '../model/messages';
 import { uploadDe } from '../workspace/upload-messages';
 import { reportsDe } from '../reports/messages';
@@ -272,4 +273,5 @@ export const de: Messages = {
   ...embedDe,
   ...embedDialogDe,
   ...canvasDe,
+  ...historyDe,
 };

@@ -4,6 +4,7 @@
 import { embedDialogEn } from '../embed/dialog-messages';
 import { embedEn } from '../embed/messages';
 import { canvasEn } from '../canvas/messages';
+import { historyEn } from '../history/messages';
 import { modelEn } from '../model/messages';
 import { uploadEn } from '../workspace/upload-messages';
 import { reportsEn } from '../reports/messages';
@@ -274,6 +275,7 @@ export const en = {
   ...embedEn,
   ...embedDialogEn,
   ...canvasEn,
+  ...historyEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

@@ -1,6 +1,7 @@
 import { embedDialogFr } from '../embed/dialog-messages';
 import { embedFr } from '../embed/messages';
 import { canvasFr } from '../canvas/messages';
+import { historyFr } from '../history/messages';
 import { modelFr } from '../model/messages';
 import { uploadFr } from '../workspace/upload-messages';
 import { reportsFr } from '../reports/messages';
@@ -272,4 +273,5 @@ export const fr: Messages = {
   ...embedFr,
   ...embedDialogFr,
   ...canvasFr,
+  ...historyFr,
 };

@@ -1,6 +1,7 @@
 import { embedDialogIt } from '../embed/dialog-messages';
 import { embedIt } from '../embed/messages';
 import { canvasIt } from '../canvas/messages';
+import { historyIt } from '../history/messages';
 import { modelIt } from '../model/messages';
 import { uploadIt } from '../workspace/upload-messages';
 import { reportsIt } from '../reports/messages';
@@ -272,4 +273,5 @@ export const it: Messages = {
   ...embedIt,
   ...embedDialogIt,
   ...canvasIt,
+  ...historyIt,
 };
