@@ -15,9 +15,14 @@ from .subject_document import ANNOTATIONS, CREATOR, MOTIVATION
 COMMENT_MOTIVATIONS = frozenset({"commenting", "replying"})
 
 
-def comment_refusal(doc: Doc, update: bytes, kind: str, agent: str) -> str | None:
+def comment_refusal(
+    doc: Doc, update: bytes, kind: str, agent: str, also: tuple[str, ...] = ()
+) -> str | None:
     """Why `update` is more than a commenter whose `creator.id` is `agent` may do, or
-    None if it is only their own comments and replies."""
+    None if it is only their own comments and replies. `also`: other ids the commenter's
+    existing annotations may carry (what their creator id was before), which they may
+    still change; what they add carries `agent`."""
+    mine = {agent, *also}
     if kind not in ("canvas", "model"):
         return "commenters may only add comments and replies to annotations"
     state = doc.get_update()
@@ -52,7 +57,7 @@ def comment_refusal(doc: Doc, update: bytes, kind: str, agent: str) -> str | Non
     for key in touched:
         old = _plain(before_map.get(key)) if before_map is not None else None
         new = _plain(after_map.get(key))
-        if old is not None and _creator(old) != agent:
+        if old is not None and _creator(old) not in mine:
             return "commenters may change only their own comments"
         if new is None:
             continue

@@ -200,6 +200,9 @@ def schema_data() -> dict[str, Any]:
         "BODY_PURPOSES": BODY_PURPOSES.values,
         "COMMENT_MOTIVATIONS": sorted(commenting.COMMENT_MOTIVATIONS),
         "SELECTOR_TYPES": list(selectors.SELECTOR_TYPES),
+        # A point on a 3D model: x, y, z, its surface normal and the camera view to restore.
+        "POINT_3D": _names(_aliases(selectors.PointSelector3D)),
+        "CAMERA": _names(_aliases(selectors.CameraView)),
         "MEDIA_FRAGMENTS": selectors.MEDIA_FRAGMENTS,
         "SVG_ELEMENTS": sorted(SVG_ELEMENTS),
         "AGENT_TYPES": list(models.Agent.model_fields["type"].annotation.__args__),

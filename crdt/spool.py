@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import sqlitefiles
+from .keyring import SPOOLED, Keyring, WrappedKey, context
+from .keys import MasterKeyError
 from .store import Store, StoreError, Unreachable
 from .types import Checkpoint, Entry, NewEntry, Seal, Version
 
@@ -31,7 +33,17 @@ CREATE TABLE IF NOT EXISTS spool (
     principal TEXT NOT NULL,
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS data_keys (
+    scope TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    master_id TEXT NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 """
+# The spool's own data key: the store, which keeps the workspaces' keys, may be the very
+# thing that is away. A scope no workspace can have (names start with a letter or digit).
+SPOOL_SCOPE = "~spool"
 # Entries moved to the store per write while draining.
 _DRAIN_BATCH = 500
 
@@ -47,9 +59,15 @@ class SpooledStore(Store):
     remote = True
 
     def __init__(
-        self, store: Store, path: Path, max_bytes: int, retry_seconds: float = 1.0
+        self,
+        store: Store,
+        path: Path,
+        max_bytes: int,
+        retry_seconds: float = 1.0,
+        keyring: Keyring | None = None,
     ) -> None:
         self.store = store
+        self.keyring = keyring
         self.path = path
         self.max_bytes = max_bytes
         self.retry_seconds = retry_seconds
@@ -67,10 +85,13 @@ class SpooledStore(Store):
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlitefiles.connect(self.path)
+        # Drained rows and replaced keys are zeroed in the file, not just unlinked.
+        self._db.execute("PRAGMA secure_delete = ON")
         sqlitefiles.create_schema(self._db, _SCHEMA)
         self.spooled, self.spooled_bytes = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM spool"
         ).fetchone()
+        await asyncio.to_thread(self._open_key)
         try:
             await self.store.open()
             self._opened = True
@@ -79,6 +100,46 @@ class SpooledStore(Store):
         if self.spooled or not self._opened:
             log.warning("%d updates spooled; writing them when the store answers", self.spooled)
             self._start_drain()
+
+    def _open_key(self) -> None:
+        """An empty spool takes a fresh key (or none); a spool holding updates keeps the
+        one they were sealed with, and never mixes sealed and plain."""
+        assert self._db is not None
+        keys = _spool_keys(self._db)
+        if not self.spooled:
+            with self._db:
+                self._db.execute("DELETE FROM data_keys")
+                if self.keyring is not None:
+                    key = self.keyring.new_key(SPOOL_SCOPE)
+                    self._db.execute(
+                        "INSERT INTO data_keys VALUES (?, ?, ?, ?, ?)",
+                        (key.scope, key.key_id, key.master_id, key.wrapped, key.created_ms),
+                    )
+                    self.keyring.add(key)
+            return
+        if self.keyring is None and keys:
+            raise MasterKeyError(
+                f"the spool {self.path} holds updates encrypted with master key "
+                f"{keys[0].master_id}: set SINOPIA_KEY_URL to that key's file"
+            )
+        if self.keyring is not None and not keys:
+            raise MasterKeyError(
+                f"the spool {self.path} holds unencrypted updates: start once without "
+                "SINOPIA_KEY_URL so that they reach the store"
+            )
+        if self.keyring is not None:
+            self.keyring.add_all(keys)
+
+    def _seal(self, doc: str, t: int, client_id: str, principal: str, data: bytes) -> bytes:
+        if self.keyring is None:
+            return data
+        aad = context(SPOOLED, doc, t, f"{client_id}\0{principal}")
+        return self.keyring.encrypt(SPOOL_SCOPE, aad, data)
+
+    def _unseal(self, doc: str, t: int, client_id: str, principal: str, blob: bytes) -> bytes:
+        if self.keyring is None:
+            return blob
+        return self.keyring.decrypt(context(SPOOLED, doc, t, f"{client_id}\0{principal}"), blob)
 
     async def close(self) -> None:
         if self._drainer:
@@ -119,7 +180,13 @@ class SpooledStore(Store):
                 f"store unavailable and the local spool is full ({self.max_bytes} bytes)"
             )
         rows = [
-            (doc, e.time_ms or now, e.client_id, e.principal, e.update)
+            (
+                doc,
+                e.time_ms or now,
+                e.client_id,
+                e.principal,
+                self._seal(doc, e.time_ms or now, e.client_id, e.principal, e.update),
+            )
             for doc, entries in batch
             for e in entries
         ]
@@ -174,7 +241,9 @@ class SpooledStore(Store):
                 return
             batch: list[tuple[str, list[NewEntry]]] = []
             for _, doc, t, client, principal, data in rows:
-                entry = NewEntry(bytes(data), client, principal, t)
+                entry = NewEntry(
+                    self._unseal(doc, t, client, principal, bytes(data)), client, principal, t
+                )
                 if batch and batch[-1][0] == doc:
                     batch[-1][1].append(entry)
                 else:
@@ -232,3 +301,44 @@ class SpooledStore(Store):
 
     async def versions(self, doc: str) -> list[Version]:
         return await self.store.versions(doc)
+
+    async def data_keys(self) -> list[WrappedKey]:
+        return await self.store.data_keys()
+
+    async def put_data_keys(self, keys: Sequence[WrappedKey]) -> None:
+        await self.store.put_data_keys(keys)
+
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        if self.spooled:
+            raise StoreError("updates are still spooled: let them reach the store first")
+        return await self.store.encrypt_existing(keyring)
+
+    async def ensure_data_key(self, workspace: str) -> None:
+        await self.store.ensure_data_key(workspace)
+
+    async def delete_workspace(self, workspace: str) -> list[str]:
+        return await self.store.delete_workspace(workspace)
+
+
+def _spool_keys(db: sqlite3.Connection) -> list[WrappedKey]:
+    rows = db.execute("SELECT scope, key_id, master_id, wrapped, created_ms FROM data_keys")
+    return [WrappedKey(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
+
+
+def rewrap_spool(path: Path, keyring: Keyring) -> int:
+    """Rewrap the key of the spool file at `path` under the keyring's master key (a
+    rotation, with the server stopped); how many keys were rewrapped."""
+    db = sqlitefiles.connect(path)
+    try:
+        sqlitefiles.create_schema(db, _SCHEMA)
+        keys = [k for k in _spool_keys(db) if k.master_id != keyring.master_id]
+        with db:
+            for key in keys:
+                new = keyring.rewrap(key)
+                db.execute(
+                    "UPDATE data_keys SET master_id = ?, wrapped = ? WHERE key_id = ?",
+                    (new.master_id, new.wrapped, new.key_id),
+                )
+        return len(keys)
+    finally:
+        db.close()

@@ -12,10 +12,14 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pycrdt import Doc
 
 from .types import GENESIS, Checkpoint, Entry, Loaded, NewEntry, Seal, Version, entry_hash
+
+if TYPE_CHECKING:
+    from .keyring import Keyring, WrappedKey
 
 
 class StoreError(Exception):
@@ -104,6 +108,33 @@ class Store(ABC):
     @abstractmethod
     async def versions(self, doc: str) -> list[Version]:
         """The document's named versions, by `seq` then time, ascending."""
+
+    # -- encryption at rest (crdt.keyring): the wrapped data keys kept beside the data --
+
+    @abstractmethod
+    async def data_keys(self) -> list[WrappedKey]:
+        """Every wrapped data key the store holds (none when it is not encrypted)."""
+
+    @abstractmethod
+    async def put_data_keys(self, keys: Sequence[WrappedKey]) -> None:
+        """Replace stored data keys by key id with these (rewrapped: a rotation)."""
+
+    @abstractmethod
+    async def ensure_data_key(self, workspace: str) -> None:
+        """With a keyring: have the workspace's data key in it, loaded or made (for other
+        stores of the workspace's data, the blobs). Without one: nothing."""
+
+    @abstractmethod
+    async def delete_workspace(self, workspace: str) -> list[str]:
+        """Remove every document of `workspace` (log, checkpoints, seals, versions) and
+        destroy its data key; returns the documents removed. Without the key, whatever
+        copy of the data is left (free pages, backups) cannot be read."""
+
+    @abstractmethod
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        """Encrypt, in place, a store written without a key (the server stopped); from
+        then on it is opened with `keyring`. Returns the records encrypted. Refused if
+        the store is encrypted already."""
 
     def describe(self) -> str:
         """Where the data lives, for the log (never with credentials)."""

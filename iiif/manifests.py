@@ -239,8 +239,8 @@ def _subjects(
     thumbnail = _thumbnail(container.get("thumbnail"))
     if thumbnail is None and found.service is not None:
         thumbnail = found.service.thumbnail()
-    label = pick(labels) or f"Canvas {index + 1}"
     kind_type = _type(container).removeprefix("sc:") or "Canvas"
+    label = pick(labels) or f"{kind_type} {index + 1}"  # "Canvas 3", "Scene 1"
     common: dict[str, Any] = {
         "id": subject_id(iiif_id),
         "iiif_id": iiif_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from types import ModuleType
 
-from server.commands import admin, history, iiif, report, serve
+from server.commands import admin, history, iiif, media, report, serve
 from server.commands.errors import say
 from server.commands.options import STORAGE, Parser, add, examples
 
@@ -42,6 +42,14 @@ COMMANDS: dict[str, tuple[ModuleType, str, tuple[str, ...]]] = {
         ),
     ),
     "iiif": (iiif, "IIIF: import manifests", ("sinopia iiif import my-museum manifest.json",)),
+    "media": (
+        media,
+        "upload images (one subject per image or page, with a IIIF image service)",
+        (
+            "sinopia media add my-museum scans/*.tif --data-dir /var/lib/sinopia",
+            "sinopia media add my-museum photo.jpg --server http://127.0.0.1:8080 --token $TOKEN",
+        ),
+    ),
     "report": (
         report,
         "verify, list and export condition reports",

@@ -86,6 +86,13 @@ class Settings(AuthSettings, BaseSettings):
     # Where the embedded store (and later keys) live.
     data_dir: Path = Path("data")
 
+    # The master key that encrypts data at rest (`file:///path/master.key`, made by
+    # `sinopia admin key create`); unset: data at rest is not encrypted.
+    key_url: str | None = None
+    # With a key: where decrypted working copies of uploads (what libvips reads) and
+    # conversion scratch files go; default a private directory in memory (/dev/shm).
+    media_work_dir: Path | None = None
+
     # The store: SQLite in the data directory unless MongoDB is configured.
     store_url: str = "sqlite:"
     mongo_url: str | None = None
@@ -120,6 +127,26 @@ class Settings(AuthSettings, BaseSettings):
     iiif_fetch_timeout_seconds: float = Field(20.0, gt=0)
     iiif_fetch_private: bool = False
 
+    # Uploads (`POST /api/media/{workspace}`, `sinopia media add`). The largest file taken,
+    # stopped while it streams: a museum's largest scans are a few GB.
+    media_max_upload_bytes: int = Field(4 * 1024 * MiB, gt=0)
+    # Pixels per image (page), read from the header before anything is decoded: a
+    # gigapixel is a 40,000 x 25,000 scan; a 100,000 x 100,000 image (10 gigapixels) is
+    # refused, whatever its file size (a decompression bomb can be a few KB).
+    media_max_pixels: int = Field(1_000_000_000, gt=0)
+    # Pages of one multi-page file, each a subject of its own.
+    media_max_pages: int = Field(1000, gt=0)
+    # Converting one upload into pyramids, in a child process: its time and its address
+    # space (libvips streams, so a few hundred MB of it are used; the rest is a guard).
+    media_convert_seconds: float = Field(3600.0, gt=0)
+    media_convert_memory_bytes: int = Field(8 * 1024 * MiB, ge=0)
+    # Encoded IIIF tiles kept in memory (0: none): a viewer's pans and zooms, and many
+    # viewers of one image, ask for the same tiles again.
+    image_tile_cache_bytes: int = Field(64 * MiB, ge=0)
+    # The IIIF Image API's largest answer (maxArea in info.json): a full-size region of a
+    # huge image is not rendered in one response (viewers ask for tiles).
+    image_max_area: int = Field(10_000 * 10_000, gt=0)
+
     # History seals: an Ed25519 signature over each changed document's log this often.
     seal_interval_seconds: float = Field(60.0, gt=0)
     # The sealing key; default `seal-key.pem` in the data directory, created on first start.
@@ -136,6 +163,14 @@ class Settings(AuthSettings, BaseSettings):
     # compressing costs CPU per message per client (and rules out direct writes, see
     # server/wire.py). Worth it on slow links with large documents.
     ws_compression: bool = False
+
+    # Security headers (server/http/security_headers.py): HSTS's max-age when served over
+    # https (0: none; raise it once https works for good, as browsers remember it), and
+    # the Referrer-Policy (URLs may carry share-link tokens).
+    hsts_seconds: int = Field(180 * 86400, ge=0)
+    referrer_policy: Literal[
+        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"
+    ] = "same-origin"
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from crdt.keyring import open_keyring
 from server.access import grants
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -27,7 +28,9 @@ def run_in_thread(work: Callable[[Directory], Awaitable[T]], settings: Settings)
     result: dict[str, Any] = {}
 
     async def main() -> None:
-        directory = open_directory(settings.mongo_url, settings.data_dir)
+        directory = open_directory(
+            settings.mongo_url, settings.data_dir, open_keyring(settings.key_url)
+        )
         await directory.open()
         try:
             result["value"] = await work(directory)
@@ -112,3 +115,12 @@ async def share_token(server: Any, doc: str) -> str:
         auth.directory, auth.signer, workspace, "test", subject=subject
     )
     return token
+
+
+async def user_id(server: Any, name: str) -> str:
+    """In-process server: the pseudonymous id of user `name`, as history and annotations
+    carry it (`user:<id>`, `urn:sinopia:user:<id>`)."""
+    directory: Directory = server.app.state.auth.directory
+    user = await directory.user_by_name(name)
+    assert user is not None, f"no user {name}"
+    return user.id

@@ -338,6 +338,8 @@ async def test_6_create(setup: Setup) -> None:
     assert_w3c_annotation(data)
     # The server MAY add the time of creation and its author.
     assert data["created"] and data["creator"]["id"].startswith("urn:sinopia:user:")
+    # The creator is a pseudonymous id; the name beside it is looked up when read.
+    assert data["creator"]["name"] and data["creator"]["name"] not in data["creator"]["id"]
     stored = await setup.http.get(location)
     assert stored.json() == data and stored.headers["etag"] == made.headers["etag"]
     # Slug: SHOULD be used when it names nothing yet; otherwise a fresh id.

@@ -24,7 +24,7 @@ from server.access.auth import SESSION_COOKIE
 from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, Signer, split_api_token
 from server.directory import Session, new_id
 
-from .access import user_token
+from .access import user_id, user_token
 from .conftest import ROOT, Running, ServerFactory, eventually
 from .jsclients import JsClients
 from .test_annotations_document import SUBJECT
@@ -43,6 +43,8 @@ class People:
     def __init__(self, server: Running) -> None:
         self.server = server
         self.tokens: dict[str, str] = {}
+        # Each person's pseudonymous id: what history and creator.id carry.
+        self.ids: dict[str, str] = {}
 
     async def setup(self) -> People:
         s = self.server
@@ -55,7 +57,12 @@ class People:
         ):
             self.tokens[name] = await user_token(s, name, WS, role)
         self.tokens["otto"] = await user_token(s, "otto", "elsewhere", "editor")
+        for name in self.tokens:
+            self.ids[name] = await user_id(s, name)
         return self
+
+    def agent(self, who: str) -> str:
+        return f"urn:sinopia:user:{self.ids[who]}"
 
     def ws(self, who: str, doc: str = DOC) -> str:
         return self.server.ws(doc, self.tokens[who])
@@ -126,7 +133,9 @@ async def test_viewer_with_y_websocket_sees_live_edits_and_its_edits_go_nowhere(
         await editor.wait_for(lambda: {"user": "vic"} in editor.peers().values(), 5)
     entries = await _entries(server)
     assert all(b"forged" not in e.update for e in entries)
-    assert {e.principal for e in entries} == {f"token:ed/{_token_id(people.tokens['ed'])}"}
+    assert {e.principal for e in entries} == {
+        f"token:{people.ids['ed']}/{_token_id(people.tokens['ed'])}"
+    }
 
 
 # ---------------------------------------------------------------------- commenters
@@ -144,11 +153,11 @@ async def test_commenters_add_and_change_only_their_own_comments(
 ) -> None:
     editor = await people.client("ed")
     write_subject(editor.doc, SUBJECT)
-    _annotation(editor.doc, "ed1", "urn:sinopia:user:ed")
+    _annotation(editor.doc, "ed1", people.agent("ed"))
     commenter = await people.client("cora")
     await commenter.wait_for(lambda: "ed1" in commenter.doc.get("annotations", type=Map))
     notes = commenter.doc.get("annotations", type=Map)
-    me = "urn:sinopia:user:cora"
+    me = people.agent("cora")
 
     _annotation(commenter.doc, "mine", me)
     await editor.wait_for(lambda: "mine" in editor.doc.get("annotations", type=Map), 5)
@@ -172,7 +181,7 @@ async def test_commenters_add_and_change_only_their_own_comments(
         "a describing annotation",
     )
     await refused(
-        lambda doc, notes: _annotation(doc, "forged", "urn:sinopia:user:ed"),
+        lambda doc, notes: _annotation(doc, "forged", people.agent("ed")),
         "a comment in someone else's name",
     )
     await refused(lambda doc, notes: notes["ed1"].__setitem__("motivation", "replying"), "edit")
@@ -211,7 +220,7 @@ async def test_demotion_promotion_and_removal_reach_the_open_socket(
     ed.map()["first"] = 1
     watcher = await people.client("olga")
     await watcher.wait_for(lambda: watcher.content().get("first") == 1)
-    conns = _conns(server, "token:ed/")
+    conns = _conns(server, f"token:{people.ids['ed']}/")
     assert len(conns) == 2 and all(c.can_write for c in conns)
     async with people.http("olga") as owner:
         started = time.monotonic()
@@ -286,7 +295,7 @@ async def test_admin_commands_work_with_the_server_running(server: Running, peop
 
     demoted = admin("member", "add", WS, "wanda", "viewer")
     assert demoted.returncode == 0
-    await eventually(lambda: getattr(_conn_of(server, client), "can_write", True) is False, 1.5)
+    await eventually(lambda: getattr(_conn_of(server, token), "can_write", True) is False, 1.5)
 
     revoked = admin("token", "revoke", token)
     assert revoked.returncode == 0, revoked.stderr
@@ -297,10 +306,10 @@ async def test_admin_commands_work_with_the_server_running(server: Running, peop
     assert admin("token", "create", "wanda", "--role", "boss").returncode == 2
 
 
-def _conn_of(server: Running, client: YClient) -> Any:
+def _conn_of(server: Running, token: str) -> Any:
     assert server.app is not None
     for conn in server.app.state.collab.connections:
-        if conn.principal.startswith("token:wanda/"):
+        if conn.principal.endswith(f"/{_token_id(token)}"):
             return conn
     return None
 
@@ -341,7 +350,9 @@ async def test_share_link_views_one_subject_live_and_is_revocable(
         async with httpx.AsyncClient(base_url=server.url) as anyone:
             history = await anyone.get(f"/api/history/{DOC}", params={"token": token})
             assert history.status_code == 200, history.text
-            assert history.json()["changes"][0]["principal"].startswith("token:ed/")
+            newest = history.json()["changes"][0]
+            assert newest["principal"].startswith(f"token:{people.ids['ed']}/")
+            assert newest["principal_name"] == "ed"  # looked up: the log holds the id
             other = await anyone.get(f"/api/history/{OTHER_DOC}", params={"token": token})
             assert other.status_code == 403
             me = await anyone.get("/api/me", params={"token": token})
@@ -607,7 +618,7 @@ async def test_audit_log_is_readable_by_owners_only(server: Running, people: Peo
         assert ("member-role-changed", "vic") in actions
         changed = next(e for e in log.json()["events"] if e["action"] == "member-role-changed")
         assert changed["detail"] == {"role": "commenter", "previous": "viewer"}
-        assert changed["actor"].startswith("token:olga/")
+        assert changed["actor"].startswith(f"token:{people.ids['olga']}/")
         members = (await owner.get(f"/api/workspaces/{WS}/members")).json()["members"]
         assert {"user": "newbie", "role": "viewer"}.items() <= next(
             m for m in members if m["user"] == "newbie"
@@ -633,7 +644,7 @@ async def test_every_stored_update_names_its_credential(server: Running, people:
     await eventually(lambda: _count(server), 5)
     principals = [e.principal for e in await _entries(server)]
     assert principals == [
-        f"token:{w}/{_token_id(people.tokens[w])}" for w in ("ed", "lena", "olga")
+        f"token:{people.ids[w]}/{_token_id(people.tokens[w])}" for w in ("ed", "lena", "olga")
     ]
 
 
@@ -672,7 +683,8 @@ async def test_jwts_of_an_external_issuer_map_a_claim_to_users(
     client = await YClient(server.ws(DOC, token)).connect()
     client.map()["by-pat"] = 1
     await client.drain()
-    await eventually(lambda: _has_principal(server, "user:pat"), 5)
+    pat_id = await user_id(server, "pat")
+    await eventually(lambda: _has_principal(server, f"user:{pat_id}"), 5)
     for bad in (
         signer.sign("another-audience", "p-42", 60, email="pat@museum.example"),
         signer.sign(AUDIENCE_ACCESS, "p-42", 60),  # no email claim

@@ -37,7 +37,9 @@ async def test_commenter_adds_and_changes_only_their_own(server: Running) -> Non
         assert mine.status_code == 201, mine.text
         own = httpx.URL(mine.headers["Location"]).path
         body = (await http.get(own)).json()
-        assert body["creator"]["id"].endswith(":cory")
+        # Their pseudonymous id, and their name beside it as it is now.
+        assert body["creator"]["id"] == f"urn:sinopia:user:{await access.user_id(server, 'cory')}"
+        assert body["creator"]["name"] == "cory"
 
         before = (await http.get(path)).json()
         describing = {**comment(canvas, "not a comment"), "motivation": "describing"}
@@ -66,6 +68,24 @@ async def test_commenter_adds_and_changes_only_their_own(server: Running) -> Non
         assert edited.status_code == 200, edited.text
         gone = await http.delete(own, headers={"If-Match": edited.headers["ETag"]})
         assert gone.status_code == 204, gone.text
+
+    # A comment of theirs from before ids were used (its creator id holds their name) is
+    # still theirs to change.
+    async with _as(server, editor) as http:
+        old = {**comment(canvas, "An old question"), "creator": {"id": "urn:sinopia:user:cory"}}
+        made = await http.post(path, json=old)
+        assert made.status_code == 201, made.text
+    async with _as(server, commenter) as http:
+        edited = await http.put(
+            httpx.URL(made.headers["Location"]).path,
+            json={
+                **old,
+                "id": made.headers["Location"],
+                "body": comment(canvas, "Answered")["body"],
+            },
+            headers={"If-Match": made.headers["ETag"]},
+        )
+        assert edited.status_code == 200, edited.text
 
 
 async def test_manifest_share_link_opens_that_manifest_and_its_pages_only(

@@ -52,7 +52,9 @@ async def test_a_link_signs_in_once_and_goes_where_it_says(make_server: ServerFa
     assert "httponly" in answer.headers["set-cookie"].lower()
     async with httpx.AsyncClient(base_url=server.url, cookies={SESSION_COOKIE: cookie}) as http:
         me = (await http.get("/api/me")).json()
-    assert me["principal"] == "user:chiara" and me["csrf_token"]
+    # History names her by her pseudonymous id, never by her name.
+    assert me["principal"] == f"user:{me['user']['id']}" and me["csrf_token"]
+    assert me["user"]["name"] == "chiara" and "chiara" not in me["agent"]["id"]
 
     again = await _open(server, secret, "/w/museum")
     assert (again.status_code, again.headers["location"]) == (303, "/?signin=used")

@@ -17,7 +17,7 @@ from rdflib import RDF, Graph, Namespace, URIRef
 
 from server.cli import main as sinopia
 
-from .access import user_token
+from .access import user_id, user_token
 from .conftest import Running, ServerFactory
 from .iiifimages import image_service, manifest
 from .yclient import YClient
@@ -138,7 +138,8 @@ async def test_the_condition_workflow_over_rest_with_roles_signatures_and_output
 
         made = await ed.post(base, json=museum.report(id="r1"))
         assert made.status_code == 201, made.text
-        assert made.json()["report"]["recorder"]["id"] == "urn:sinopia:user:ed"
+        ed_agent = f"urn:sinopia:user:{await user_id(museum.server, 'ed')}"
+        assert made.json()["report"]["recorder"]["id"] == ed_agent
         assert (await vi.patch(f"{base}/r1", json={"summary": "x"})).status_code == 403
 
         patched = await ed.patch(

@@ -15,17 +15,20 @@ import pytest
 from pycrdt import Doc, Map
 
 from crdt.groupcommit import GroupCommit
+from crdt.keyring import Keyring
+from crdt.keys import file as keyfile
 from crdt.store import Store, StoreError
 from crdt.stores import open_store
 from crdt.types import GENESIS, Checkpoint, Entry, NewEntry, entry_hash
 from tests.mongo import mongo_database, mongo_server  # noqa: F401 (fixtures)
 
 DOC = "ws/canvas/c1"
-BACKENDS = ["sqlite", "mongodb"]
+# Each backend plain, and encrypted at rest (crdt.keyring): everything behaves the same.
+BACKENDS = ["sqlite", "sqlite+key", "mongodb", "mongodb+key"]
 
 
 def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "mongodb":
+    if backend.startswith("mongodb"):
         # Requested lazily, so a run without MongoDB tests starts no server.
         return request.getfixturevalue("mongo_database")
     return f"sqlite://{tmp_path}/store.db"
@@ -39,9 +42,11 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     """Open stores on one backing database: several are several server instances."""
     opened: list[Store] = []
     url = _url(request.param, tmp_path, request)
+    master = keyfile.create(tmp_path / "master.key") if request.param.endswith("+key") else None
 
     async def make() -> Store:
-        store = open_store(url, tmp_path)
+        # A keyring of its own per store, as each instance has.
+        store = open_store(url, tmp_path, Keyring(master) if master else None)
         await store.open()
         opened.append(store)
         return store
@@ -358,7 +363,10 @@ from crdt.types import NewEntry
 async def main() -> None:
     go = Path(sys.argv[2])
     print("ready", flush=True)
+    given_up = time.monotonic() + 300  # a test that died never says go: do not spin on
     while not go.exists():  # all start together
+        if time.monotonic() > given_up:
+            sys.exit("never told to go")
         time.sleep(0.001)
     store = open_store(sys.argv[1], go.parent)
     await store.open()
@@ -388,12 +396,17 @@ def test_sqlite_file_opened_by_many_processes_at_once(tmp_path: Path) -> None:
             )
             for _ in range(6)
         ]
-        for proc in procs:  # every one has started and waits
-            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        go.touch()
-        for proc in procs:
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err[-500:]
+        try:
+            for proc in procs:  # every one has started and waits
+                assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            go.touch()
+            for proc in procs:
+                _, err = proc.communicate(timeout=60)
+                assert proc.returncode == 0, err[-500:]
+        finally:  # a failed or timed-out attempt leaves no process behind
+            for proc in procs:
+                proc.kill()
+                proc.wait()
         with sqlite3.connect(tmp_path / f"shared{attempt}.db") as db:
             seqs = [row[0] for row in db.execute("SELECT seq FROM entries ORDER BY seq")]
         assert seqs == list(range(1, 6 * 20 + 1))  # every append, numbered once

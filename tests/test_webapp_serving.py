@@ -69,7 +69,10 @@ async def test_app_paths_answer_the_app_with_a_strict_policy(built: Path, server
         missing = await http.get("/api/nothing-here")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
-        assert "content-security-policy" not in (await http.get("/healthz")).headers
+        # (only the policy every response has: never framed; server.http.security_headers)
+        assert (await http.get("/healthz")).headers["content-security-policy"] == (
+            "frame-ancestors 'none'"
+        )
 
 
 async def _signed_in(server: Running, name: str) -> httpx.AsyncClient:
@@ -121,6 +124,35 @@ async def test_the_policy_names_the_image_services_of_the_users_workspaces(
     async with httpx.AsyncClient(base_url=server.url) as anonymous:
         policy = _directives((await anonymous.get("/w/museum")).headers["content-security-policy"])
         assert policy["img-src"] == ["'self'", "data:", "blob:"]
+
+
+async def test_the_policy_follows_a_manifest_imported_while_the_server_runs(
+    built: Path, make_server: ServerFactory
+) -> None:
+    server = await make_server()
+    server.workspace("museum")
+    assert server.app is not None
+    directory = server.app.state.auth.directory
+    chiara = await operations.add_user(directory, "chiara", "t")
+    await operations.set_member(directory, "museum", chiara, "editor", "t")
+    http = await _signed_in(server, "chiara")
+    async with http, server.http() as operator:
+        first = _directives((await http.get("/w/museum")).headers["content-security-policy"])
+        assert not any("newcomer" in v for v in first["img-src"])
+        body = manifest(
+            "https://images.newcomer.example",
+            [("Newcomer", "https://images.newcomer.example/iiif/n")],
+        )
+        assert (await operator.post("/api/iiif/museum/import", json=body)).status_code in (
+            200,
+            201,
+        )
+        # The next page asked for names it: no restart, no cache to wait out.
+        after = await http.get("/w/museum/canvas/anything")
+        assert after.headers["cache-control"] == "no-cache"
+        policy = _directives(after.headers["content-security-policy"])
+        for directive in ("img-src", "connect-src"):
+            assert "https://images.newcomer.example" in policy[directive]
 
 
 def test_only_plain_origins_enter_the_policy() -> None:

@@ -35,9 +35,15 @@ class Closed(Exception):
 
 class YClient:
     def __init__(
-        self, url: str, doc: Doc | None = None, local_addr: tuple[str, int] | None = None
+        self,
+        url: str,
+        doc: Doc | None = None,
+        local_addr: tuple[str, int] | None = None,
+        origin: str | None = None,
     ) -> None:
         self.url = url
+        # The web page a browser would say the socket comes from (its `Origin` header).
+        self.origin = origin
         # Where to connect from (another loopback address is another client address).
         self.local_addr = local_addr
         self.doc: Doc = doc or Doc()
@@ -60,6 +66,8 @@ class YClient:
         self.synced.clear()
         self.close_code = None
         options: dict[str, Any] = {"local_addr": self.local_addr} if self.local_addr else {}
+        if self.origin:
+            options["origin"] = self.origin
         self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout, **options)
         self._reader = asyncio.get_running_loop().create_task(self._read(self.ws))
         # The server may refuse us at once (room full): then the close code tells why.

@@ -44,6 +44,28 @@ const proxy = {
 // page runs under `script-src 'self'`. The pinned Annotorious version is what this matches.
 const SHADER_SYSTEM =
   /class (\w+) \{\s*\/\*\* @param renderer - The renderer this System works for\. \*\/\s*constructor\(t\) \{\s*this\.destroyed = !1, this\.renderer = t, this\.systemCheck\(\)/;
+// Two more edits to the same file, for speed (bench/webapp.py): Annotorious draws its WebGL
+// layer at twice the screen's resolution whatever the screen, four times the pixels to fill
+// on a screen of ordinary density (and on a software renderer, every one costs); and it
+// resizes that layer when it first sees its size, which reallocates the drawing buffer for
+// nothing when the size did not change.
+const ANNOTORIOUS_EDITS: { what: string; find: string; replace: string }[] = [
+  {
+    what: 'the WebGL layer at the resolution of the screen',
+    find: 'antialias: !0,\n    resolution: 2\n',
+    replace: 'antialias: !0,\n    resolution: Math.min(2, Math.max(1, globalThis.devicePixelRatio || 1))\n',
+  },
+  {
+    what: 'the size the WebGL layer starts with, remembered',
+    find: 'k.width = M, k.height = U, k.className = "a9s-gl-canvas"',
+    replace: 'k.width = M, k.height = U, k.__size = [M, U], k.className = "a9s-gl-canvas"',
+  },
+  {
+    what: 'no resize of the WebGL layer to the size it has',
+    find: 'k.width = B, k.height = F, y.resize(B, F);',
+    replace: 'if (k.__size && k.__size[0] === B && k.__size[1] === F) return;\n        k.__size = [B, F], k.width = B, k.height = F, y.resize(B, F);',
+  },
+];
 const pixiWithoutEval = (): Plugin => ({
   name: 'sinopia-pixi-without-eval',
   enforce: 'pre',
@@ -51,7 +73,12 @@ const pixiWithoutEval = (): Plugin => ({
     if (!id.endsWith('annotorious-openseadragon.es.js')) return null;
     const found = SHADER_SYSTEM.exec(code);
     if (!found) this.error('PixiJS ShaderSystem not found in @annotorious/openseadragon: check canvas/pixi.ts');
-    return { code: `${code}\nexport { ${found[1]} as __PixiShaderSystem };\n`, map: null };
+    let edited = code;
+    for (const edit of ANNOTORIOUS_EDITS) {
+      if (edited.split(edit.find).length !== 2) this.error(`@annotorious/openseadragon changed: cannot apply "${edit.what}" (vite.config.ts)`);
+      edited = edited.replace(edit.find, edit.replace);
+    }
+    return { code: `${edited}\nexport { ${found[1]} as __PixiShaderSystem };\n`, map: null };
   },
 });
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,17 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from ..keyring import (
+    CHECKPOINT,
+    ENTRY,
+    VERSION_NOTE,
+    Keyring,
+    WrappedKey,
+    seal,
+    unseal,
+    workspace_of,
+)
+from ..keys import MasterKeyError
 from ..store import Store, StoreError, Unreachable, VersionExists, chain
 from ..types import Checkpoint, Entry, NewEntry, Seal, Version
 
@@ -60,9 +71,12 @@ _MAX_SEEN = 100_000
 
 _Doc = dict[str, Any]
 
+# Records read per page while encrypting an existing database in place.
+_ENCRYPT_PAGE = 1000
 
-def from_url(url: str, data_dir: Path) -> MongoStore:
-    return MongoStore(url)
+
+def from_url(url: str, data_dir: Path, keyring: Keyring | None = None) -> MongoStore:
+    return MongoStore(url, keyring)
 
 
 def _options(url: str) -> dict[str, Any]:
@@ -98,7 +112,7 @@ def _errors() -> Iterator[None]:
         raise StoreError(error_message(exc)) from exc
 
 
-def _entry_doc(e: Entry) -> _Doc:
+def _entry_doc(e: Entry, keyring: Keyring | None) -> _Doc:
     # bytes are stored as BSON binary (subtype 0) and read back as bytes.
     return {
         "doc": e.doc,
@@ -108,15 +122,16 @@ def _entry_doc(e: Entry) -> _Doc:
         "principal": e.principal,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
-        "data": e.update,
+        "data": seal(keyring, ENTRY, e.doc, e.seq, e.update),
     }
 
 
-def _entry(d: Mapping[str, Any]) -> Entry:
+def _entry(d: Mapping[str, Any], keyring: Keyring | None = None) -> Entry:
+    # Without a keyring: as stored (a head, read without its update, is never decrypted).
     return Entry(
         d["doc"],
         d["seq"],
-        bytes(d.get("data", b"")),
+        unseal(keyring, ENTRY, d["doc"], d["seq"], bytes(d.get("data", b""))),
         d["time_ms"],
         d["client_id"],
         d["principal"],
@@ -133,8 +148,9 @@ _HEAD = {"_id": False, "data": False}
 class MongoStore(Store):
     remote = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keyring: Keyring | None = None) -> None:
         self.url = url
+        self.keyring = keyring
         parts = urlsplit(url)
         self.database_name = parts.path.lstrip("/") or DEFAULT_DATABASE
         self._client: AsyncMongoClient[_Doc] | None = None
@@ -197,7 +213,53 @@ class MongoStore(Store):
                 self._coll("versions").create_indexes(
                     [IndexModel([("doc", ASCENDING), ("name", ASCENDING)], unique=True)]
                 ),
+                self._coll("data_keys").create_indexes(
+                    [IndexModel([("scope", ASCENDING)], unique=True), IndexModel([("key_id", 1)])]
+                ),
             )
+            await self._check_keys()
+
+    async def _check_keys(self) -> None:
+        """Encrypted data needs its master key, and the two never mix in one database."""
+        keys = await self.data_keys()
+        if self.keyring is None:
+            if keys:
+                raise MasterKeyError(
+                    f"{self.describe()} is encrypted (master key {keys[0].master_id}): "
+                    "set SINOPIA_KEY_URL to that key's file"
+                )
+            return
+        if not keys and await self._coll("entries").find_one({}, {"_id": True}):
+            raise MasterKeyError(
+                f"{self.describe()} holds unencrypted history, which is not mixed with "
+                "encrypted data: start without SINOPIA_KEY_URL (or encrypt it first: "
+                "`sinopia admin key encrypt`)"
+            )
+        await asyncio.to_thread(self.keyring.add_all, keys)
+
+    async def _ensure_keys(self, docs: Sequence[str]) -> None:
+        """Make the data keys of workspaces that have none yet, before anything is sealed
+        with them; of two instances making one at once, the first stored wins."""
+        keyring = self.keyring
+        if keyring is None:
+            return
+        missing = sorted({workspace_of(d) for d in docs if not keyring.has(workspace_of(d))})
+        for scope in missing:
+            key = keyring.new_key(scope)
+            try:
+                await self._coll("data_keys").insert_one(_key_doc(key))
+            except DuplicateKeyError:
+                found = await self._coll("data_keys").find_one({"scope": scope}, _NO_ID)
+                if found is None:
+                    raise StoreError(f"mongodb: the data key of {scope!r} vanished") from None
+                key = _key(found)
+            await asyncio.to_thread(keyring.add, key)
+
+    async def _readable(self, blobs: Sequence[bytes]) -> None:
+        """Load data keys made by another instance since we opened (a new workspace)."""
+        keyring = self.keyring
+        if keyring is not None and not all(keyring.knows(b) for b in blobs):
+            await asyncio.to_thread(keyring.add_all, await self.data_keys())
 
     async def close(self) -> None:
         client, self._client, self._db = self._client, None, None
@@ -254,6 +316,7 @@ class MongoStore(Store):
         pending: list[Sequence[NewEntry]] = [new for _, new in batch]
         async with self._append_lock:
             with _errors():
+                await self._ensure_keys([doc for doc, new in batch if new])
                 for _ in range(MAX_APPEND_ATTEMPTS):
                     if await self._append_round(batch, pending, results):
                         return results
@@ -285,7 +348,7 @@ class MongoStore(Store):
         # Ordered: a failure stops the insert there, so what went in is a prefix.
         try:
             await self._coll("entries").insert_many(
-                [_entry_doc(e) for _, e in chained], ordered=True
+                [_entry_doc(e, self.keyring) for _, e in chained], ordered=True
             )
             inserted = len(chained)
         except BulkWriteError as exc:
@@ -317,7 +380,7 @@ class MongoStore(Store):
         if limit is not None:
             cursor = cursor.limit(limit)
         with _errors():
-            entries = [_entry(d) async for d in cursor]
+            entries = await self._entries([d async for d in cursor])
         if entries:
             self._saw(doc, entries[-1].seq)
         return entries
@@ -332,7 +395,12 @@ class MongoStore(Store):
             query["seq"] = {"$lt": before}
         cursor = self._coll("entries").find(query, _NO_ID).sort("seq", -1).limit(limit)
         with _errors():
-            return [_entry(d) async for d in cursor]
+            return await self._entries([d async for d in cursor])
+
+    async def _entries(self, found: list[_Doc]) -> list[Entry]:
+        if self.keyring is not None and found:
+            await self._readable([bytes(found[0]["data"]), bytes(found[-1]["data"])])
+        return [_entry(d, self.keyring) for d in found]
 
     async def seq_at(self, doc: str, time_ms: int) -> int:
         # Times never go backwards along a log, so the latest time has the highest seq.
@@ -388,13 +456,19 @@ class MongoStore(Store):
                 if len(rest) != found["chunks"] - 1:
                     raise StoreError(f"mongodb: checkpoint {doc}@{found['seq']} is incomplete")
                 state = b"".join([state, *rest])
+            if self.keyring is not None:
+                await self._readable([state])
+            state = unseal(self.keyring, CHECKPOINT, doc, found["seq"], state)
         return Checkpoint(found["doc"], found["seq"], state, found["time_ms"])
 
     async def write_checkpoint(self, checkpoint: Checkpoint) -> None:
         c = checkpoint
-        chunks = [
-            c.state[i : i + CHECKPOINT_CHUNK] for i in range(0, len(c.state), CHECKPOINT_CHUNK)
-        ]
+        with _errors():
+            await self._ensure_keys([c.doc])
+        # Sealed whole, then split: a chunk alone opens nothing, and a chunk moved breaks
+        # the whole checkpoint's authentication.
+        state = seal(self.keyring, CHECKPOINT, c.doc, c.seq, c.state)
+        chunks = [state[i : i + CHECKPOINT_CHUNK] for i in range(0, len(state), CHECKPOINT_CHUNK)]
         chunks = chunks or [b""]
         # Chunks past the first carry this write's id and go in before the checkpoint that
         # names them, so a checkpoint is never visible incomplete, and two instances
@@ -472,7 +546,11 @@ class MongoStore(Store):
                         "seq": v.seq,
                         "time_ms": v.time_ms,
                         "principal": v.principal,
-                        "note": v.note,
+                        "note": v.note
+                        if self.keyring is None
+                        else seal(
+                            self.keyring, VERSION_NOTE, v.doc, v.seq, v.note.encode(), v.name
+                        ),
                     }
                 )
             except DuplicateKeyError:
@@ -485,7 +563,119 @@ class MongoStore(Store):
             .sort([("seq", 1), ("time_ms", 1), ("name", 1)])
         )
         with _errors():
-            return [
-                Version(d["doc"], d["name"], d["seq"], d["time_ms"], d["principal"], d["note"])
-                async for d in cursor
-            ]
+            found = [d async for d in cursor]
+            if self.keyring is not None:
+                await self._readable([bytes(d["note"]) for d in found])
+        return [
+            Version(d["doc"], d["name"], d["seq"], d["time_ms"], d["principal"], self._note(d))
+            for d in found
+        ]
+
+    def _note(self, d: _Doc) -> str:
+        if self.keyring is None:
+            return str(d["note"])
+        note = unseal(self.keyring, VERSION_NOTE, d["doc"], d["seq"], bytes(d["note"]), d["name"])
+        return note.decode()
+
+    # -- data keys ---------------------------------------------------------------------
+
+    async def data_keys(self) -> list[WrappedKey]:
+        with _errors():
+            return [_key(d) async for d in self._coll("data_keys").find({}, _NO_ID)]
+
+    async def put_data_keys(self, keys: Sequence[WrappedKey]) -> None:
+        with _errors():
+            for k in keys:
+                await self._coll("data_keys").update_one(
+                    {"key_id": k.key_id},
+                    {"$set": {"master_id": k.master_id, "wrapped": k.wrapped}},
+                )
+
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        with _errors():
+            if await self.data_keys():
+                raise MasterKeyError(f"{self.describe()} is encrypted already")
+            self.keyring = keyring
+            done = 0
+            for name, field, kind in (
+                ("entries", "data", ENTRY),
+                ("checkpoints", "state", CHECKPOINT),
+                ("versions", "note", VERSION_NOTE),
+            ):
+                async for d in self._plain_records(name):
+                    await self._ensure_keys([d["doc"]])
+                    value = d[field]
+                    if name == "checkpoints" and d.get("chunks", 1) > 1:
+                        await self._encrypt_chunked(d)
+                        done += 1
+                        continue
+                    plain = value.encode() if isinstance(value, str) else bytes(value)
+                    extra = d["name"] if name == "versions" else ""
+                    sealed = seal(keyring, kind, d["doc"], d["seq"], plain, extra)
+                    await self._coll(name).update_one({"_id": d["_id"]}, {"$set": {field: sealed}})
+                    done += 1
+        return done
+
+    async def _plain_records(self, name: str) -> AsyncIterator[_Doc]:
+        # Pages by _id, each read before any is rewritten: a record is never seen twice
+        # (a checkpoint written again has a new _id, beyond the ones listed first).
+        ids = [d["_id"] async for d in self._coll(name).find({}, {"_id": True}).sort("_id", 1)]
+        for start in range(0, len(ids), _ENCRYPT_PAGE):
+            page = ids[start : start + _ENCRYPT_PAGE]
+            cursor = self._coll(name).find({"_id": {"$gte": page[0], "$lte": page[-1]}})
+            found = {d["_id"]: d async for d in cursor}
+            for i in page:
+                if i in found:
+                    yield found[i]
+
+    async def _encrypt_chunked(self, found: _Doc) -> None:
+        # A checkpoint split over chunks is sealed whole: written again, then the old one
+        # (and its chunks) removed.
+        checkpoint = await self._plain_checkpoint(found)
+        await self._coll("checkpoints").delete_one({"_id": found["_id"]})
+        await self._coll("checkpoint_chunks").delete_many(
+            {"doc": found["doc"], "seq": found["seq"], "write": found["write"]}
+        )
+        await self.write_checkpoint(checkpoint)
+
+    async def _plain_checkpoint(self, found: _Doc) -> Checkpoint:
+        cursor = (
+            self._coll("checkpoint_chunks")
+            .find({"doc": found["doc"], "seq": found["seq"], "write": found["write"]}, _NO_ID)
+            .sort("n", 1)
+        )
+        rest = [bytes(c["data"]) async for c in cursor]
+        state = b"".join([bytes(found["state"]), *rest])
+        return Checkpoint(found["doc"], found["seq"], state, found["time_ms"])
+
+    async def ensure_data_key(self, workspace: str) -> None:
+        with _errors():
+            await self._ensure_keys([workspace + "/"])
+
+    async def delete_workspace(self, workspace: str) -> list[str]:
+        docs = await self.documents(workspace + "/")
+        match = {"doc": {"$regex": "^" + re.escape(workspace + "/")}}
+        with _errors():
+            # The key first: from then on nothing left of the workspace can be read, even
+            # if deleting the rest is interrupted.
+            await self._coll("data_keys").delete_many({"scope": workspace})
+            for name in ("entries", "checkpoints", "checkpoint_chunks", "seals", "versions"):
+                await self._coll(name).delete_many(match)
+        if self.keyring is not None:
+            self.keyring.forget(workspace)
+        self._seen = {d: s for d, s in self._seen.items() if not d.startswith(workspace + "/")}
+        return docs
+
+
+def _key_doc(k: WrappedKey) -> _Doc:
+    return {
+        "scope": k.scope,
+        "key_id": k.key_id,
+        "master_id": k.master_id,
+        "wrapped": k.wrapped,
+        "created_ms": k.created_ms,
+    }
+
+
+def _key(d: Mapping[str, Any]) -> WrappedKey:
+    return WrappedKey(d["scope"], d["key_id"], d["master_id"], bytes(d["wrapped"]), d["created_ms"])

@@ -16,6 +16,17 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from .. import sqlitefiles
+from ..keyring import (
+    CHECKPOINT,
+    ENTRY,
+    VERSION_NOTE,
+    Keyring,
+    WrappedKey,
+    seal,
+    unseal,
+    workspace_of,
+)
+from ..keys import MasterKeyError
 from ..store import Store, StoreError, VersionExists, chain
 from ..types import Checkpoint, Entry, NewEntry, Seal, Version
 
@@ -62,6 +73,13 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     state BLOB NOT NULL,
     PRIMARY KEY (doc, seq)
 );
+CREATE TABLE IF NOT EXISTS data_keys (
+    scope TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL UNIQUE,
+    master_id TEXT NOT NULL,
+    wrapped BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 """
 
 # Larger than any sequence number, for open-ended ranges.
@@ -78,7 +96,7 @@ _COLUMNS = "doc, seq, data, time_ms, client_id, principal, prev_hash, hash"
 SYNCHRONOUS = ("full", "normal")
 
 
-def from_url(url: str, data_dir: Path) -> SQLiteStore:
+def from_url(url: str, data_dir: Path, keyring: Keyring | None = None) -> SQLiteStore:
     """`sqlite:` alone means `sinopia.db` in the data directory; `sqlite:///abs/path.db`;
     either may end in `?synchronous=full|normal`."""
     parts = urlsplit(url)
@@ -90,7 +108,7 @@ def from_url(url: str, data_dir: Path) -> SQLiteStore:
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"sqlite synchronous must be one of {', '.join(SYNCHRONOUS)}")
     path = Path(parts.path) if parts.path else data_dir / "sinopia.db"
-    return SQLiteStore(path, synchronous=synchronous)
+    return SQLiteStore(path, synchronous=synchronous, keyring=keyring)
 
 
 class _Connection:
@@ -171,24 +189,38 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-def _entry(row: tuple) -> Entry:
+def _entry(row: tuple, keyring: Keyring | None = None) -> Entry:
     doc, seq, data, time_ms, client_id, principal, prev_hash, digest = row
-    return Entry(
-        doc, seq, bytes(data), time_ms, client_id, principal, bytes(prev_hash), bytes(digest)
-    )
+    update = unseal(keyring, ENTRY, doc, seq, bytes(data))
+    return Entry(doc, seq, update, time_ms, client_id, principal, bytes(prev_hash), bytes(digest))
+
+
+# A head is only chained after: its update is not read (nor decrypted).
+_HEAD_COLUMNS = "doc, seq, x'', time_ms, client_id, principal, prev_hash, hash"
 
 
 def _head(conn: sqlite3.Connection, doc: str) -> Entry | None:
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM entries WHERE doc = ? ORDER BY seq DESC LIMIT 1", (doc,)
+        f"SELECT {_HEAD_COLUMNS} FROM entries WHERE doc = ? ORDER BY seq DESC LIMIT 1", (doc,)
     ).fetchone()
     return _entry(row) if row else None
 
 
+_KEY_COLUMNS = "scope, key_id, master_id, wrapped, created_ms"
+
+
+def _data_keys(conn: sqlite3.Connection) -> list[WrappedKey]:
+    rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys").fetchall()
+    return [WrappedKey(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
+
+
 class SQLiteStore(Store):
-    def __init__(self, path: Path, synchronous: str = "full") -> None:
+    def __init__(
+        self, path: Path, synchronous: str = "full", keyring: Keyring | None = None
+    ) -> None:
         self.path = path
         self.synchronous = synchronous
+        self.keyring = keyring
         self._writer = _Connection(path, "sqlite-writer", synchronous)
         self._reader = _Connection(path, "sqlite-reader")
 
@@ -199,6 +231,57 @@ class SQLiteStore(Store):
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._writer.run(lambda conn: sqlitefiles.create_schema(conn, _SCHEMA))
+        await self._writer.run(self._check_keys)
+
+    def _check_keys(self, conn: sqlite3.Connection) -> None:
+        """Encrypted data needs its master key, and the two never mix in one file."""
+        keys = _data_keys(conn)
+        if self.keyring is None:
+            if keys:
+                raise MasterKeyError(
+                    f"{self.path} is encrypted (master key {keys[0].master_id}): "
+                    "set SINOPIA_KEY_URL to that key's file"
+                )
+            return
+        if not keys and conn.execute("SELECT 1 FROM entries LIMIT 1").fetchone():
+            raise MasterKeyError(
+                f"{self.path} holds unencrypted history, which is not mixed with encrypted "
+                "data: start without SINOPIA_KEY_URL (or encrypt it first: "
+                "`sinopia admin key encrypt`)"
+            )
+        self.keyring.add_all(keys)
+
+    def _ensure_keys(self, conn: sqlite3.Connection, docs: Sequence[str]) -> None:
+        """Make the data keys of workspaces that have none yet, in a transaction of their
+        own, before anything is sealed with them."""
+        keyring = self.keyring
+        if keyring is None:
+            return
+        missing = {workspace_of(d) for d in docs if not keyring.has(workspace_of(d))}
+        if not missing:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for key in _data_keys(conn):  # another process's, made since we looked
+                if key.scope in missing:
+                    keyring.add(key)
+                    missing.discard(key.scope)
+            made = [keyring.new_key(scope) for scope in sorted(missing)]
+            conn.executemany(
+                f"INSERT INTO data_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                [(k.scope, k.key_id, k.master_id, k.wrapped, k.created_ms) for k in made],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        keyring.add_all(made)
+
+    def _readable(self, conn: sqlite3.Connection, blobs: Sequence[bytes]) -> None:
+        """Load data keys made by another process since we opened (a new workspace)."""
+        keyring = self.keyring
+        if keyring is not None and not all(keyring.knows(b) for b in blobs):
+            keyring.add_all(_data_keys(conn))
 
     async def close(self) -> None:
         await self._writer.close()
@@ -213,6 +296,7 @@ class SQLiteStore(Store):
         def write(conn: sqlite3.Connection) -> list[list[Entry]]:
             # IMMEDIATE takes the write lock first, so the head we read cannot move under us
             # even if another process appends to the same file.
+            self._ensure_keys(conn, [doc for doc, new in batch if new])
             conn.execute("BEGIN IMMEDIATE")
             try:
                 heads: dict[str, Entry | None] = {}
@@ -229,7 +313,7 @@ class SQLiteStore(Store):
                         (
                             e.doc,
                             e.seq,
-                            e.update,
+                            seal(self.keyring, ENTRY, e.doc, e.seq, e.update),
                             e.time_ms,
                             e.client_id,
                             e.principal,
@@ -257,7 +341,7 @@ class SQLiteStore(Store):
                 "ORDER BY seq LIMIT ?",
                 (doc, after, _MAX if upto is None else upto, -1 if limit is None else limit),
             ).fetchall()
-            return [_entry(row) for row in rows]
+            return self._entries(conn, rows)
 
         return await self._reader.run(read)
 
@@ -270,9 +354,13 @@ class SQLiteStore(Store):
                 "ORDER BY seq DESC LIMIT ?",
                 (doc, _MAX if before is None else before, limit),
             ).fetchall()
-            return [_entry(row) for row in rows]
+            return self._entries(conn, rows)
 
         return await self._reader.run(read)
+
+    def _entries(self, conn: sqlite3.Connection, rows: list[tuple]) -> list[Entry]:
+        self._readable(conn, [bytes(r[2]) for r in rows[:1]] + [bytes(r[2]) for r in rows[-1:]])
+        return [_entry(row, self.keyring) for row in rows]
 
     async def seq_at(self, doc: str, time_ms: int) -> int:
         def read(conn: sqlite3.Connection) -> int:
@@ -312,7 +400,7 @@ class SQLiteStore(Store):
                 conn.execute(
                     "INSERT INTO versions (doc, name, seq, time_ms, principal, note) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (v.doc, v.name, v.seq, v.time_ms, v.principal, v.note),
+                    (v.doc, v.name, v.seq, v.time_ms, v.principal, self._seal_note(v)),
                 )
             except sqlite3.IntegrityError:
                 raise VersionExists(f"version {v.name!r} already exists") from None
@@ -326,9 +414,21 @@ class SQLiteStore(Store):
                 "ORDER BY seq, time_ms, name",
                 (doc,),
             ).fetchall()
-            return [Version(*row) for row in rows]
+            self._readable(conn, [bytes(r[5]) for r in rows if isinstance(r[5], bytes)])
+            return [Version(*row[:5], self._unseal_note(row)) for row in rows]
 
         return await self._reader.run(read)
+
+    def _seal_note(self, v: Version) -> str | bytes:
+        if self.keyring is None:
+            return v.note
+        return seal(self.keyring, VERSION_NOTE, v.doc, v.seq, v.note.encode(), v.name)
+
+    def _unseal_note(self, row: tuple) -> str:
+        doc, name, seq, _, _, note = row
+        if self.keyring is None:
+            return str(note)
+        return unseal(self.keyring, VERSION_NOTE, doc, seq, bytes(note), name).decode()
 
     async def latest_checkpoint(self, doc: str, at_most: int | None = None) -> Checkpoint | None:
         def read(conn: sqlite3.Connection) -> Checkpoint | None:
@@ -337,18 +437,26 @@ class SQLiteStore(Store):
                 "ORDER BY seq DESC LIMIT 1",
                 (doc, _MAX if at_most is None else at_most),
             ).fetchone()
-            return Checkpoint(row[0], row[1], bytes(row[2]), row[3]) if row else None
+            if row is None:
+                return None
+            self._readable(conn, [bytes(row[2])])
+            state = unseal(self.keyring, CHECKPOINT, row[0], row[1], bytes(row[2]))
+            return Checkpoint(row[0], row[1], state, row[3])
 
         return await self._reader.run(read)
 
     async def write_checkpoint(self, checkpoint: Checkpoint) -> None:
         c = checkpoint
-        await self._writer.run(
-            lambda conn: conn.execute(
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._ensure_keys(conn, [c.doc])
+            state = seal(self.keyring, CHECKPOINT, c.doc, c.seq, c.state)
+            conn.execute(
                 "INSERT OR IGNORE INTO checkpoints (doc, seq, state, time_ms) VALUES (?, ?, ?, ?)",
-                (c.doc, c.seq, c.state, c.time_ms),
+                (c.doc, c.seq, state, c.time_ms),
             )
-        )
+
+        await self._writer.run(write)
 
     async def head(self, doc: str) -> int:
         def read(conn: sqlite3.Connection) -> int:
@@ -367,3 +475,116 @@ class SQLiteStore(Store):
             return [row[0] for row in rows]
 
         return await self._reader.run(read)
+
+    # -- data keys ---------------------------------------------------------------------
+
+    async def data_keys(self) -> list[WrappedKey]:
+        return await self._reader.run(_data_keys)
+
+    async def put_data_keys(self, keys: Sequence[WrappedKey]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            # The key records as they were (under the old master key) leave the file.
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "UPDATE data_keys SET master_id = ?, wrapped = ? WHERE key_id = ?",
+                    [(k.master_id, k.wrapped, k.key_id) for k in keys],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            _checkpoint(conn)
+
+        await self._writer.run(write)
+
+    async def encrypt_existing(self, keyring: Keyring) -> int:
+        def encrypt(conn: sqlite3.Connection) -> int:
+            if _data_keys(conn):
+                raise MasterKeyError(f"{self.path} is encrypted already")
+            docs = [r[0] for r in conn.execute("SELECT DISTINCT doc FROM entries")]
+            docs += [r[0] for r in conn.execute("SELECT DISTINCT doc FROM checkpoints")]
+            self.keyring = keyring
+            self._ensure_keys(conn, docs)
+            # Old pages zeroed as they are freed, then the file rewritten without them.
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                done = _encrypt_rows(conn, keyring)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("VACUUM")
+            _checkpoint(conn)
+            return done
+
+        return await self._writer.run(encrypt)
+
+    async def ensure_data_key(self, workspace: str) -> None:
+        keyring = self.keyring
+        if keyring is not None and not keyring.has(workspace):
+            await self._writer.run(lambda conn: self._ensure_keys(conn, [workspace + "/"]))
+
+    async def delete_workspace(self, workspace: str) -> list[str]:
+        prefix = workspace + "/"
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "doc LIKE ? ESCAPE '\\'"
+
+        def delete(conn: sqlite3.Connection) -> list[str]:
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                docs = [
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT DISTINCT doc FROM entries WHERE {like} ORDER BY doc", (escaped,)
+                    )
+                ]
+                for table in ("entries", "checkpoints", "seals", "versions"):
+                    conn.execute(f"DELETE FROM {table} WHERE {like}", (escaped,))
+                conn.execute("DELETE FROM data_keys WHERE scope = ?", (workspace,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            _checkpoint(conn)
+            return docs
+
+        docs = await self._writer.run(delete)
+        if self.keyring is not None:
+            self.keyring.forget(workspace)
+        return docs
+
+
+def _encrypt_rows(conn: sqlite3.Connection, keyring: Keyring) -> int:
+    done = 0
+    rows = conn.execute("SELECT doc, seq, data FROM entries").fetchall()
+    conn.executemany(
+        "UPDATE entries SET data = ? WHERE doc = ? AND seq = ?",
+        [(seal(keyring, ENTRY, doc, seq, bytes(data)), doc, seq) for doc, seq, data in rows],
+    )
+    done += len(rows)
+    rows = conn.execute("SELECT doc, seq, state FROM checkpoints").fetchall()
+    conn.executemany(
+        "UPDATE checkpoints SET state = ? WHERE doc = ? AND seq = ?",
+        [(seal(keyring, CHECKPOINT, d, s, bytes(state)), d, s) for d, s, state in rows],
+    )
+    done += len(rows)
+    rows = conn.execute("SELECT doc, name, seq, note FROM versions").fetchall()
+    conn.executemany(
+        "UPDATE versions SET note = ? WHERE doc = ? AND name = ?",
+        [
+            (seal(keyring, VERSION_NOTE, d, s, str(note).encode(), n), d, n)
+            for d, n, s, note in rows
+        ],
+    )
+    return done + len(rows)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Leave no copy of deleted or replaced rows in the files: with secure_delete on, what
+    a change frees is zeroed, and a TRUNCATE checkpoint writes that into the database
+    file and empties the write-ahead log, whose older frames held the rows as they were."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -43,6 +43,7 @@ from crdt.errors import (
     StoreUnavailable,
     UnknownDocument,
 )
+from crdt.keyring import Keyring
 from crdt.peer import Peer
 from crdt.room import Refusal, Room, UpdateCheck
 from iiif import subject_id
@@ -233,7 +234,7 @@ class Auth:
         user = await self._check_token(token)
         return Principal(
             "token",
-            f"token:{user.name}/{token.id}",
+            f"token:{user.id}/{token.id}",
             user=user,
             token_id=token.id,
             scope=token.workspaces,
@@ -283,7 +284,7 @@ class Auth:
         max_role = claims.get("role")
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session_id,
             token_id=token_id,
@@ -320,7 +321,7 @@ class Auth:
         if user.disabled:
             raise BadCredential("user disabled or removed")
         # Checked when used; an open socket then lives while the user is active.
-        return Principal("user", f"user:{user.name}", user=user)
+        return Principal("user", user.label, user=user)
 
     async def session_principal(self, cookie: str) -> Principal:
         claims = self.signer.verify(cookie, AUDIENCE_SESSION)
@@ -328,7 +329,7 @@ class Auth:
         user = await self._active_user(session.user_id)
         return Principal(
             "user",
-            f"user:{user.name}",
+            user.label,
             user=user,
             session_id=session.id,
             expires_ms=session.expires_ms,
@@ -516,14 +517,22 @@ class Auth:
         if principal.share is not None:
             params = request.path_params
             link = principal.share
+            refusal = self.share_origin_refusal(request, link, request.headers.get("origin"))
+            if refusal:
+                raise HTTPProblem(403, refusal)
             if "kind" not in params and request.url.path.startswith(f"/iiif/{workspace}/manifest/"):
                 # A link to one manifest's subjects opens that manifest (the viewer an
                 # embedding page loads); a link to one subject does not list the others.
                 if not (link.manifest and subject_id(link.manifest) == params.get("id")):
                     raise HTTPProblem(403, "this share link does not cover this manifest")
             else:
+                kind, subject = params.get("kind", ""), params.get("id", "")
+                if "image" in params and not kind:
+                    # An uploaded image is its canvas subject's (same id): a link to the
+                    # subject, or to its manifest, loads its tiles.
+                    kind, subject = "canvas", params["image"]
                 try:
-                    name = DocumentName.of(workspace, params.get("kind", ""), params.get("id", ""))
+                    name = DocumentName.of(workspace, kind, subject)
                 except InvalidName:
                     raise HTTPProblem(403, "a share link only grants viewing its subject") from None
                 if not await self.share_covers(link, name):
@@ -541,16 +550,36 @@ class Auth:
         if not principal.csrf or not hmac.compare_digest(sent.encode(), principal.csrf.encode()):
             raise HTTPProblem(403, "missing or wrong X-CSRF-Token header (see GET /api/me)")
 
-    def origin_allowed(self, conn: HTTPConnection, origin: str) -> bool:
-        origin = origin.rstrip("/")
-        if origin in self.cors_origins:
-            return True
+    def own_origins(self, conn: HTTPConnection) -> set[str]:
         scheme = {"ws": "http", "wss": "https"}.get(conn.url.scheme, conn.url.scheme)
         own = {f"{scheme}://{conn.headers.get('host', '')}"}
         if self.settings.public_url:
             parts = urlsplit(self.settings.public_url)
             own.add(f"{parts.scheme}://{parts.netloc}")
-        return origin in own
+        return own
+
+    def origin_allowed(self, conn: HTTPConnection, origin: str) -> bool:
+        origin = origin.rstrip("/")
+        if origin in self.cors_origins:
+            return True
+        return origin in self.own_origins(conn)
+
+    def share_origin_refusal(
+        self, conn: HTTPConnection, link: ShareLink, origin: str | None
+    ) -> str | None:
+        """Why a page at `origin` may not use share link `link`, or None if it may: a link
+        limited to some origins works on their pages and on Sinopia's own (the iframe
+        page). A request without `Origin` comes from no web page (a script, a server),
+        which the limit is not about: it keeps other sites from embedding the link."""
+        if not link.origins or origin is None:
+            return None
+        origin = origin.rstrip("/").lower()
+        if origin in link.origins or origin in self.own_origins(conn):
+            return None
+        return (
+            f"this share link may not be embedded on {origin}: "
+            "its owner can add that origin to the link"
+        )
 
     # -- websocket ----------------------------------------------------------------------
 
@@ -618,9 +647,16 @@ class Auth:
         role = await self.role(principal, doc.workspace)
         if role is None:
             raise NotAllowed(f"not a member of {doc.workspace}")
-        if principal.share is not None and not await self.share_covers(principal.share, doc):
-            raise NotAllowed("this share link does not cover this document")
-        return Access(principal, doc.workspace, role, address)
+        origin = websocket.headers.get("origin")
+        if principal.share is not None:
+            if not await self.share_covers(principal.share, doc):
+                raise NotAllowed("this share link does not cover this document")
+            refusal = self.share_origin_refusal(websocket, principal.share, origin)
+            if refusal:
+                raise NotAllowed(refusal)
+        return Access(
+            principal, doc.workspace, role, address, origin, frozenset(self.own_origins(websocket))
+        )
 
     def update_check(self, inner: UpdateCheck | None = None) -> UpdateCheck:
         """The room's check for updates from sockets: rate limits and the commenter rule,
@@ -638,8 +674,9 @@ class Auth:
                 if access.role == "commenter":
                     user = access.principal.user
                     agent = user.agent_iri if user else ""
+                    before = (user.legacy_agent_iri,) if user else ()
                     kind = DocumentName.parse(room.name).kind
-                    reason = comment_refusal(room.doc, update, kind, agent)
+                    reason = comment_refusal(room.doc, update, kind, agent, before)
                     if reason:
                         return Refusal(reason)
             return inner(room, peer, update) if inner is not None else None
@@ -675,7 +712,7 @@ class Auth:
             # every open socket (thousands of an exhibition's watchers, four times a second).
             return
         next_expiry = _NEVER
-        verdicts: dict[tuple[str, str], tuple[int, str] | Role] = {}
+        verdicts: dict[tuple[str, str, str], tuple[int, str] | Role] = {}
         for conn in self.connections():
             access: Access | None = getattr(conn, "access", None)
             if access is None or conn.close_code is not None:
@@ -685,7 +722,8 @@ class Auth:
                 if expires is not None:
                     next_expiry = min(next_expiry, expires)
                 continue
-            key = (access.principal.key, access.workspace)
+            # A share link's sockets differ by the page they were opened from.
+            key = (access.principal.key, access.workspace, access.origin or "")
             if key not in verdicts:
                 verdicts[key] = await self._verdict(access)
             verdict = verdicts[key]
@@ -711,6 +749,11 @@ class Auth:
         role = await self.role(access.principal, access.workspace)
         if role is None or await self.workspace(access.workspace) is None:
             return (NotAllowed.code, f"access to {access.workspace} was removed")
+        link = access.principal.share
+        if link is not None and link.origins and access.origin is not None:
+            origin = access.origin.rstrip("/").lower()
+            if origin not in link.origins and origin not in access.own_origins:
+                return (NotAllowed.code, f"this share link may no longer be embedded on {origin}")
         return role
 
     # -- audit --------------------------------------------------------------------------
@@ -751,12 +794,13 @@ def expiry(seconds: float) -> int:
     return now_ms() + int(seconds * 1000)
 
 
-def create_auth(settings: Settings) -> Auth:
-    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB) and the
-    key that signs Sinopia's JWTs (created on first start, like the sealing key)."""
+def create_auth(settings: Settings, keyring: Keyring | None = None) -> Auth:
+    """The app's `Auth`: its directory (SQLite in the data directory, or MongoDB; its
+    secrets sealed with `keyring`) and the key that signs Sinopia's JWTs (created on first
+    start, like the sealing key)."""
     from server.directory import open_directory
 
-    directory = open_directory(settings.mongo_url, settings.data_dir)
+    directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
     return Auth(settings, directory, create_signer(settings))
 
 

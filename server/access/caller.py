@@ -55,10 +55,11 @@ def commenter_may(request: Request, annotation: Annotation | None, new: bool) ->
     if not is_commenter(request):
         return
     me = agent(request)
-    mine = (
-        me is not None
-        and annotation is not None
-        and (annotation.creator is not None and annotation.creator.id == me.id)
+    user = getattr(getattr(request.state, "auth", None), "user", None)
+    own = {me.id, user.legacy_agent_iri} if me is not None and user is not None else set()
+    # Their id, or for a comment made before ids were used the name it was made with.
+    mine = annotation is not None and (
+        annotation.creator is not None and annotation.creator.id in own
     )
     if not mine:
         raise HTTPProblem(403, "commenters may change only their own comments and replies")

@@ -4,9 +4,11 @@ audit event)."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import replace
 from typing import Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from crdt import DocumentName
 from crdt.errors import InvalidName
@@ -76,6 +78,68 @@ async def revoke_token(directory: Directory, token: ApiToken, actor: str) -> Non
         )
 
 
+# A share link's JWT carries no expiry of its own that matters: the record's `expires_ms`
+# decides (checked on every use and on open sockets), so that an owner can renew a link,
+# or make one that never expires, without changing the snippet on the museum's page. The
+# JWT's `exp` is required by the format; this is far beyond any exhibition.
+SHARE_TOKEN_SECONDS = 100 * 365 * 86400
+# Origins one share link may name: a museum embeds on a few sites (its own, a project's,
+# a staging copy); each goes into the iframe page's `frame-ancestors`, kept well under
+# proxies' header limits.
+MAX_SHARE_ORIGINS = 20
+_ORIGIN_HOST = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*"
+    r"|\[[0-9a-f:.]+\])"
+)
+
+
+def share_origin(text: str) -> str:
+    """A web origin as browsers send it (`https://museum.example`, `http://host:8080`),
+    from what an owner typed; `Refused` (400) for anything else."""
+    raw = text.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise Refused(
+            400, f"origins: {raw!r} is not a web origin such as https://museum.example"
+        ) from None
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.username
+        or parts.password
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or not _ORIGIN_HOST.fullmatch(host)
+    ):
+        raise Refused(
+            400,
+            f"origins: {raw!r} is not a web origin: give scheme and host only, "
+            "such as https://museum.example",
+        )
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def share_origins(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values:
+        origin = share_origin(value)
+        if origin not in found:
+            found.append(origin)
+    if len(found) > MAX_SHARE_ORIGINS:
+        raise Refused(400, f"origins: at most {MAX_SHARE_ORIGINS} per share link")
+    return tuple(found)
+
+
+def _expiry_ms(seconds: float | None) -> int | None:
+    return None if seconds is None else now_ms() + int(seconds * 1000)
+
+
 async def create_share(
     directory: Directory,
     signer: Signer,
@@ -85,10 +149,13 @@ async def create_share(
     subject: str | None = None,
     manifest: str | None = None,
     label: str = "",
-    expires_seconds: float = 30 * 86400,
+    expires_seconds: float | None = 30 * 86400,
+    origins: list[str] | tuple[str, ...] = (),
 ) -> tuple[str, ShareLink]:
     """A share link granting viewer on one subject (a document name `ws/kind/id`, or
-    `kind/id` in `workspace`) or on one manifest's subjects: (its token, its record)."""
+    `kind/id` in `workspace`) or on one manifest's subjects: (its token, its record).
+    `expires_seconds` None: it never expires; `origins`: the only web origins whose pages
+    may use it (none: any)."""
     await existing_workspace(directory, workspace)
     if (subject is None) == (manifest is None):
         raise Refused(400, "give either subject (kind/id) or manifest (its IRI)")
@@ -107,22 +174,62 @@ async def create_share(
         new_id("s"),
         workspace,
         actor,
-        now_ms() + int(expires_seconds * 1000),
+        _expiry_ms(expires_seconds),
         subject=subject,
         manifest=manifest,
         label=label,
+        origins=share_origins(origins),
     )
     await directory.add_share(link)
-    token = signer.sign(AUDIENCE_SHARE, link.id, expires_seconds, ws=workspace)
+    token = signer.sign(AUDIENCE_SHARE, link.id, SHARE_TOKEN_SECONDS, ws=workspace)
     await audit(
         directory,
         "share-created",
         actor,
         workspace=workspace,
         target=link.id,
-        detail={"subject": subject, "manifest": manifest, "expires_ms": link.expires_ms},
+        detail={
+            "subject": subject,
+            "manifest": manifest,
+            "expires_ms": link.expires_ms,
+            "origins": list(link.origins),
+        },
     )
     return token, link
+
+
+_KEEP: Any = object()
+
+
+async def change_share(
+    directory: Directory,
+    link: ShareLink,
+    actor: str,
+    *,
+    expires_seconds: float | None = _KEEP,
+    origins: list[str] | tuple[str, ...] | None = None,
+    label: str | None = None,
+) -> ShareLink:
+    """Renew a share link (a new expiry from now, or None: never), or change the origins
+    that may embed it or its label; its token, and so every snippet, stays the same."""
+    if link.revoked_ms is not None:
+        raise Refused(409, "this share link was revoked: make a new one")
+    changed = link
+    detail: dict[str, Any] = {}
+    if expires_seconds is not _KEEP:
+        changed = replace(changed, expires_ms=_expiry_ms(expires_seconds))
+        detail["expires_ms"] = changed.expires_ms
+    if origins is not None:
+        changed = replace(changed, origins=share_origins(origins))
+        detail["origins"] = list(changed.origins)
+    if label is not None:
+        changed = replace(changed, label=label)
+        detail["label"] = label
+    await directory.update_share(changed)
+    await audit(
+        directory, "share-changed", actor, workspace=link.workspace, target=link.id, detail=detail
+    )
+    return changed
 
 
 async def revoke_share(directory: Directory, link: ShareLink, actor: str) -> None:

@@ -51,6 +51,11 @@ class Access:
     workspace: str
     role: Role
     address: str = ""
+    # The web page's origin the socket was opened from (its `Origin` header), if any:
+    # re-checked against a share link's origins when they change.
+    origin: str | None = None
+    # Sinopia's own origins as that socket saw them (its iframe page is always allowed).
+    own_origins: frozenset[str] = frozenset()
 
 
 def address(conn: HTTPConnection) -> str:

@@ -295,7 +295,7 @@ async def begin_session(
     await auth.directory.add_session(session)
     await auth.audit(
         "sign-in",
-        f"user:{user.name}",
+        user.label,
         target=user.name,
         detail=detail,
         address=_address(request),

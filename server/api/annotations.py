@@ -57,8 +57,9 @@ from annotations.rdf import to_turtle
 from annotations.subject_document import annotation_ids
 from crdt import DocumentName
 from iiif import Subject
-from server.access.caller import agent, commenter_may
+from server.access.caller import agent, auth_of, commenter_may
 from server.api.documents import live, subject_name, write
+from server.directory.people import People
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
@@ -170,7 +171,7 @@ def prefer_includes(request: Request) -> set[str]:
     return included
 
 
-def _response(
+async def _response(
     request: Request,
     data: Any,
     offer: Offer,
@@ -178,8 +179,15 @@ def _response(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = to_turtle(data).encode() if offer == TURTLE else _dump(data)
+    def render() -> bytes:
+        return to_turtle(data).encode() if offer == TURTLE else _dump(data)
+
+    # The tag is of the stored annotation, before people's names are looked up: what
+    # If-Match compares with on a write.
+    body = render()
     tag = etag(body)
+    if await People(auth_of(request).directory).name_creators(data):
+        body = render()
     out = {"ETag": tag, **(headers or {})}
     if request.method in ("GET", "HEAD") and status == 200 and not_modified(request, tag):
         return Response(status_code=304, headers=out)
@@ -336,7 +344,7 @@ async def get_container(request: Request) -> Response:
             "type": ["BasicContainer", "AnnotationCollection"],
             "total": len(annotations),
         }
-        return _response(request, data, offer, headers={"Allow": ALLOW_PAGE, "Vary": vary})
+        return await _response(request, data, offer, headers={"Allow": ALLOW_PAGE, "Vary": vary})
     data = container_json(
         annotations, container, iris=iris, minimal=minimal, size=size, label=label
     )
@@ -348,7 +356,7 @@ async def get_container(request: Request) -> Response:
     }
     if applied:
         headers["Preference-Applied"] = "return=representation"
-    return _response(request, data, offer, headers=headers)
+    return await _response(request, data, offer, headers=headers)
 
 
 @api.options(CONTAINER, "read", statuses={404: "No such container"})
@@ -430,7 +438,7 @@ async def create_annotation(request: Request) -> Response:
         "Vary": "Accept",
         "Content-Location": location,
     }
-    return _response(request, body, offer, status=201, headers=headers)
+    return await _response(request, body, offer, status=201, headers=headers)
 
 
 # ---------------------------------------------------------------------------- annotation
@@ -476,7 +484,7 @@ async def get_annotation(request: Request) -> Response:
     container = links.container(request, name)
     async with live(request, name) as room:
         _, data = _current(room.doc, annotation_id, container)
-    return _response(request, data, offer, headers=_annotation_headers())
+    return await _response(request, data, offer, headers=_annotation_headers())
 
 
 @api.options(ANNOTATION, "read", statuses={404: "No such annotation"})
@@ -538,7 +546,7 @@ async def replace_annotation(request: Request) -> Response:
         check_on_subject(room.doc, annotation, name.kind)
         body = to_jsonld(annotation, container)
         await write(request, room, lambda doc: write_annotation(doc, annotation), len(_dump(body)))
-    return _response(request, body, offer, headers=_annotation_headers())
+    return await _response(request, body, offer, headers=_annotation_headers())
 
 
 @api.delete(

@@ -3,6 +3,7 @@ differences, restore, verification and export."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +20,11 @@ from crdt.seals import key_id
 from crdt.seals import verify as verify_log
 from crdt.store import VersionExists
 from crdt.types import Version as StoredVersion
+from server.access.caller import auth_of
 from server.api import past as history
 from server.api.documents import stored
 from server.api.past import past_doc, seq_at, snapshot_at
+from server.directory.people import People
 from server.http.problems import HTTPProblem
 from server.http.requests import int_param, principal
 from server.http.routes import Api, Param, json
@@ -36,12 +39,29 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
+class ChangeWhat(BaseModel):
+    """One thing a change did, for programs (the summary says it in English)."""
+
+    kind: str = Field(description="e.g. annotation-added, body-edited, target-moved")
+    path: str = Field(description="where in the document, e.g. annotations/{id}/body/0/value")
+    annotation: str | None = Field(None, description="the annotation's id, if it is about one")
+    field: str | None = None
+
+
 class ChangeItem(BaseModel):
     seq: int
     time: str
-    principal: str
+    principal: str = Field(
+        description="who: an author label, `user:<user id>` (or before ids, `user:<name>`)"
+    )
+    principal_name: str | None = Field(
+        None, description="who, to show: the person's name now (none for a share link)"
+    )
     client_id: str
     summary: list[str]
+    what: list[ChangeWhat] = Field(
+        default_factory=list, description="the same changes as data, in the summary's order"
+    )
 
 
 class ChangesPage(BaseModel):
@@ -69,6 +89,7 @@ class VersionOut(BaseModel):
     seq: int
     time: str
     principal: str
+    principal_name: str | None = None
     note: str
 
 
@@ -109,10 +130,19 @@ class VerifyOut(BaseModel):
     first_bad_seq: int | None = None
 
 
-def _version_out(v: StoredVersion) -> VersionOut:
+def _version_out(v: StoredVersion, names: dict[str, str]) -> VersionOut:
     return VersionOut(
-        name=v.name, seq=v.seq, time=_iso(v.time_ms), principal=v.principal, note=v.note
+        name=v.name,
+        seq=v.seq,
+        time=_iso(v.time_ms),
+        principal=v.principal,
+        principal_name=names.get(v.principal),
+        note=v.note,
     )
+
+
+async def _names(request: Request, labels: Iterable[str]) -> dict[str, str]:
+    return await People(auth_of(request).directory).labels(labels)
 
 
 async def _version(store: Store, name: DocumentName, version: str) -> StoredVersion:
@@ -142,7 +172,8 @@ async def list_changes(request: Request) -> Response:
     before = int_param(request, "before", minimum=1)
     limit = min(int_param(request, "limit", 20, minimum=1) or 20, MAX_PAGE)
     entries = await store.read_newest(str(name), before=before, limit=limit)
-    summaries = await history.summaries(store, name, entries)
+    found = await history.described(store, name, entries)
+    names = await _names(request, (e.principal for e in entries))
     more = bool(entries) and entries[-1].seq > 1
     page = ChangesPage(
         doc=str(name),
@@ -152,8 +183,13 @@ async def list_changes(request: Request) -> Response:
                 seq=e.seq,
                 time=_iso(e.time_ms),
                 principal=e.principal,
+                principal_name=names.get(e.principal),
                 client_id=e.client_id,
-                summary=summaries[e.seq],
+                summary=history.in_words(found[e.seq]),
+                what=[
+                    ChangeWhat(kind=c.kind, path=c.path, annotation=c.annotation, field=c.field)
+                    for c in found[e.seq]
+                ],
             )
             for e in entries
         ],
@@ -191,6 +227,8 @@ async def state(request: Request) -> Response:
         content: dict[str, Any] = {"annotations": annotations_jsonld(doc, container)}
     else:
         content = await snapshot_at(store, name, seq)
+    # Creators as people read them now (the document keeps pseudonymous ids).
+    await People(auth_of(request).directory).name_creators(content)
     return json(State(doc=str(name), seq=seq, time=_iso(time_ms), content=content))
 
 
@@ -199,7 +237,8 @@ async def list_versions(request: Request) -> Response:
     """Named versions."""
     store, name, _ = await stored(request)
     versions = await store.versions(str(name))
-    return json(Versions(doc=str(name), versions=[_version_out(v) for v in versions]))
+    names = await _names(request, (v.principal for v in versions))
+    return json(Versions(doc=str(name), versions=[_version_out(v, names) for v in versions]))
 
 
 @api.post(
@@ -223,7 +262,11 @@ async def create_version(request: Request, wanted: VersionIn) -> Response:
     except VersionExists:
         raise HTTPProblem(409, f"{name} already has a version named {wanted.name!r}") from None
     location = f"{request.url.path}/{wanted.name}"
-    return json(_version_out(version), status=201, headers={"Location": location})
+    return json(
+        _version_out(version, await _names(request, [version.principal])),
+        status=201,
+        headers={"Location": location},
+    )
 
 
 @api.get(
@@ -237,7 +280,11 @@ async def open_version(request: Request) -> Response:
     store, name, _ = await stored(request)
     v = await _version(store, name, request.path_params["version"])
     content = await snapshot_at(store, name, v.seq)
-    return json(VersionWithContent(**_version_out(v).model_dump(), content=content))
+    return json(
+        VersionWithContent(
+            **_version_out(v, await _names(request, [v.principal])).model_dump(), content=content
+        )
+    )
 
 
 async def _point(request: Request, store: Store, name: DocumentName, side: str, head: int) -> int:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from annotations import to_jsonld
+from annotations.imported import importer_agent
 from crdt import DocumentName
 from iiif import (
     ContentState,
@@ -32,11 +33,14 @@ from iiif import (
     search_v2,
     subject_id,
 )
+from iiif.scenes import PRESENTATION_4, manifest_with_scenes, scene_annotation_page
 from iiif.search import SUPPORTED
 from iiif.webannotations import targets
-from server.api import workspace_index
+from server.access.caller import agent, auth_of
+from server.api import media, workspace_index
 from server.api.documents import live, subject_name
 from server.api.iiif_import import FetchError, FetchLimits, Import, fetch_json, import_manifest
+from server.directory.people import People
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
@@ -46,6 +50,15 @@ from server.http.routes import Api, Handler, Param
 api = Api("iiif")
 
 PRESENTATION_3 = "http://iiif.io/api/presentation/3/context.json"
+P4_OFFERS = [
+    # Presentation 4 is a draft (with the 3D Scenes); the profile names it.
+    Offer(
+        "application/ld+json",
+        f'application/ld+json;profile="{PRESENTATION_4}"',
+        PRESENTATION_4,
+    ),
+    Offer("application/json", "application/json"),
+]
 SEARCH_2 = "http://iiif.io/api/search/2/context.json"
 SEARCH_1 = "http://iiif.io/api/search/1/context.json"
 P3_OFFERS = [
@@ -77,9 +90,20 @@ class ImportedSubject(BaseModel):
     width: int | None = None
     height: int | None = None
     status: str = Field(description="created, updated or unchanged")
+    annotations_imported: int = Field(
+        0, description="annotations the manifest carries that were written onto it now"
+    )
+    annotations_kept: int = Field(
+        0, description="annotations it carries already imported before (left as they are)"
+    )
     annotations: str = Field(description="its W3C annotation container")
     annotation_page: str = Field(description="its IIIF AnnotationPage")
     collab: str = Field(description="the websocket path of its live document")
+
+
+class ImportWarning(BaseModel):
+    where: str = Field(description="the place in the manifest (or fetched page), e.g. items[0]")
+    message: str = Field(description="what was not imported, and why")
 
 
 class ImportOut(BaseModel):
@@ -89,6 +113,10 @@ class ImportOut(BaseModel):
     presentation: int
     iiif_manifest: str = Field(description="this workspace's manifest with the annotations")
     subjects: list[ImportedSubject]
+    warnings: list[ImportWarning] = Field(
+        default_factory=list,
+        description="annotations the manifest carries that were not imported (or not whole)",
+    )
 
 
 class ImportIn(BaseModel):
@@ -105,7 +133,9 @@ def _token_links(request: Request, url: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({"token": token})
 
 
-def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+async def _json(request: Request, data: Any, offer: Offer, status: int = 200) -> Response:
+    # People's names as they are now (annotations keep pseudonymous ids).
+    await People(auth_of(request).directory).name_creators(data)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Vary": "Accept"}
@@ -144,12 +174,15 @@ def import_answer(request: Request, workspace: str, done: Import) -> ImportOut:
                 width=item.subject.width,
                 height=item.subject.height,
                 status=item.status,
+                annotations_imported=item.annotations_added,
+                annotations_kept=item.annotations_kept,
                 annotations=urls.annotation_container(item.subject.kind, item.subject.id),
                 annotation_page=urls.annotation_page(item.subject.kind, item.subject.id),
                 collab=f"/collab/{item.name}",
             )
             for item in done.subjects
         ],
+        warnings=[ImportWarning(where=w.where, message=w.message) for w in done.warnings],
     )
 
 
@@ -173,7 +206,10 @@ async def import_iiif(request: Request) -> Response:
     """Import a IIIF manifest: one subject per canvas and per 3D model.
 
     The body is a Presentation 3 or 2 manifest, or `{"url": "https://..."}` to fetch
-    one. Importing again brings the subjects up to date and keeps their annotations.
+    one. The annotations it carries (Presentation 3 `annotations` pages, Presentation 2
+    `otherContent` lists; referenced ones fetched) are imported onto the subjects; what
+    cannot be is listed in `warnings`. Importing again brings the subjects up to date,
+    keeps their annotations and adds only carried annotations not imported before.
     """
     workspace = _workspace(request)
     data = await read_json(request, MAX_MANIFEST_BYTES)
@@ -185,7 +221,15 @@ async def import_iiif(request: Request) -> Response:
         except FetchError as exc:
             raise HTTPProblem(502, str(exc)) from None
     try:
-        done = await import_manifest(request.app.state.manager, workspace, data, principal(request))
+        done = await import_manifest(
+            request.app.state.manager,
+            workspace,
+            data,
+            principal(request),
+            limits=fetch_limits(request),
+            importer=agent(request) or importer_agent(principal(request)),
+            urls=links.workspace_urls(request, workspace),
+        )
     except ManifestError as exc:
         raise HTTPProblem(400, f"cannot import this manifest: {exc}") from None
     answer = import_answer(request, workspace, done)
@@ -199,9 +243,29 @@ async def import_iiif(request: Request) -> Response:
 # ---------------------------------------------------------------------------- export
 
 
+def _wants_scenes(request: Request, subjects: list[Any]) -> bool:
+    """Presentation 4 (with 3D Scenes) when asked for, or when there is nothing else: a
+    manifest of 3D models only has no Presentation 3 form worth serving."""
+    if request.query_params.get("presentation") == "4":
+        return True
+    if PRESENTATION_4 in request.headers.get("accept", ""):
+        return True
+    return any(s.kind == "model" for s in subjects) and not any(
+        s.kind == "canvas" and s.width and s.height for s in subjects
+    )
+
+
 @api.get(
     "/iiif/{workspace}/manifest/{id}",
     "read",
+    params=(
+        Param(
+            "presentation",
+            "query",
+            "`4`: the Presentation 4 draft, with a Scene per 3D model (also chosen by "
+            "Accept's profile, and the default for a manifest of 3D models only)",
+        ),
+    ),
     statuses={404: "No such manifest in this workspace", 406: "Not acceptable"},
 )
 async def get_manifest(request: Request) -> Response:
@@ -209,24 +273,115 @@ async def get_manifest(request: Request) -> Response:
     search services.
 
     `id` is the one the import answered with (`iiif_manifest`). The canvases keep their
-    original ids and images; each links its AnnotationPage.
+    original ids and images; each links its AnnotationPage. 3D models are Scenes of the
+    Presentation 4 draft: in the `?presentation=4` form, which the Presentation 3 form
+    links as `seeAlso`.
     """
     workspace = _workspace(request)
     manifest_id = request.path_params["id"]
-    offer = negotiate(request, P3_OFFERS)
+    # An upload's manifest is this very URL (on whichever host it was made).
+    uploaded = await media.manifest_record(request, workspace, manifest_id)
+    own = f"/iiif/{workspace}/manifest/{manifest_id}"
     subjects = [
         s
         for _, s in await workspace_index.of(request.app).subjects(workspace)
-        if s.manifest and subject_id(s.manifest) == manifest_id
+        if s.manifest
+        and (subject_id(s.manifest) == manifest_id or (uploaded and s.manifest.endswith(own)))
     ]
     if not subjects:
         raise HTTPProblem(404, f"no manifest {manifest_id} in {workspace}")
     urls = links.workspace_urls(request, workspace)
-    data = manifest(urls, manifest_id, subjects)
+    label = uploaded["label"] if uploaded else None
+    if _wants_scenes(request, subjects):
+        offer = negotiate(request, P4_OFFERS)
+        data = manifest_with_scenes(urls, manifest_id, subjects, label=label)
+    else:
+        offer = negotiate(request, P3_OFFERS)
+        data = manifest(urls, manifest_id, subjects, label=label)
+        if any(s.kind == "model" for s in subjects):
+            data["seeAlso"] = [
+                {
+                    "id": _token_links(request, data["id"] + "?presentation=4"),
+                    "type": "Dataset",
+                    "format": "application/ld+json",
+                    "profile": PRESENTATION_4,
+                    "label": {"en": ["With the 3D models (IIIF Presentation 4 draft)"]},
+                }
+            ]
+    if uploaded and uploaded.get("metadata"):
+        data["metadata"] = uploaded["metadata"]
     for canvas in data["items"]:
         for page in canvas.get("annotations", []):
             page["id"] = _token_links(request, page["id"])
-    return _json(request, data, offer)
+    return await _json(request, data, offer)
+
+
+# A label or a metadata entry is shown in viewers' panels: these bound what anyone reads.
+MAX_LABEL_CHARS = 500
+MAX_METADATA = 100
+
+
+class LabelValue(BaseModel):
+    label: str | dict[str, list[str]]
+    value: str | dict[str, list[str]]
+
+
+class ManifestPatch(BaseModel):
+    """The label and the metadata of an upload's manifest (strings, or language maps
+    such as `{"en": ["..."], "fr": ["..."]}`)."""
+
+    label: str | dict[str, list[str]] | None = None
+    metadata: list[LabelValue] | None = Field(None, max_length=MAX_METADATA)
+
+
+def _language_map(value: str | dict[str, list[str]], where: str) -> dict[str, list[str]]:
+    found = {"none": [value]} if isinstance(value, str) else value
+    total = sum(len(v) for values in found.values() for v in values)
+    if not found or total == 0 or total > MAX_LABEL_CHARS:
+        raise HTTPProblem(400, f"{where}: give 1 to {MAX_LABEL_CHARS} characters")
+    return found
+
+
+@api.patch(
+    "/iiif/{workspace}/manifest/{id}",
+    "write",
+    statuses={400: "A bad label or metadata", 404: "No such uploaded manifest"},
+)
+async def patch_manifest(request: Request, wanted: ManifestPatch) -> Response:
+    """Change the label or the metadata of an upload's manifest (editors and above).
+
+    Its subjects follow (their manifest label) as on a re-import; their annotations stay.
+    Manifests imported from elsewhere are changed at their source and imported again.
+    """
+    workspace = _workspace(request)
+    manifest_id = request.path_params["id"]
+    record = await media.manifest_record(request, workspace, manifest_id)
+    if record is None:
+        raise HTTPProblem(404, f"{manifest_id} is not an uploaded manifest of {workspace}")
+    if wanted.label is not None:
+        record["label"] = _language_map(wanted.label, "label")
+    if wanted.metadata is not None:
+        record["metadata"] = [
+            {
+                "label": _language_map(e.label, f"metadata[{i}].label"),
+                "value": _language_map(e.value, f"metadata[{i}].value"),
+            }
+            for i, e in enumerate(wanted.metadata)
+        ]
+    await media.import_upload_manifest(request, workspace, record)
+    await media.save_manifest_record(request, workspace, manifest_id, record)
+    urls = links.workspace_urls(request, workspace)
+    return Response(
+        json.dumps(
+            {
+                "id": urls.manifest(manifest_id),
+                "label": record["label"],
+                "metadata": record["metadata"],
+            },
+            ensure_ascii=False,
+        ),
+        media_type="application/json",
+    )
 
 
 @api.get(
@@ -235,20 +390,25 @@ async def get_manifest(request: Request) -> Response:
     statuses={404: "No such subject", 406: "Not acceptable"},
 )
 async def get_annotation_page(request: Request) -> Response:
-    """A subject's annotations as one Presentation 3 AnnotationPage.
+    """A subject's annotations as one Presentation 3 AnnotationPage (for a 3D model, the
+    Presentation 4 draft's, with each point's camera view as its `scope`).
 
     Replies (which target other annotations) are left out: threads are read in the W3C
     container.
     """
     name = subject_name(request)
-    offer = negotiate(request, P3_OFFERS)
+    offers = P4_OFFERS if name.kind == "model" else P3_OFFERS
+    offer = negotiate(request, offers)
     urls = links.workspace_urls(request, name.workspace)
     container = urls.annotation_container(name.kind, name.id)
     entry = await _entry(request, name)
     items = [to_jsonld(a, container) for a in entry.annotations]
     target = entry.subject.iiif_id if entry.subject else None
     page_id = _token_links(request, urls.annotation_page(name.kind, name.id))
-    return _json(request, annotation_page(page_id, items, target=target), offer)
+    if name.kind == "model" and target is not None:
+        # The 3D draft's form: PointSelector on the Scene, the camera as its scope.
+        return await _json(request, scene_annotation_page(page_id, items, scene=target), offer)
+    return await _json(request, annotation_page(page_id, items, target=target), offer)
 
 
 async def _entry(request: Request, name: DocumentName) -> workspace_index.Entry:
@@ -302,7 +462,7 @@ async def get_content_state(request: Request) -> Response:
         "motivation": ["contentState"],
         "target": state.to_json(),
     }
-    return _json(request, data, P3_OFFERS[0])
+    return await _json(request, data, P3_OFFERS[0])
 
 
 # ---------------------------------------------------------------------------- search
@@ -371,4 +531,4 @@ async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Res
         )
     except SearchQueryError as exc:
         raise HTTPProblem(400, str(exc)) from None
-    return _json(request, data, offer)
+    return await _json(request, data, offer)

@@ -48,10 +48,11 @@ from crdt.errors import InvalidName
 from iiif import Subject, subject_id
 from iiif.export import presentation3_annotation
 from iiif.webannotations import targets
-from server.access.caller import agent, commenter_may
+from server.access.caller import agent, auth_of, commenter_may
 from server.api import workspace_index
 from server.api.annotations import _subject, check_on_subject
 from server.api.documents import live, write
+from server.directory.people import People
 from server.http import links
 from server.http.problems import HTTPProblem
 from server.http.requests import read_json
@@ -77,7 +78,9 @@ def _canvas_name(workspace: str, canvas: str) -> DocumentName:
     return DocumentName.of(workspace, "canvas", subject_id(canvas.split("#")[0]))
 
 
-def _json(data: Any, status: int = 200) -> Response:
+async def _json(request: Request, data: Any, status: int = 200) -> Response:
+    # People's names as they are now (annotations keep pseudonymous ids).
+    await People(auth_of(request).directory).name_creators(data)
     return Response(
         json.dumps(data, ensure_ascii=False, separators=(",", ":")),
         status_code=status,
@@ -101,7 +104,7 @@ async def pages(request: Request) -> Response:
     name = _canvas_name(workspace, request.query_params.get("uri", ""))
     async with live(request, name) as room:
         annotations = read_annotations(room.doc)
-    return _json(_page_json(request, name, annotations))
+    return await _json(request, _page_json(request, name, annotations))
 
 
 def _data(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -166,7 +169,7 @@ async def create(request: Request) -> Response:
             write_annotation(doc, annotation)
 
         await write(request, room, change, 8192)
-    return _json(_record(request, name, annotation), status=201)
+    return await _json(request, _record(request, name, annotation), status=201)
 
 
 def _local_id(value: Any, container: str) -> str | None:
@@ -206,7 +209,9 @@ async def get_one(request: Request) -> Response:
         annotation = read_annotation(room.doc, annotation_id)
     if annotation is None:
         raise HTTPProblem(404, f"no such annotation: {annotation_id}")
-    return _json(presentation3_annotation(to_jsonld(annotation, links.container(request, name))))
+    return await _json(
+        request, presentation3_annotation(to_jsonld(annotation, links.container(request, name)))
+    )
 
 
 @api.route(
@@ -239,7 +244,7 @@ async def update_one(request: Request) -> Response:
         commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, "canvas")
         await write(request, room, lambda doc: write_annotation(doc, annotation), 8192)
-    return _json(_record(request, name, annotation))
+    return await _json(request, _record(request, name, annotation))
 
 
 @api.delete(BASE + "/{annotation:path}", "comment", statuses={404: "No such annotation"})

@@ -25,10 +25,10 @@ async def past(store: Store, name: DocumentName, seq: int) -> Doc:
     return doc
 
 
-async def summaries(
+async def described(
     store: Store, name: DocumentName, entries: Sequence[Entry]
-) -> dict[int, list[str]]:
-    """Per entry (any order, contiguous), what it changed, in words."""
+) -> dict[int, list[changes.Change]]:
+    """Per entry (any order, contiguous), what it changed: kind, where, before and after."""
     ordered = sorted(entries, key=lambda e: e.seq)
     if not ordered:
         return {}
@@ -38,9 +38,20 @@ async def summaries(
     for entry in ordered:
         doc.apply_update(entry.update)
         after = schema.snapshot(doc, name.kind)
-        out[entry.seq] = changes.summarize(before, after) or ["no visible change"]
+        out[entry.seq] = changes.diff_documents(before, after)
         before = after
     return out
+
+
+def in_words(found: Sequence[changes.Change]) -> list[str]:
+    return [c.summary for c in found] or ["no visible change"]
+
+
+async def summaries(
+    store: Store, name: DocumentName, entries: Sequence[Entry]
+) -> dict[int, list[str]]:
+    """Per entry (any order, contiguous), what it changed, in words."""
+    return {seq: in_words(found) for seq, found in (await described(store, name, entries)).items()}
 
 
 # -- the same for REST: a point outside the log is a 404 ----------------------------------

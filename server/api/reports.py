@@ -52,7 +52,7 @@ from annotations.report_document import (
     set_fields,
     write_report,
 )
-from annotations.reports import Report
+from annotations.reports import Attachment, Report
 from annotations.signed_record import b64, record_of, sign
 from annotations.subject_document import read_annotation
 from annotations.tracking import carry_over, compare, follow
@@ -63,7 +63,7 @@ from crdt.errors import InvalidName
 from crdt.history import state_at
 from server.access import roles
 from server.access.caller import access_of, agent
-from server.api import report_output
+from server.api import media, report_output
 from server.api.documents import live, manager_of, store_of, write
 from server.api.vocabularies import term_iri, workspace_terms
 from server.http import links
@@ -679,16 +679,63 @@ async def comparison(request: Request) -> Response:
 
 
 # -- legacy reports: scanned PDFs and photographs of handwritten reports ------------------
-# SEAM (media): attaching a file needs the workspace's blob store, which server/media/ is
-# building. Once it is there, this route stores the upload there and appends an
-# `Attachment` (annotations.reports: blob id, filename, media type, caption) to the
-# report's `attachments` list; the schema, the JSON and the PDF already carry that list.
+# Kept in the workspace's blob store (server/api/media.py), served back only as downloads;
+# the report lists each as an `Attachment` (blob id, filename, media type, caption).
 
 
-@api.post(ONE + "/attachments", "write", statuses={501: "Needs the media store"})
+@api.post(
+    ONE + "/attachments",
+    "write",
+    statuses={
+        201: "Attached: the report's attachment, with where to download it",
+        404: "No such report",
+        409: "The report is locked",
+        413: "Over the upload size limit",
+        415: "Not a PDF or an image",
+    },
+)
 async def attach(request: Request) -> Response:
-    """Attach a legacy report (scanned PDF, photograph): not available yet.
+    """Attach a legacy report (a scanned PDF, a photograph) to a report.
 
-    Answers 501 until the media store exists (see the SEAM comment in the source).
+    Send `multipart/form-data` with the file in the field `file` and an optional
+    `caption`. PDFs and images (JPEG, PNG, TIFF, WebP) are taken, as sent; they are served
+    back only as downloads (`Content-Disposition: attachment`), never shown inline.
     """
-    raise HTTPProblem(501, "attaching files needs the media store, which is not built yet")
+    name = _name(request)
+    if await store_of(request).head(str(name)) == 0:
+        raise HTTPProblem(404, f"no such report: {name.id}")
+    async with live(request, name) as room:
+        before = _view(room.doc)
+        if not before:
+            raise HTTPProblem(404, "no report in this document yet")
+        if reason := lock_reason(before):
+            raise HTTPProblem(409, reason)
+    stored, fields = await media.store_file(request, name.workspace)
+    terms = await workspace_terms(request, name.workspace)
+    try:
+        async with live(request, name) as room:
+            before = _view(room.doc)
+            if reason := lock_reason(before):
+                raise HTTPProblem(409, reason)
+            attachment = Attachment(
+                blob=stored.id,
+                filename=stored.filename,
+                media_type=stored.media_type,
+                caption=fields.get("caption", "")[:200],
+            )
+            after = _fields_of(before)
+            after["attachments"] = [
+                *after.get("attachments", []),
+                attachment.model_dump(mode="json"),
+            ]
+            report = parse_report(
+                _stamp({**after, "signature": before.get("signature")}), terms=terms
+            )
+            await write(request, room, lambda doc: write_report(doc, report))
+    except BaseException:
+        await media.delete_file(request, name.workspace, stored.id)
+        raise
+    return json(
+        {**attachment.model_dump(mode="json"), "size": stored.size, "download": stored.download},
+        status=201,
+    )

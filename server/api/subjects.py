@@ -19,6 +19,7 @@ from iiif import Subject, subject_id
 from server.access.caller import auth_of
 from server.api import workspace_index
 from server.api.workspace_index import SUBJECT_KINDS, Entry
+from server.directory.people import People
 from server.http.problems import HTTPProblem
 from server.http.requests import int_param
 from server.http.routes import Api, Param
@@ -85,14 +86,16 @@ def _after(cursor: str) -> tuple[Any, ...]:
         ) from None
 
 
-def _changed_by_matches(principal: str | None, wanted: str) -> bool:
-    """A principal label (`user:alice`, `token:alice/ID`) or a user's name (`alice`)."""
+def _changed_by_matches(principal: str | None, wanted: str, ids: set[str]) -> bool:
+    """A principal label (`user:u3f2a...`, `token:u3f2a.../ID`), or a user's name
+    (`alice`) whose ids are `ids` (labels from before ids were used carry the name)."""
     if principal is None:
         return False
     if principal.casefold() == wanted:
         return True
     kind, _, rest = principal.partition(":")
-    return kind in ("user", "token") and rest.split("/")[0].casefold() == wanted
+    ref = rest.split("/")[0]
+    return kind in ("user", "token") and (ref.casefold() == wanted or ref in ids)
 
 
 def _image(subject: Subject) -> ImageRef | None:
@@ -102,15 +105,9 @@ def _image(subject: Subject) -> ImageRef | None:
 
 
 async def _names(request: Request, entries: list[Entry]) -> dict[str, str]:
-    """Principal labels as people read them: `token:alice/0a1b...` is Alice Rossi."""
-    directory = auth_of(request).directory
-    out: dict[str, str] = {}
-    for label in {e.changed_by for e in entries if e.changed_by}:
-        kind, _, rest = label.partition(":")
-        name = rest.split("/")[0]
-        user = await directory.user_by_name(name) if kind in ("user", "token") else None
-        out[label] = (user.display_name or user.name) if user else label
-    return out
+    """Author labels as people read them: `user:u3f2a...` is Alice Rossi."""
+    people = People(auth_of(request).directory)
+    return await people.labels(e.changed_by for e in entries)
 
 
 def _item(entry: Entry, names: dict[str, str]) -> SubjectItem:
@@ -179,6 +176,10 @@ async def list_subjects(request: Request) -> Response:
     after = _after(cursor) if cursor else None
 
     entries = await workspace_index.of(request.app).entries(workspace)
+    ids: set[str] = set()
+    if changed_by:
+        user = await auth_of(request).directory.user_by_name(changed_by)
+        ids = {user.id} if user else set()
     found = []
     for entry in entries:
         s = entry.subject
@@ -193,7 +194,7 @@ async def list_subjects(request: Request) -> Response:
             or manifest not in (s.manifest.casefold(), subject_id(s.manifest).casefold())
         ):
             continue
-        if changed_by and not _changed_by_matches(entry.changed_by, changed_by):
+        if changed_by and not _changed_by_matches(entry.changed_by, changed_by, ids):
             continue
         found.append(entry)
     found.sort(key=_order)

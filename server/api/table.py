@@ -8,10 +8,14 @@ from starlette.responses import JSONResponse
 from server.api import (
     account,
     annotations,
+    embed,
     history,
     iiif,
+    images,
     login_links,
+    media,
     mirador,
+    models,
     reports,
     subjects,
     vocabularies,
@@ -32,9 +36,13 @@ RESOURCES = (
     workspace_tags,
     annotations,
     iiif,
+    images,
+    media,
+    models,
     mirador,
     reports,
     vocabularies,
+    embed,
 )
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from typing import Any
+
 from pydantic import BaseModel, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +16,6 @@ from server.access.caller import auth_of, caller
 from server.access.roles import Role
 from server.api.account import audit_page
 from server.directory import ShareLink, User, operations
-from server.directory.operations import Refused
 from server.http.problems import HTTPProblem
 from server.http.routes import Api, Param, Record, also, json
 
@@ -73,7 +76,18 @@ class ShareIn(BaseModel):
     subject: str | None = Field(None, description="kind/id of one subject in this workspace")
     manifest: str | None = Field(None, description="a manifest's IRI: all its subjects")
     label: str = Field("", max_length=200)
-    expires: str = Field("30d", description="e.g. 7d, 12h")
+    expires: str = Field("30d", description="e.g. 7d, 12h; `never` for no expiry")
+    origins: list[str] = Field(
+        [], description="web origins whose pages may embed it (https://museum.example); none: any"
+    )
+
+
+class ShareChange(BaseModel):
+    """What to change on a share link; its token (and every snippet) stays the same."""
+
+    expires: str | None = Field(None, description="a new expiry from now (30d, 12h) or `never`")
+    origins: list[str] | None = Field(None, description="the web origins that may embed it")
+    label: str | None = Field(None, max_length=200)
 
 
 class ShareOut(Record):
@@ -83,8 +97,10 @@ class ShareOut(Record):
     label: str = ""
     created_by: str
     created: int = also("created_ms")
-    expires: int = also("expires_ms")
+    expires: int | None = also("expires_ms", None)
+    never_expires: bool = Field(False, description="made without expiry: lasts until revoked")
     revoked: int | None = also("revoked_ms", None)
+    origins: list[str] = []
 
 
 class ShareCreated(ShareOut):
@@ -96,7 +112,9 @@ class Shares(BaseModel):
 
 
 def _share_out(link: ShareLink) -> ShareOut:
-    return ShareOut.model_validate(link)
+    out = ShareOut.model_validate(link)
+    out.never_expires = link.expires_ms is None
+    return out
 
 
 def _member_out(user: User | None, user_id: str, role: str, private: bool) -> MemberOut:
@@ -151,6 +169,50 @@ async def get_workspace(request: Request) -> Response:
     assert workspace is not None  # the guard checked
     role = await auth.role(caller(request), name)
     return json(WorkspaceOut(name=workspace.name, title=workspace.title, role=role))
+
+
+class Deleted(BaseModel):
+    deleted: str
+    documents: int = Field(description="documents destroyed with the workspace's data key")
+
+
+Confirm = Param(
+    "confirm", "query", "the workspace's name again: its data is destroyed for good", "string", True
+)
+
+
+@api.delete(
+    BASE,
+    "manage",
+    answer=Deleted,
+    params=(Confirm,),
+    statuses={400: "Not confirmed", 404: "No such workspace"},
+)
+async def delete_workspace(request: Request) -> Response:
+    """Delete a workspace for good (owners): its documents, history, members and share
+    links, and its data key, so no copy of its data left anywhere (backups included) can
+    be read again. Its open sockets close (4404)."""
+    auth = auth_of(request)
+    name = request.path_params["workspace"]
+    operations.check_deletion(name, request.query_params.get("confirm"))
+    await operations.remove_workspace(auth.directory, name, caller(request).label)
+    state = request.app.state
+    prefix = name + "/"
+    for conn in list(state.collab.connections):
+        if conn.doc.startswith(prefix):
+            conn.close(4404, f"workspace {name} was deleted")
+    # Rooms flush what they hold before the store forgets the workspace: nothing is
+    # written for it afterwards (which would make it a new data key).
+    for doc in [d for d in state.manager.rooms if d.startswith(prefix)]:
+        await state.manager.evict(doc)
+    removed = await state.store.delete_workspace(name)
+    if state.keyring is not None:
+        # Decrypted working copies of images are named by content, not by workspace: all
+        # go (the others are copied again when next read).
+        await asyncio.to_thread(shutil.rmtree, state.images.work_dir / "pyramids", True)
+    # This instance knows now (other instances within their access poll).
+    await auth.watch_once()
+    return json(Deleted(deleted=name, documents=len(removed)))
 
 
 @api.get(BASE + "/members", "read", answer=Members)
@@ -246,12 +308,12 @@ async def create_share(request: Request, wanted: ShareIn) -> Response:
     """Create a share link: viewer on one subject, or on one manifest's subjects.
 
     Embed a live read-only view with the token as the `token` parameter of the
-    websocket URL (y-websocket: `params: {token}`).
+    websocket URL (y-websocket: `params: {token}`), or with `<sinopia-viewer>`. `expires`
+    `never` makes a link that lasts until revoked; `origins` limits the web pages that
+    may embed it.
     """
     auth = auth_of(request)
     seconds = operations.duration_seconds(wanted.expires)
-    if seconds is None:
-        raise Refused(400, "share links always expire")
     token, link = await grants.create_share(
         auth.directory,
         auth.signer,
@@ -261,9 +323,36 @@ async def create_share(request: Request, wanted: ShareIn) -> Response:
         manifest=wanted.manifest,
         label=wanted.label,
         expires_seconds=seconds,
+        origins=wanted.origins,
     )
     created = ShareCreated(**_share_out(link).model_dump(), token=token)
     return json(created, status=201, headers={"Location": f"{request.url.path}/{link.id}"})
+
+
+async def _link(request: Request) -> ShareLink:
+    link = await auth_of(request).directory.share(request.path_params["share"])
+    if link is None or link.workspace != request.path_params["workspace"]:
+        raise HTTPProblem(404, "no such share link")
+    return link
+
+
+@api.patch(
+    BASE + "/shares/{share}",
+    "manage",
+    answer=ShareOut,
+    statuses={400: "Bad input", 404: "No such share link", 409: "Revoked"},
+)
+async def change_share(request: Request, wanted: ShareChange) -> Response:
+    """Renew a share link (`expires`: a new expiry from now, or `never`), or change its
+    origins or label, keeping its token: embeds already on pages go on working."""
+    link = await _link(request)
+    options: dict[str, Any] = {"origins": wanted.origins, "label": wanted.label}
+    if wanted.expires is not None:
+        options["expires_seconds"] = operations.duration_seconds(wanted.expires)
+    changed = await grants.change_share(
+        auth_of(request).directory, link, caller(request).label, **options
+    )
+    return json(_share_out(changed))
 
 
 @api.delete(
@@ -272,9 +361,7 @@ async def create_share(request: Request, wanted: ShareIn) -> Response:
 async def revoke_share(request: Request) -> Response:
     """Revoke a share link: its viewers are disconnected (4401) within a second."""
     auth = auth_of(request)
-    link = await auth.directory.share(request.path_params["share"])
-    if link is None or link.workspace != request.path_params["workspace"]:
-        raise HTTPProblem(404, "no such share link")
+    link = await _link(request)
     await grants.revoke_share(auth.directory, link, caller(request).label)
     revoked = await auth.directory.share(link.id)
     assert revoked is not None

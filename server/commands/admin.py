@@ -1,4 +1,4 @@
-"""`sinopia admin ...`: users, workspaces, members, tokens and share links, on the data
+"""`sinopia admin ...`: users, workspaces, members, tokens, share links and backups, on the data
 directory (`--data-dir` / `SINOPIA_DATA_DIR`) or MongoDB (`SINOPIA_MONGO_URL`), with the
 server running or not: a running server sees each change within a second."""
 
@@ -11,7 +11,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from crdt.keyring import open_keyring
 from server.access import grants, roles
+from server.commands import backup, keys, person
 from server.commands.options import add, command, opening
 from server.directory import Directory, open_directory, operations
 from server.directory.operations import Refused
@@ -42,6 +44,7 @@ def configure(admin: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p = action(user, "enable", _user_enable, "sinopia admin user enable alice")
     p.add_argument("name")
+    person.configure(user)
 
     ws = group("workspace", "workspaces", "sinopia admin workspace add my-museum")
     p = action(
@@ -50,6 +53,8 @@ def configure(admin: argparse.ArgumentParser) -> None:
     p.add_argument("workspace")
     p.add_argument("--title", default="")
     action(ws, "list", _workspace_list, "sinopia admin workspace list")
+    keys.configure_workspace_delete(ws)
+    keys.configure_keys(objects, "the master key that encrypts data at rest")
 
     member = group("member", "workspace members", "sinopia admin member add my-museum alice lead")
     p = action(member, "add", _member_add, "sinopia admin member add my-museum alice editor")
@@ -96,8 +101,14 @@ def configure(admin: argparse.ArgumentParser) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--subject", help="kind/id of one subject")
     target.add_argument("--manifest", help="a manifest's IRI: all its subjects")
-    p.add_argument("--expires", default="30d")
+    p.add_argument("--expires", default="30d", help="30d, 12h... or never (until revoked)")
     p.add_argument("--label", default="")
+    p.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="a web origin whose pages may embed it (repeat for more; none: any)",
+    )
     p = action(share, "list", _share_list, "sinopia admin share list my-museum")
     p.add_argument("workspace")
     p = action(share, "revoke", _share_revoke, "sinopia admin share revoke s1f2e3")
@@ -118,6 +129,8 @@ def configure(admin: argparse.ArgumentParser) -> None:
         "http://SINOPIA_HOST:SINOPIA_PORT)",
     )
 
+    backup.configure(objects)
+
     p = action(objects, "audit", _audit, "sinopia admin audit my-museum --limit 20")
     p.add_argument("workspace", nargs="?", help="default: instance-wide events")
     p.add_argument("--limit", type=int, default=50)
@@ -132,7 +145,9 @@ def _actor() -> str:
 
 # The directory lives in the data directory (or MongoDB): made on first use, as the
 # README's first steps run these commands before the server has ever started.
-_sync = opening(lambda s: open_directory(s.mongo_url, s.data_dir), create=True)
+_sync = opening(
+    lambda s: open_directory(s.mongo_url, s.data_dir, open_keyring(s.key_url)), create=True
+)
 
 
 def _when(ms: int | None) -> str:
@@ -262,8 +277,6 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
 
     signer = create_signer(settings)
     seconds = operations.duration_seconds(args.expires)
-    if seconds is None:
-        raise Refused(400, "share links always expire")
     token, link = await grants.create_share(
         d,
         signer,
@@ -273,6 +286,7 @@ async def _share_create(args: argparse.Namespace, settings: Settings, d: Directo
         manifest=args.manifest,
         label=args.label,
         expires_seconds=seconds,
+        origins=args.origin,
     )
     print(token)
     _done(f"share link {link.id}, expires {_when(link.expires_ms)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from annotations import changes, schema
 from crdt import keyfiles
 from crdt.bundle import export, verify_bundle
 from crdt.history import OutOfRange, seq_at_time
+from crdt.keyring import open_keyring
 from crdt.names import DocumentName
 from crdt.seals import Report, Sealer, key_id, verify
 from crdt.store import Store, VersionExists
@@ -26,6 +27,8 @@ from crdt.types import Version
 from server.api import past as history
 from server.commands.errors import Fail
 from server.commands.options import command, opening, trust_option
+from server.directory import open_directory
+from server.directory.people import People
 from server.settings import Settings
 
 # For the examples.
@@ -101,7 +104,9 @@ def configure(history: argparse.ArgumentParser) -> None:
 
 # History is read from what a server wrote: a missing data directory is a mistake (a
 # wrong --data-dir), not something to make.
-_sync = opening(lambda s: open_store(s.store_location, s.data_dir), create=False)
+_sync = opening(
+    lambda s: open_store(s.store_location, s.data_dir, open_keyring(s.key_url)), create=False
+)
 
 
 def _name_of(name: str) -> DocumentName:
@@ -134,11 +139,23 @@ async def _list(args: argparse.Namespace, settings: Settings, store: Store) -> i
     if not entries:
         raise Fail(f"{name} has no history")
     said = await history.summaries(store, name, entries)
+    names = await _names(settings, (e.principal for e in entries))
     for e in entries:
-        print(f"{e.seq:>8}  {_when(e.time_ms)}  {e.principal}")
+        who = f"{names[e.principal]} ({e.principal})" if e.principal in names else e.principal
+        print(f"{e.seq:>8}  {_when(e.time_ms)}  {who}")
         for line in said[e.seq]:
             print(f"{'':>10}{line}")
     return 0
+
+
+async def _names(settings: Settings, labels: Iterable[str]) -> dict[str, str]:
+    """Authors' names now, from the directory (the log holds pseudonymous ids)."""
+    directory = open_directory(settings.mongo_url, settings.data_dir)
+    await directory.open()
+    try:
+        return await People(directory).labels(labels)
+    finally:
+        await directory.close()
 
 
 async def _head(store: Store, name: DocumentName) -> int:

@@ -58,7 +58,17 @@ def _print(answer: dict[str, Any]) -> None:
     print(f"imported {answer['manifest']} ({answer['label'] or 'no label'})")
     for subject in answer["subjects"]:
         size = f"{subject['width']}x{subject['height']}" if subject.get("width") else "-"
-        print(f"  {subject['status']:<9} {subject['document']}  {size}  {subject['label']}")
+        carried = ""
+        if subject.get("annotations_imported") or subject.get("annotations_kept"):
+            carried = (
+                f"  annotations: {subject.get('annotations_imported', 0)} imported, "
+                f"{subject.get('annotations_kept', 0)} already there"
+            )
+        print(
+            f"  {subject['status']:<9} {subject['document']}  {size}  {subject['label']}{carried}"
+        )
+    for warning in answer.get("warnings", []):
+        print(f"  not imported: {warning['where']}: {warning['message']}")
     print(f"manifest with annotations: {answer['iiif_manifest']}")
 
 
@@ -96,19 +106,23 @@ def _through_server(args: argparse.Namespace) -> int:
 
 
 async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
+    from annotations.imported import importer_agent
     from crdt import DocumentName, RoomManager
     from crdt.buses import open_bus
     from crdt.errors import InvalidName
+    from crdt.keyring import open_keyring
     from crdt.stores import open_store
     from iiif import ManifestError, WorkspaceUrls
     from server.api.iiif_import import FetchError, FetchLimits, fetch_json, import_manifest
     from server.directory import open_directory
 
+    keyring = open_keyring(settings.key_url)
+
     try:
         DocumentName.of(args.workspace, "canvas", "x")
     except InvalidName as exc:
         raise Fail(f"{args.workspace!r}: {exc}", USAGE) from None
-    directory = open_directory(settings.mongo_url, settings.data_dir)
+    directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
     await directory.open()
     try:
         if await directory.workspace(args.workspace) is None:
@@ -117,34 +131,43 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
             )
     finally:
         await directory.close()
+    limits = FetchLimits(
+        settings.iiif_fetch_max_bytes,
+        settings.iiif_fetch_timeout_seconds,
+        # The operator runs this on purpose: their own network is theirs to import from.
+        allow_private=True,
+    )
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    urls = WorkspaceUrls(base_url=base, workspace=args.workspace)
     if _is_url(args.source):
-        limits = FetchLimits(
-            settings.iiif_fetch_max_bytes,
-            settings.iiif_fetch_timeout_seconds,
-            # The operator runs this on purpose: their own network is theirs to import from.
-            allow_private=True,
-        )
         try:
             data = await fetch_json(args.source, limits)
         except FetchError as exc:
             raise Fail(f"{exc}") from None
     else:
         data = _load(args.source)
-    store = open_store(settings.store_location, settings.data_dir)
+    store = open_store(settings.store_location, settings.data_dir, keyring)
     bus = open_bus("memory:", "cli")
     await store.open()
     await bus.open()
     manager = RoomManager(store, bus, limits=settings.limits)
     try:
-        done = await import_manifest(manager, args.workspace, data, f"cli:{getpass.getuser()}")
+        who = f"cli:{getpass.getuser()}"
+        done = await import_manifest(
+            manager,
+            args.workspace,
+            data,
+            who,
+            limits=limits,
+            importer=importer_agent(who),
+            urls=urls,
+        )
     except ManifestError as exc:
         raise Fail(f"cannot import this manifest: {exc}") from None
     finally:
         await manager.close()
         await bus.close()
         await store.close()
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    urls = WorkspaceUrls(base_url=base, workspace=args.workspace)
     _print(
         {
             "manifest": done.manifest,
@@ -157,9 +180,12 @@ async def _into_store(args: argparse.Namespace, settings: Settings) -> int:
                     "width": item.subject.width,
                     "height": item.subject.height,
                     "label": item.subject.label,
+                    "annotations_imported": item.annotations_added,
+                    "annotations_kept": item.annotations_kept,
                 }
                 for item in done.subjects
             ],
+            "warnings": [{"where": w.where, "message": w.message} for w in done.warnings],
         }
     )
     return 0

@@ -27,6 +27,7 @@ from annotations import Invalid
 from annotations.report_document import migrate, parse_report, report_json
 from annotations.signed_record import fingerprint, verify
 from crdt.history import state_at
+from crdt.keyring import open_keyring
 from crdt.names import DocumentName
 from crdt.seals import check_seal
 from crdt.stores import open_store
@@ -114,7 +115,9 @@ def _list(args: argparse.Namespace) -> int:
         raise Fail(f"--due must be YYYY-MM-DD, not {args.due!r}", USAGE) from None
 
     async def main() -> int:
-        store = open_store(settings.store_location, settings.data_dir)
+        store = open_store(
+            settings.store_location, settings.data_dir, open_keyring(settings.key_url)
+        )
         await store.open()
         rows = []
         try:

@@ -19,7 +19,10 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from crdt.keyring import Keyring
 
 R = TypeVar("R")
 
@@ -60,11 +63,25 @@ class User:
     issuer: str | None = None
     subject: str | None = None
     created_ms: int = field(default_factory=now_ms)
+    # When the person was erased (`sinopia admin user erase`): the record then keeps only
+    # the id, which history still names, and "erased user N".
+    erased_ms: int | None = None
 
     @property
     def agent_iri(self) -> str:
-        """The `creator.id` this user's annotations carry: how ownership is told."""
+        """The `creator.id` this user's annotations carry: how ownership is told. The id,
+        not the name: a name can be erased, the id stays (server.directory.people)."""
+        return f"urn:sinopia:user:{self.id}"
+
+    @property
+    def legacy_agent_iri(self) -> str:
+        """The `creator.id` of annotations made before ids were used: still this user's."""
         return f"urn:sinopia:user:{self.name}"
+
+    @property
+    def label(self) -> str:
+        """The author label history records for this user (pseudonymous: the id)."""
+        return f"user:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -120,17 +137,22 @@ class Session:
 @dataclass(frozen=True)
 class ShareLink:
     """Viewer access to one subject (`subject`: a document name) or to every subject of
-    one IIIF manifest (`manifest`: its IRI) in one workspace."""
+    one IIIF manifest (`manifest`: its IRI) in one workspace.
+
+    `expires_ms` None: it never expires (an owner's explicit choice, for an exhibition).
+    `origins`: the web origins (`https://museum.example`) whose pages may embed it; none
+    means any. Both may change (renewal) without changing the link's token."""
 
     id: str
     workspace: str
     created_by: str
-    expires_ms: int
+    expires_ms: int | None
     subject: str | None = None
     manifest: str | None = None
     label: str = ""
     created_ms: int = field(default_factory=now_ms)
     revoked_ms: int | None = None
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,8 @@ def from_data(cls: type[R], data: dict[str, Any]) -> R:
     values = {k: v for k, v in data.items() if k in known}
     if cls is ApiToken and values.get("workspaces") is not None:
         values["workspaces"] = tuple(values["workspaces"])
+    if cls is ShareLink and values.get("origins") is not None:
+        values["origins"] = tuple(values["origins"])
     if cls is Workspace and values.get("tags") is not None:
         values["tags"] = tuple(values["tags"])
     return cls(**values)
@@ -291,6 +315,27 @@ class Directory(ABC):
         await self._put("workspace", name, to_data(changed))
         return changed
 
+    async def remove_workspace(self, name: str) -> Workspace | None:
+        """Remove a workspace and everything the directory holds about it: members, share
+        links, vocabulary; tokens limited to it no longer name it. None if there is none."""
+        workspace = await self.workspace(name)
+        if workspace is None:
+            return None
+        # The workspace record first: from then on no one has access, even if removing
+        # the rest is interrupted (and removing again finishes it).
+        await self._delete("workspace", name)
+        for member in await self.members(name):
+            await self._delete("member", member.id)
+        for link in await self.shares(name):
+            await self._delete("share", link.id)
+        await self._delete("vocabulary", name)
+        for data in await self._all("token"):
+            # A token limited to this workspace must not open a new one of the same name.
+            if name in (data.get("workspaces") or ()):
+                data["workspaces"] = [w for w in data["workspaces"] if w != name]
+                await self._put("token", data["id"], data)
+        return workspace
+
     async def workspaces(self) -> list[Workspace]:
         found = (from_data(Workspace, d) for d in await self._all("workspace"))
         return sorted(found, key=_by_name)
@@ -349,6 +394,10 @@ class Directory(ABC):
 
     async def revoke_share(self, share_id: str) -> ShareLink | None:
         return await self._revoke(ShareLink, "share", share_id)
+
+    async def update_share(self, link: ShareLink) -> None:
+        """Replace a share link's record (its expiry, origins or label changed)."""
+        await self._put("share", link.id, to_data(link))
 
     async def add_login_link(self, link: LoginLink) -> None:
         await self._insert("login_link", link.id, to_data(link))
@@ -424,16 +473,23 @@ INDEXED: dict[str, tuple[str, ...]] = {
 UNIQUE: dict[str, tuple[str, ...]] = {"user": ("name",)}
 
 
-def open_directory(mongo_url: str | None, data_dir: Path) -> Directory:
+def open_directory(
+    mongo_url: str | None, data_dir: Path, keyring: Keyring | None = None
+) -> Directory:
     """MongoDB when the store is on MongoDB (one directory for every instance), otherwise
-    SQLite in the data directory."""
+    SQLite in the data directory; its secrets sealed with `keyring` (server.directory.sealed)."""
+    from server.directory.sealed import SealedDirectory
+
+    backend: Directory
     if mongo_url:
         from server.directory.mongo import MongoDirectory
 
-        return MongoDirectory(mongo_url)
-    from server.directory.sqlite import SQLiteDirectory
+        backend = MongoDirectory(mongo_url)
+    else:
+        from server.directory.sqlite import SQLiteDirectory
 
-    return SQLiteDirectory(data_dir / "directory.db")
+        backend = SQLiteDirectory(data_dir / "directory.db")
+    return SealedDirectory(backend, keyring)
 
 
 __all__ = [

@@ -141,6 +141,25 @@ async def add_workspace(directory: Directory, name: str, actor: str, title: str 
     return workspace
 
 
+def check_deletion(name: str, confirm: str | None) -> None:
+    """Deleting a workspace destroys its data for good: the caller repeats its name."""
+    if confirm != name:
+        raise Refused(
+            400,
+            f"deleting workspace {name} destroys its documents and history for good "
+            f"(no backup can bring them back): confirm with its name, confirm={name}",
+        )
+
+
+async def remove_workspace(directory: Directory, name: str, actor: str) -> Workspace:
+    """The directory's part of deleting a workspace (the store's is Store.delete_workspace)."""
+    workspace = await directory.remove_workspace(name)
+    if workspace is None:
+        raise Refused(404, f"no such workspace: {name}")
+    await audit(directory, "workspace-deleted", actor, target=name)
+    return workspace
+
+
 async def existing_workspace(directory: Directory, name: str) -> Workspace:
     workspace = await directory.workspace(name)
     if workspace is None:

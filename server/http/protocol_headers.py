@@ -21,7 +21,7 @@ import re
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PREFIXES = ("/api/annotations/", "/iiif/", "/api/iiif/", "/api/mirador/")
+PREFIXES = ("/api/annotations/", "/iiif/", "/api/iiif/", "/api/mirador/", "/api/embed/")
 CONTAINER_PATH = re.compile(r"^/api/annotations/[^/]+/[^/]+/[^/]+/$")
 
 CONTAINER_LINKS = (

@@ -20,6 +20,22 @@ from .policy import app_policy
 DIST = Path(__file__).resolve().parent / "dist"
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# The embed's entry keeps its name across builds (museum pages name it): browsers may
+# keep it this long (seconds) before asking again, so a new build reaches every page
+# within minutes; its chunks have hashed names and are immutable.
+EMBED_ENTRY_MAX_AGE = 300
+# Other origins load the embed as a module script: CORS for any origin, no credentials
+# (it is public code; the share link travels in the element's attribute).
+EMBED_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+# The iframe page's own stylesheet: the viewer fills the frame.
+FRAME_CSS = (
+    "html,body{margin:0;height:100%;background:#1c1b1a}"
+    "sinopia-viewer{height:100%;border-radius:0}\n"
+)
 # Compressed on first request and kept: the files never change under one name.
 COMPRESSIBLE = frozenset(
     {"application/javascript", "text/javascript", "text/css", "application/json",
@@ -49,6 +65,7 @@ class WebApp:
     def __init__(self, dist: Path) -> None:
         self.dist = dist
         self.assets = (dist / "assets").resolve()
+        self.embed = (dist / "embed").resolve()
         self._index: tuple[int, bytes] | None = None
         self._compressed: dict[tuple[Path, int], bytes] = {}
         self._compressed_bytes = 0
@@ -92,8 +109,37 @@ class WebApp:
         path = self._asset_path(request.path_params["path"])
         if path is None:
             return PlainTextResponse("no such file", status_code=404)
+        return await self._file(request, path, {"Cache-Control": IMMUTABLE})
+
+    async def embed_entry(self, request: Request) -> Response:
+        """`/embed/sinopia-viewer.js`, the embed's entry, for any origin."""
+        path = self._asset_path("sinopia-viewer.js", self.embed)
+        if path is None:
+            return PlainTextResponse(
+                "the embed is not built: npm run build --prefix web-client",
+                status_code=503,
+                headers=EMBED_HEADERS,
+            )
+        cache = f"public, max-age={EMBED_ENTRY_MAX_AGE}"
+        return await self._file(request, path, {"Cache-Control": cache, **EMBED_HEADERS})
+
+    async def embed_chunk(self, request: Request) -> Response:
+        """The chunks the embed's entry loads on demand, for any origin."""
+        path = self._asset_path("chunks/" + request.path_params["path"], self.embed)
+        if path is None:
+            return PlainTextResponse("no such file", status_code=404, headers=EMBED_HEADERS)
+        return await self._file(request, path, {"Cache-Control": IMMUTABLE, **EMBED_HEADERS})
+
+    async def frame_css(self, request: Request) -> Response:
+        return Response(
+            FRAME_CSS,
+            media_type="text/css",
+            headers={"Cache-Control": f"public, max-age={EMBED_ENTRY_MAX_AGE}"},
+        )
+
+    async def _file(self, request: Request, path: Path, headers: dict[str, str]) -> Response:
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
+        headers = {**headers, "Vary": "Accept-Encoding"}
         if media in COMPRESSIBLE and "gzip" in request.headers.get("accept-encoding", ""):
             body = await asyncio.to_thread(self._gzipped, path)
             if body is not None:
@@ -101,14 +147,16 @@ class WebApp:
                 return Response(body, media_type=media, headers=headers)
         return FileResponse(path, media_type=media, headers=headers)
 
-    def _asset_path(self, relative: str) -> Path | None:
-        # Only files inside dist/assets: no `..`, no hidden files, no directories.
+    def _asset_path(self, relative: str, folder: Path | None = None) -> Path | None:
+        # Only files inside the folder (dist/assets): no `..`, no hidden files, no
+        # directories.
+        folder = folder or self.assets
         if not relative or any(
             p in ("", ".", "..") or p.startswith(".") for p in relative.split("/")
         ):
             return None
-        path = (self.assets / relative).resolve()
-        if not path.is_relative_to(self.assets) or not path.is_file():
+        path = (folder / relative).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
             return None
         return path
 
@@ -132,8 +180,22 @@ def routes(dist: Path | None = None) -> list[BaseRoute]:
         Route("/", app.page, methods=["GET", "HEAD"]),
         Route("/w/{path:path}", app.page, methods=["GET", "HEAD"]),
         Route("/assets/{path:path}", app.asset, methods=["GET", "HEAD"]),
+        # The embeddable viewer (web-client/vite.embed.config.ts); its iframe page and
+        # oEmbed are in the API's table (server/api/embed.py).
+        Route("/embed/sinopia-viewer.js", app.embed_entry, methods=["GET", "HEAD"]),
+        Route("/embed/frame.css", app.frame_css, methods=["GET", "HEAD"]),
+        Route("/embed/chunks/{path:path}", app.embed_chunk, methods=["GET", "HEAD"]),
     ]
 
 
 # The paths above, for checks that every other route comes from the API's table.
-PATHS = frozenset({"/", "/w/{path:path}", "/assets/{path:path}"})
+PATHS = frozenset(
+    {
+        "/",
+        "/w/{path:path}",
+        "/assets/{path:path}",
+        "/embed/sinopia-viewer.js",
+        "/embed/frame.css",
+        "/embed/chunks/{path:path}",
+    }
+)

@@ -11,60 +11,28 @@ services are not told to whoever asks.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from iiif import Subject
 from server.access.caller import auth_of
 from server.access.principal import Principal
 from server.api import workspace_index
+from server.http.origins import origin, subject_origins
 from server.http.problems import HTTPProblem
+
+__all__ = ["app_policy", "content_security_policy", "origin", "subject_origins"]
 
 log = logging.getLogger("sinopia.webapp")
 
 # Origins named in a policy, at most: a header stays well under proxies' limits (8 KiB)
 # with this many; images from further origins are refused by the browser (and logged).
 MAX_ORIGINS = 100
-# A host as it may appear in a source expression: a DNS name, IPv4, or bracketed IPv6.
-# Anything else in a manifest (spaces, `;`, quotes) could add directives, so is dropped.
-_HOST = re.compile(
-    r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*"
-)
-_IPV6 = re.compile(r"\[[0-9a-f:.]+\]")
 
 
-def origin(url: str | None) -> str | None:
-    """`scheme://host[:port]` of an http(s) URL, or None if it is not one we can name."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or parts.username or parts.password:
-        return None
-    host = (parts.hostname or "").lower()
-    if not (_HOST.fullmatch(host) or _IPV6.fullmatch(f"[{host}]")):
-        return None
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def subject_origins(subject: Subject) -> set[str]:
-    """Where the app loads a subject's pictures from: its image service (info.json and
-    tiles), its image, its thumbnail, a 3D model's file."""
-    urls = [
-        subject.image_service.id if subject.image_service else None,
-        subject.image.id if subject.image else None,
-        subject.thumbnail,
-        subject.asset.url if subject.asset else None,
-    ]
-    return {o for o in map(origin, urls) if o}
+# What every other response says (server.http.security_headers): never framed. Embed
+# pages, made to be framed, give their own.
+NOT_FRAMED = "frame-ancestors 'none'"
 
 
 def content_security_policy(origins: Iterable[str] = ()) -> str:
@@ -83,7 +51,7 @@ def content_security_policy(origins: Iterable[str] = ()) -> str:
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            NOT_FRAMED,
         ]
     )
 

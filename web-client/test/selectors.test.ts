@@ -216,3 +216,21 @@ describe('writing what Annotorious drew', () => {
     }
   });
 });
+
+describe('the arrow keys on the chosen annotation', () => {
+  it('move a rectangle, a point, a polygon and a line, and resize rectangles and ellipses', async () => {
+    const { nudged } = await import('../src/binding/shapes');
+    expect(nudged(rectangle(10, 20, 30, 40), 5, -5)).toEqual(rectangle(15, 15, 30, 40));
+    expect(nudged(rectangle(10, 20, 30, 40), 0, 0, 6, -8)).toEqual(rectangle(10, 20, 36, 32));
+    // Never below the least size, whatever is asked.
+    expect(nudged(rectangle(10, 20, 3, 4), 0, 0, -50, -50)).toEqual(rectangle(10, 20, 2, 2));
+    const moved = nudged(point(50, 50, 4), 3, 4);
+    expect(moved).toEqual(point(53, 54, 4));
+    expect(nudged(ellipse(50, 50, 10, 5), 0, 0, 4, 2)).toEqual(ellipse(50, 50, 12, 6));
+    expect(nudged(polygon([[0, 0], [10, 0], [5, 5]]), 1, 2)).toEqual(polygon([[1, 2], [11, 2], [6, 7]]));
+    expect(nudged(line([0, 0], [10, 10]), -1, 0)).toEqual(line([-1, 0], [9, 10]));
+    // Shapes with curves or holes are reshaped with a pointer only.
+    expect(nudged(polyline([{ type: 'CORNER', point: [0, 0] }, { type: 'CORNER', point: [5, 5] }], false), 1, 1)).toBeNull();
+    expect(nudged(polygon([[0, 0], [10, 0], [5, 5]]), 0, 0, 5, 5)).toBeNull();
+  });
+});

@@ -7,6 +7,7 @@ import { LANGUAGE_NAMES, LANGUAGES, isLanguage, language, setLanguage, t } from 
 import { h, replace } from '../ui/dom';
 import type { AppContext, Crumb, PageView } from './context';
 import { errorPage } from './errors';
+import { policyIsStale, watchPolicy } from './policy';
 import { parseRoute } from './routes';
 import type { Kind } from '../generated/schema';
 
@@ -16,11 +17,15 @@ type SubjectPage = (app: AppContext, ws: string, id: string) => Promise<PageView
 // null: not yet in the app (an "unsupported" page says so).
 const SUBJECT_PAGES: Record<Kind, () => Promise<SubjectPage | null>> = {
   canvas: async () => (await import('../canvas/page')).canvasPage,
-  model: async () => null,
+  model: async () => (await import('../model/page')).modelPage,
   report: async () => (await import('../reports/page')).reportPage,
 };
 
 export const boot = async (root: HTMLElement): Promise<void> => {
+  watchPolicy();
+  // A subject page's code is fetched while /api/me is asked: the page needs both.
+  const route = parseRoute(location.pathname);
+  if (route.name === 'subject') void SUBJECT_PAGES[route.kind]().catch(() => null);
   let me: Me;
   try {
     me = await get<Me>('/api/me');
@@ -79,7 +84,7 @@ class Shell implements AppContext {
   ) {}
 
   start(): void {
-    window.addEventListener('popstate', () => void this.show());
+    window.addEventListener('popstate', () => (policyIsStale() ? location.reload() : void this.show()));
     document.addEventListener('click', (event) => this.follow(event));
     void this.show();
   }
@@ -97,6 +102,9 @@ class Shell implements AppContext {
   }
 
   navigate(path: string): void {
+    // The policy refused an image server named since the page was loaded: load the next
+    // page, whose policy names it (app/policy.ts).
+    if (policyIsStale()) return location.assign(path);
     if (path !== location.pathname + location.search) history.pushState(null, '', path);
     void this.show();
   }

@@ -224,3 +224,27 @@ export const polylinePath = (points: PolylinePoint[], closed: boolean): string =
   }
   return parts.join(' ');
 };
+
+/** A shape moved by (dx, dy) and, for rectangles and ellipses, grown by (dw, dh) (image
+ * pixels; never below `least` across): what the arrow keys do to the chosen annotation.
+ * Null for shapes the keyboard does not reshape (polylines, multipolygons). */
+export const nudged = (shape: Shape, dx: number, dy: number, dw = 0, dh = 0, least = 2): Shape | null => {
+  const move = ([x, y]: XY): XY => [x + dx, y + dy];
+  switch (shape.type) {
+    case RECTANGLE: {
+      const { x, y, w, h, rot = 0 } = shape.geometry;
+      return rectangle(x + dx, y + dy, Math.max(least, w + dw), Math.max(least, h + dh), rot);
+    }
+    case ELLIPSE: {
+      const { cx, cy, rx, ry } = shape.geometry;
+      if (shape.point) return point(cx + dx, cy + dy, rx);
+      return ellipse(cx + dx, cy + dy, Math.max(least / 2, rx + dw / 2), Math.max(least / 2, ry + dh / 2));
+    }
+    case POLYGON:
+      return dw || dh ? null : polygon(shape.geometry.points.map(move));
+    case LINE:
+      return dw || dh ? null : line(move(shape.geometry.points[0]), move(shape.geometry.points[1]));
+    default:
+      return null;
+  }
+};

@@ -8,6 +8,7 @@ import OpenSeadragon from 'openseadragon';
 import './pixi';
 import type { SubjectMeta } from '../binding/document';
 import type { Drawn, LocalChange, Surface } from '../binding/sync';
+import type { Picture } from './image';
 import { FreehandTool, pointTool } from './tools';
 
 export const TOOLS = ['rectangle', 'polygon', 'ellipse', 'point', 'freehand', 'path', 'line'] as const;
@@ -19,16 +20,25 @@ const SHAPES_PER_FRAME = 100;
 // Annotorious' store takes changes with an origin; ours come from the document.
 const REMOTE = 'REMOTE' as never;
 
-const tileSource = (meta: SubjectMeta): OpenSeadragon.TileSourceOptions | string => {
-  if (meta.imageService) return `${meta.imageService.id.replace(/\/$/, '')}/info.json`;
-  if (meta.image) return { type: 'image', url: meta.image.id } as unknown as OpenSeadragon.TileSourceOptions;
-  throw new Error('no image');
+// Where the picture cannot be had, a plain ground of the canvas' size stands in for it, so
+// the annotations keep their places and can still be read, chosen and drawn.
+const STAND_IN = `data:image/svg+xml,${encodeURIComponent("<svg xmlns='http://www.w3.org/2000/svg' width='1' height='1'><rect width='1' height='1' fill='#d9d5cc'/></svg>")}`;
+const STAND_IN_SIZE = 1000; // when the document does not say the canvas' size
+
+const tileSource = (picture: Picture, meta: SubjectMeta): OpenSeadragon.TileSourceOptions => {
+  if (picture.kind === 'service') return picture.info as unknown as OpenSeadragon.TileSourceOptions;
+  if (picture.kind === 'image') return { type: 'image', url: picture.url } as unknown as OpenSeadragon.TileSourceOptions;
+  const width = meta.width ?? STAND_IN_SIZE;
+  const height = meta.height ?? STAND_IN_SIZE;
+  return { width, height, tileSize: Math.max(width, height), minLevel: 0, getTileUrl: () => STAND_IN } as unknown as OpenSeadragon.TileSourceOptions;
 };
 
 export interface Annotated {
   viewer: OpenSeadragon.Viewer;
   anno: OpenSeadragonAnnotator<ImageAnnotation, ImageAnnotation>;
   surface: Surface;
+  /** Show the picture (or its stand-in) once it is known. */
+  show(picture: Picture): void;
   onLocal(fn: (change: LocalChange) => void): void;
   destroy(): void;
 }
@@ -58,7 +68,6 @@ export const createAnnotated = (
 ): Annotated => {
   const viewer = OpenSeadragon({
     element,
-    tileSources: tileSource(meta),
     // The canvas drawer works with images from services that send no CORS headers.
     drawer: 'canvas',
     showNavigationControl: false, // our own buttons: labelled, translated, no image files
@@ -125,13 +134,11 @@ export const createAnnotated = (
   viewer.addOnceHandler('open', () => {
     opened = true;
     options.onOpen();
-    drain();
+    // The picture is painted first; the shapes follow from the next frame on.
+    requestAnimationFrame(drain);
   });
-  viewer.addOnceHandler('open-failed', () => {
-    opened = true;
-    options.onOpenFailed();
-    drain();
-  });
+  // The page then shows the stand-in (which opens as above) and says why.
+  viewer.addOnceHandler('open-failed', () => options.onOpenFailed());
 
   const listeners: ((change: LocalChange) => void)[] = [];
   store.observe(
@@ -150,6 +157,7 @@ export const createAnnotated = (
     viewer,
     anno,
     surface,
+    show: (picture) => viewer.open(tileSource(picture, meta)),
     onLocal: (fn) => listeners.push(fn),
     destroy: () => {
       handles.disconnect();

@@ -25,6 +25,9 @@ export type Action =
   | 'history'
   | 'layers'
   | 'help'
+  | 'drawHere'
+  | 'nudge'
+  | 'resize'
   | 'escape';
 
 interface Shortcut {
@@ -37,6 +40,10 @@ interface Shortcut {
 }
 
 const mod = (e: KeyboardEvent) => e.ctrlKey || e.metaKey;
+const ARROWS = ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'];
+// Arrow keys are the image's only while it has the focus (elsewhere they scroll and move
+// through lists and menus as usual).
+const inViewer = () => Boolean((document.activeElement as HTMLElement | null)?.closest?.('.viewer'));
 const plain = (key: string) => (e: KeyboardEvent) => !mod(e) && !e.altKey && e.key.toLowerCase() === key;
 
 export const SHORTCUTS: Shortcut[] = [
@@ -65,6 +72,9 @@ export const SHORTCUTS: Shortcut[] = [
   { action: 'comment', keys: ['C'], match: plain('c'), label: 'shortcut.comment' },
   { action: 'history', keys: ['H'], match: plain('h'), label: 'shortcut.history' },
   { action: 'layers', keys: ['Y'], match: plain('y'), label: 'shortcut.layers' },
+  { action: 'drawHere', keys: ['D'], match: plain('d'), label: 'shortcut.drawHere' },
+  { action: 'nudge', keys: ['←↑→↓'], match: (e) => !mod(e) && !e.shiftKey && !e.altKey && ARROWS.includes(e.key) && inViewer(), label: 'shortcut.nudge' },
+  { action: 'resize', keys: ['Shift', '←↑→↓'], match: (e) => !mod(e) && e.shiftKey && !e.altKey && ARROWS.includes(e.key) && inViewer(), label: 'shortcut.resize' },
   { action: 'help', keys: ['?'], match: (e) => !mod(e) && e.key === '?', label: 'shortcut.help' },
   { action: 'escape', keys: ['Esc'], match: (e) => e.key === 'Escape', label: 'shortcut.escape', inFields: true },
 ];

@@ -7,13 +7,15 @@ import * as Y from 'yjs';
 import type { Tag } from '../api/types';
 import { annotationsOf, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
 import { isPointTarget, targetShape as targetShapeOf, type Canvas } from '../binding/selectors';
-import { pointRadius } from '../binding/shapes';
+import { ellipse, nudged, point, pointRadius, rectangle, type Shape } from '../binding/shapes';
 import { Binding } from '../binding/sync';
 import { t, tn, language, type Key } from '../i18n';
 import { colorFor, localPresence, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
 import { canDraw, canEdit, canNameVersion, canRestore, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
+import { reloadFor } from '../app/policy';
 import { createAnnotated, TOOLS, type Annotated, type ToolName } from './annotator';
+import type { Picture, Refusal } from './image';
 import { Overlay, type Outline } from './overlay';
 import { Panel, tagsOf } from './panel';
 import { helpDialog, listen, type Action } from './shortcuts';
@@ -28,7 +30,16 @@ export interface ViewOptions {
   me: { id: string; name: string };
   tags: Tag[];
   toast: (message: string, kind?: 'info' | 'error') => void;
+  /** The picture, asked for by the page as soon as the document said where it is. */
+  picture: Promise<Picture>;
 }
+
+const REFUSAL: Record<Refusal, Key> = {
+  cors: 'canvas.image.cors',
+  policy: 'canvas.image.policy',
+  unreachable: 'canvas.image.unreachable',
+  bad: 'canvas.image.bad',
+};
 
 const TOOL_LABEL: Record<ToolName | 'select', Key> = {
   select: 'tool.select',
@@ -42,6 +53,32 @@ const TOOL_LABEL: Record<ToolName | 'select', Key> = {
 };
 
 type ColourBy = 'creator' | 'tag';
+
+// The tools that draw in the middle of the view from the keyboard (the others need a path).
+const KEYBOARD_TOOLS: readonly string[] = ['rectangle', 'ellipse', 'point'];
+// An arrow key moves the view, or the chosen annotation, by this share of the view.
+const NUDGE = 0.02;
+const PAN = 0.1;
+
+/** What the person chose to see, kept for this document in this tab: the page is built
+ * again when the language changes, or loaded again for a new image server's policy. */
+interface Choices {
+  colourBy: ColourBy;
+  hiddenCreators: string[];
+  hiddenTags: string[];
+  showAll: boolean;
+  layers: boolean;
+  viewport?: Rect | null;
+}
+const choicesKey = (ws: string, id: string) => `sinopia.canvas-choices:${ws}/${id}`;
+const savedChoices = (ws: string, id: string): Partial<Choices> => {
+  try {
+    const raw = JSON.parse(sessionStorage.getItem(choicesKey(ws, id)) ?? '{}') as Partial<Choices>;
+    return raw && typeof raw === 'object' ? raw : {};
+  } catch {
+    return {};
+  }
+};
 
 // Annotations without a tag when colouring by tag: dark enough to see on a light panel.
 const UNTAGGED = '#4d5358';
@@ -60,6 +97,8 @@ export class CanvasView {
   private readonly presenceEl: HTMLElement;
   private readonly layersEl: HTMLElement;
   private readonly banner: HTMLElement;
+  private readonly imageNote: HTMLElement;
+  private standIn = false;
   private readonly historyEl: HTMLElement;
   private tool: ToolName | 'select' = 'select';
   private selected: string | null = null;
@@ -75,6 +114,23 @@ export class CanvasView {
   private timers: ReturnType<typeof setTimeout>[] = [];
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
   private meta: SubjectMeta | null = null;
+  private savedViewport: Rect | null = null;
+
+  private remember(): void {
+    const choices: Choices = {
+      colourBy: this.colourBy,
+      hiddenCreators: [...this.hiddenCreators],
+      hiddenTags: [...this.hiddenTags],
+      showAll: this.showAll,
+      layers: !this.layersEl.hidden,
+      viewport: this.currentViewport() ?? this.savedViewport,
+    };
+    try {
+      sessionStorage.setItem(choicesKey(this.o.ws, this.o.id), JSON.stringify(choices));
+    } catch {
+      // Storage full or refused: the choices last as long as the page.
+    }
+  }
   private opened = false;
 
   /** The image is shown and the tools and the binding work: people can draw (existing
@@ -90,18 +146,29 @@ export class CanvasView {
     private readonly o: ViewOptions,
     private readonly restoreView?: Rect | null,
   ) {
-    this.viewerEl = h('div', { class: 'viewer', role: 'region', 'aria-label': t('canvas.image') });
+    // Focusable: the arrow keys move the view (or the chosen annotation) while it has focus.
+    this.viewerEl = h('div', { class: 'viewer', role: 'region', tabindex: 0, 'aria-label': t('canvas.image'), 'aria-describedby': 'viewer-keys' },
+      h('p', { id: 'viewer-keys', class: 'visually-hidden' }, t('canvas.keyboard.viewer')));
     this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('canvas.tools') });
     this.presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
     this.layersEl = h('section', { id: 'layers', class: 'layers', 'aria-labelledby': 'layers-title', hidden: true });
     this.banner = h('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.imageNote = h('div', { class: 'image-note', role: 'alert', hidden: true });
     this.historyEl = h('section', { id: 'history', class: 'history', 'aria-labelledby': 'history-title', hidden: true });
     this.sideEl = h('aside', { class: 'side', 'aria-label': t('canvas.side') });
+    const saved = savedChoices(o.ws, o.id);
+    if (saved.colourBy === 'tag' || saved.colourBy === 'creator') this.colourBy = saved.colourBy;
+    if (Array.isArray(saved.hiddenCreators)) this.hiddenCreators = new Set(saved.hiddenCreators.map(String));
+    if (Array.isArray(saved.hiddenTags)) this.hiddenTags = new Set(saved.hiddenTags.map(String));
+    if (typeof saved.showAll === 'boolean') this.showAll = saved.showAll;
+    if (saved.layers === true) this.layersEl.hidden = false;
+    this.savedViewport = saved.viewport ?? null;
     this.node = h(
       'div',
       { class: 'canvas-view' },
       this.toolbar,
       this.banner,
+      this.imageNote,
       h('div', { class: 'canvas-body' }, this.viewerEl, this.sideEl),
     );
   }
@@ -126,13 +193,14 @@ export class CanvasView {
         return Boolean(view && canEdit(this.actor, view));
       },
       onOpen: () => {
-        if (this.restoreView) this.goTo(this.restoreView, true);
+        const viewport = this.restoreView ?? this.savedViewport;
+        if (viewport && [viewport.x, viewport.y, viewport.w, viewport.h].every(Number.isFinite)) this.goTo(viewport, true);
         this.publishViewport();
         this.opened = true;
         performance.mark('sinopia:image-open');
         this.markDrawable();
       },
-      onOpenFailed: () => this.o.toast(t('canvas.imageFailed'), 'error'),
+      onOpenFailed: () => this.showPicture({ kind: 'refused', origin: '', why: 'bad' }),
       handleLabel: t('canvas.handle'),
       onAllDrawn: () => performance.mark('sinopia:all-drawn'),
     });
@@ -141,11 +209,34 @@ export class CanvasView {
     this.restyle();
     this.overlay = new Overlay(annotated.viewer);
     this.viewerEl.append(this.overlay.node);
+    void this.o.picture.then((picture) => this.showPicture(picture));
 
     // OpenSeadragon asks for the image in a task of its own: let it, then bind the
     // document (hundreds of annotations take a while), so the two overlap.
     this.timers.push(setTimeout(() => this.bind(doc, canvas), 0));
     return true;
+  }
+
+  /** The picture, or where it cannot be had a plain ground of its size (the annotations
+   * stay usable) and a note saying why and what to do. */
+  private showPicture(picture: Picture): void {
+    if (this.destroyed || !this.annotated) return;
+    if (picture.kind === 'refused') {
+      if (this.standIn) return;
+      // This page's policy predates the manifest that named the server: load it again.
+      if (picture.why === 'policy' && reloadFor(picture.origin)) return;
+      this.standIn = true;
+      this.imageNote.hidden = false;
+      replace(
+        this.imageNote,
+        h('strong', null, t('canvas.image.title')),
+        ' ',
+        t(REFUSAL[picture.why], { origin: picture.origin || t('canvas.image.itsServer'), site: location.origin }),
+        ' ',
+        t('canvas.image.standIn'),
+      );
+    }
+    this.annotated.show(picture);
   }
 
   private bind(doc: Y.Doc, canvas: Canvas): void {
@@ -244,7 +335,16 @@ export class CanvasView {
     };
     replace(
       this.toolbar,
-      h('div', { class: 'group', role: 'group', 'aria-label': t('canvas.drawTools') }, toolButton('select'), TOOLS.map(toolButton)),
+      h(
+        'div',
+        { class: 'group', role: 'group', 'aria-label': t('canvas.drawTools') },
+        toolButton('select'),
+        TOOLS.map(toolButton),
+        // Drawing without a pointer: the chosen shape in the middle of the view.
+        KEYBOARD_TOOLS.includes(this.tool)
+          ? h('button', { type: 'button', class: 'draw-here', title: t('shortcut.drawHere'), onclick: () => this.drawHere() }, t('canvas.keyboard.drawHere'))
+          : null,
+      ),
       h(
         'div',
         { class: 'group', role: 'group', 'aria-label': t('canvas.view') },
@@ -282,6 +382,64 @@ export class CanvasView {
     }
     this.viewerEl.classList.toggle('drawing', name !== 'select');
     this.drawToolbar();
+  }
+
+  /** Draw the chosen shape (rectangle, ellipse, point) in the middle of the view: a way to
+   * annotate without a pointer. The arrow keys then move and resize it. */
+  private drawHere(): void {
+    const viewer = this.annotated?.viewer;
+    const binding = this.binding;
+    if (!viewer || !binding || !this.annotated || !this.meta || this.past || !canDraw(this.actor)) return;
+    if (!KEYBOARD_TOOLS.includes(this.tool)) {
+      this.o.toast(t('canvas.keyboard.onlyShapes'));
+      return;
+    }
+    const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+    const width = this.meta.width ?? r.width;
+    const height = this.meta.height ?? r.height;
+    // The middle of what is seen of the picture.
+    const x0 = Math.max(0, r.x);
+    const y0 = Math.max(0, r.y);
+    const x1 = Math.min(width, r.x + r.width);
+    const y1 = Math.min(height, r.y + r.height);
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const w = Math.max(2, (x1 - x0) / 4);
+    const hh = Math.max(2, (y1 - y0) / 4);
+    const shape: Shape =
+      this.tool === 'point' ? point(cx, cy, pointRadius(this.meta.width, this.meta.height)) : this.tool === 'ellipse' ? ellipse(cx, cy, w / 2, hh / 2) : rectangle(cx - w / 2, cy - hh / 2, w, hh);
+    const id = crypto.randomUUID();
+    this.annotated.surface.upsert({ id, shape, creator: { id: this.o.me.id, name: this.o.me.name } });
+    binding.local({ kind: 'created', id, shape });
+    if (!binding.all.has(id)) return;
+    this.setTool('select');
+    this.select(id, true);
+    this.o.toast(t('canvas.keyboard.drawn'));
+    this.viewerEl.focus({ preventScroll: true });
+  }
+
+  /** Arrow keys: move the chosen annotation (resize it with Shift), else the view. */
+  private nudge(event: KeyboardEvent, resize: boolean): boolean {
+    const viewer = this.annotated?.viewer;
+    if (!viewer || !this.annotated) return false;
+    const dx = event.key === 'ArrowLeft' ? -1 : event.key === 'ArrowRight' ? 1 : 0;
+    const dy = event.key === 'ArrowUp' ? -1 : event.key === 'ArrowDown' ? 1 : 0;
+    const id = this.selected;
+    const view = id ? this.binding?.all.get(id) : undefined;
+    const current = id ? (this.annotated.anno.state.store.getAnnotation(id)?.target.selector as Shape | undefined) : undefined;
+    if (id && view && current && !this.past && canEdit(this.actor, view)) {
+      const r = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds(true));
+      const step = Math.max(1, Math.round(Math.max(r.width, r.height) * NUDGE));
+      const next = resize ? nudged(current, 0, 0, dx * step, dy * step) : nudged(current, dx * step, dy * step);
+      if (!next) return true;
+      this.annotated.surface.upsert({ id, shape: next, creator: view.creator });
+      this.binding?.local({ kind: 'updated', id, shape: next });
+      return true;
+    }
+    if (resize) return false;
+    const bounds = viewer.viewport.getBounds();
+    viewer.viewport.panBy(new OpenSeadragon.Point(dx * bounds.width * PAN, dy * bounds.height * PAN));
+    return true;
   }
 
   private help(): void {
@@ -364,6 +522,7 @@ export class CanvasView {
       return v ? this.visible(v) : true;
     }) as never : undefined);
     anno.setVisible(this.showAll && this.past === null);
+    this.remember();
   }
 
   /** Annotorious draws each shape in the colour of its creator or first tag. */
@@ -393,6 +552,7 @@ export class CanvasView {
 
   private toggleLayers(): void {
     this.layersEl.hidden = !this.layersEl.hidden;
+    this.remember();
     this.drawLayers();
     this.drawToolbar();
   }
@@ -423,6 +583,7 @@ export class CanvasView {
     );
     colourSelect.addEventListener('change', () => {
       this.colourBy = colourSelect.value as ColourBy;
+      this.remember();
       restyle();
     });
     const tagColor = (tag: string) => this.o.tags.find((x) => x.label.toLowerCase() === tag.toLowerCase())?.color ?? colorFor(`tag:${tag}`);
@@ -717,6 +878,13 @@ export class CanvasView {
       case 'help':
         this.help();
         return true;
+      case 'drawHere':
+        if (!canDraw(this.actor)) return false;
+        this.drawHere();
+        return true;
+      case 'nudge':
+      case 'resize':
+        return this.nudge(_event, action === 'resize');
       case 'select':
         this.setTool('select');
         return true;
@@ -732,6 +900,7 @@ export class CanvasView {
   private destroyed = false;
 
   destroy(): void {
+    if (this.opened) this.remember();
     this.destroyed = true;
     this.stopKeys?.();
     this.timers.forEach(clearTimeout);

@@ -166,6 +166,22 @@ export const SELECTOR_TYPES = [
   "PointSelector"
 ] as const;
 
+export const POINT_3D = {
+  "SINOPIA_CAMERA": "sinopia:camera",
+  "SINOPIA_NORMAL": "sinopia:normal",
+  "TYPE": "type",
+  "X": "x",
+  "Y": "y",
+  "Z": "z"
+} as const;
+
+export const CAMERA = {
+  "FIELD_OF_VIEW": "fieldOfView",
+  "POSITION": "position",
+  "TARGET": "target",
+  "UP": "up"
+} as const;
+
 export const MEDIA_FRAGMENTS = "http://www.w3.org/TR/media-frags/" as const;
 
 export const SVG_ELEMENTS = [

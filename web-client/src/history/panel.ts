@@ -14,6 +14,7 @@ interface Version {
   seq: number;
   time: string;
   principal: string;
+  principal_name?: string | null;
   note: string;
 }
 
@@ -85,7 +86,7 @@ export const historyPanel = (o: HistoryOptions) => {
       'button',
       { type: 'button', class: 'quiet change', 'aria-pressed': 'false' },
       h('span', { class: 'when' }, formatTime(c.time)),
-      h('span', { class: 'who' }, who(c.principal)),
+      h('span', { class: 'who' }, who(c)),
       h('span', { class: 'what' }, c.summary.join('; ') || t('history.noSummary')),
       earlier ? h('span', { class: 'note' }, t('history.earlierEdits', { count: earlier })) : null,
     );
@@ -129,7 +130,7 @@ export const historyPanel = (o: HistoryOptions) => {
             { type: 'button', class: 'quiet change', 'aria-pressed': 'false' },
             h('span', { class: 'what' }, v.name),
             h('span', { class: 'when' }, formatTime(v.time)),
-            h('span', { class: 'who' }, who(v.principal)),
+            h('span', { class: 'who' }, who(v)),
             v.note ? h('span', { class: 'note' }, v.note) : null,
           );
           view.addEventListener('click', () =>

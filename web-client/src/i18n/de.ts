@@ -1,3 +1,5 @@
+import { embedDe } from '../embed/messages';
+import { canvasDe } from '../canvas/messages';
 import { modelDe } from '../model/messages';
 import { reportsDe } from '../reports/messages';
 import type { Messages } from './en';
@@ -259,4 +261,6 @@ export const de: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsDe,
   ...modelDe,
+  ...embedDe,
+  ...canvasDe,
 };

@@ -1,6 +1,8 @@
 // English: the reference catalogue. Every other language has exactly these keys (the type
 // checker says which are missing). `{name}` is filled in; `_one` / `_other` are plural forms.
 
+import { embedEn } from '../embed/messages';
+import { canvasEn } from '../canvas/messages';
 import { modelEn } from '../model/messages';
 import { reportsEn } from '../reports/messages';
 
@@ -261,6 +263,8 @@ export const en = {
   // Each feature's own messages, kept in its folder.
   ...reportsEn,
   ...modelEn,
+  ...embedEn,
+  ...canvasEn,
 };
 
 export type Messages = Record<keyof typeof en, string>;

@@ -1,3 +1,5 @@
+import { embedFr } from '../embed/messages';
+import { canvasFr } from '../canvas/messages';
 import { modelFr } from '../model/messages';
 import { reportsFr } from '../reports/messages';
 import type { Messages } from './en';
@@ -259,4 +261,6 @@ export const fr: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsFr,
   ...modelFr,
+  ...embedFr,
+  ...canvasFr,
 };

@@ -1,3 +1,5 @@
+import { embedIt } from '../embed/messages';
+import { canvasIt } from '../canvas/messages';
 import { modelIt } from '../model/messages';
 import { reportsIt } from '../reports/messages';
 import type { Messages } from './en';
@@ -259,4 +261,6 @@ export const it: Messages = {
   // Each feature's own messages, kept in its folder.
   ...reportsIt,
   ...modelIt,
+  ...embedIt,
+  ...canvasIt,
 };

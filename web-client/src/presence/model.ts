@@ -6,7 +6,11 @@
 //   { user: { name, color, id }, pointer: {x, y} | null, selection: [ids],
 //     viewport: {x, y, w, h} | null }
 // pointer and viewport are in image coordinates (pixels of the canvas), so they mean the
-// same thing on every screen size and zoom.
+// same thing on every screen size and zoom. On a 3D model, `pointer3d` is the point of the
+// surface under the person's mouse and `camera` their view ({position, target,
+// fieldOfView}), in the model's coordinates.
+
+import { vec3, type CameraView, type Vec3 } from '../binding/points';
 
 export interface Point {
   x: number;
@@ -35,6 +39,8 @@ export interface Peer {
   pointer: Point | null;
   selection: string[];
   viewport: Rect | null;
+  pointer3d: Vec3 | null;
+  camera: CameraView | null;
 }
 
 // A distinct colour per person, readable on light and dark images.
@@ -70,6 +76,18 @@ const pointOf = (v: unknown): Point | null => {
   return finite(x) && finite(y) ? { x, y } : null;
 };
 
+const vec3Of = vec3;
+
+const cameraOf = (v: unknown): CameraView | null => {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  const position = vec3Of(o.position);
+  const target = vec3Of(o.target);
+  const fov = o.fieldOfView;
+  if (!position || !target || position.every((c, i) => c === target[i])) return null;
+  return { position, target, fieldOfView: finite(fov) && fov > 1 && fov < 179 ? fov : 45 };
+};
+
 const rectOf = (v: unknown): Rect | null => {
   if (!v || typeof v !== 'object') return null;
   const { x, y, w, h } = v as Record<string, unknown>;
@@ -101,6 +119,8 @@ export const peersOf = (states: Map<number, unknown>, self: number): Peer[] => {
       pointer: pointOf(s.pointer),
       selection,
       viewport: rectOf(s.viewport),
+      pointer3d: vec3Of(s.pointer3d),
+      camera: cameraOf(s.camera),
     });
   });
   return out.sort((a, b) => a.name.localeCompare(b.name) || a.clientId - b.clientId);
@@ -133,6 +153,14 @@ export const selectionsByAnnotation = (peers: Peer[]): Map<string, Peer[]> => {
 export const followTarget = (peers: Peer[], following: number | null): Rect | null => {
   if (following === null) return null;
   return peers.find((p) => p.clientId === following)?.viewport ?? null;
+};
+
+/** Whether two camera views differ enough to move ours. */
+export const cameraMoved = (a: CameraView | null, b: CameraView | null): boolean => {
+  if (!a || !b) return a !== b;
+  const span = Math.hypot(...a.position.map((c, i) => c - a.target[i]!)) || 1;
+  const far = (u: Vec3, v: Vec3) => Math.hypot(u[0] - v[0], u[1] - v[1], u[2] - v[2]) > span * 0.002;
+  return far(a.position, b.position) || far(a.target, b.target) || Math.abs(a.fieldOfView - b.fieldOfView) > 0.1;
 };
 
 /** Whether two viewports differ enough to move ours (avoids chasing rounding noise). */

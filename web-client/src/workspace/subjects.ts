@@ -47,13 +47,13 @@ export const subjectsPanel = (_ctx: AppContext, ws: string) => {
         { href: subjectPath(ws, s.kind, s.id), class: 'subject-link' },
         service
           ? thumbnail(service)
-          : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
+          : h('span', { class: 'thumb thumb-none' }, t(s.kind === 'model' ? 'model.thumb' : 'subjects.noImage')),
         h('span', { class: 'subject-label' }, s.label || s.id),
       ),
       s.manifest_label ? h('span', { class: 'subject-meta' }, s.manifest_label) : null,
       h('span', { class: 'subject-meta' }, tn('subjects.annotations', s.annotations)),
       s.changed
-        ? h('span', { class: 'subject-meta' }, t('subjects.changed', { when: formatTime(s.changed), who: s.changed_by_name || (s.changed_by ? who(s.changed_by) : '?') }))
+        ? h('span', { class: 'subject-meta' }, t('subjects.changed', { when: formatTime(s.changed), who: s.changed_by ? who({ principal: s.changed_by, principal_name: s.changed_by_name }) : '?' }))
         : null,
     );
   };

@@ -1,0 +1,218 @@
+"""Reading a stored pyramid (a tiled, JPEG-compressed, pyramidal BigTIFF made by
+server/media/convert.py): regions at any size, turned, toned and encoded by libvips; and
+a fast path for what viewers ask most, a whole interior tile as JPEG, which is the stored
+tile's own bytes (its JPEG tables joined in), decoded and encoded by nobody.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyvips
+
+from iiif.image_api import ImageRequest
+
+# Output JPEG quality: what image servers commonly answer with; tiles on the fast path
+# keep the stored quality.
+JPEG_QUALITY = 85
+WEBP_QUALITY = 80
+# zlib level of PNG answers: 1-3 cost little CPU and compress nearly as well.
+PNG_COMPRESSION = 3
+
+# TIFF tags we read.
+WIDTH, LENGTH, COMPRESSION, TILE_WIDTH, TILE_LENGTH = 256, 257, 259, 322, 323
+TILE_OFFSETS, TILE_BYTES, JPEG_TABLES, SAMPLES = 324, 325, 347, 277
+JPEG_COMPRESSION = 7
+_TYPES = {1: "B", 2: "B", 3: "H", 4: "I", 7: "B", 16: "Q", 17: "q", 18: "Q"}
+
+
+def serve_setup() -> None:
+    """libvips in the server: only the TIFF loader (our pyramids), one thread per render
+    (concurrency comes from rendering several requests at once), a small operation cache."""
+    import logging
+
+    from server.media.convert import restrict_loaders
+
+    # libvips says "threadpool completed" at info level for every render.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
+    restrict_loaders()
+    pyvips.concurrency_set(1)
+    pyvips.cache_set_max(100)
+
+
+@dataclass(frozen=True)
+class Level:
+    width: int
+    height: int
+    tile_width: int
+    tile_height: int
+    jpeg: bool
+    samples: int
+    offsets: tuple[int, ...]
+    counts: tuple[int, ...]
+    tables: bytes
+
+    @property
+    def across(self) -> int:
+        return math.ceil(self.width / self.tile_width)
+
+
+def read_levels(path: Path) -> list[Level]:
+    """The tile tables of every page (level) of a classic or Big TIFF."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        order = {b"II": "<", b"MM": ">"}[head[:2]]
+        (version,) = struct.unpack(order + "H", head[2:4])
+        big = version == 43
+        (offset,) = struct.unpack(order + ("Q" if big else "I"), head[8:16] if big else head[4:8])
+        levels: list[Level] = []
+        while offset and len(levels) < 64:
+            f.seek(offset)
+            count_size, entry_size = (8, 20) if big else (2, 12)
+            (count,) = struct.unpack(order + ("Q" if big else "H"), f.read(count_size))
+            raw = f.read(count * entry_size)
+            tags: dict[int, Any] = {}
+            for i in range(count):
+                entry = raw[i * entry_size : (i + 1) * entry_size]
+                tag, kind = struct.unpack(order + "HH", entry[:4])
+                n, field = (
+                    (struct.unpack(order + "Q", entry[4:12])[0], entry[12:20])
+                    if big
+                    else (struct.unpack(order + "I", entry[4:8])[0], entry[8:12])
+                )
+                if kind not in _TYPES:
+                    continue
+                code = _TYPES[kind]
+                size = struct.calcsize(code) * n
+                if size <= len(field):
+                    data = field[:size]
+                else:
+                    where = f.tell()
+                    (pointer,) = struct.unpack(order + ("Q" if big else "I"), field)
+                    f.seek(pointer)
+                    data = f.read(size)
+                    f.seek(where)
+                tags[tag] = data if tag == JPEG_TABLES else struct.unpack(order + code * n, data)
+            (offset,) = struct.unpack(order + ("Q" if big else "I"), f.read(8 if big else 4))
+            if TILE_OFFSETS not in tags:
+                continue
+            levels.append(
+                Level(
+                    width=tags[WIDTH][0],
+                    height=tags[LENGTH][0],
+                    tile_width=tags[TILE_WIDTH][0],
+                    tile_height=tags[TILE_LENGTH][0],
+                    jpeg=tags.get(COMPRESSION, (1,))[0] == JPEG_COMPRESSION,
+                    samples=tags.get(SAMPLES, (1,))[0],
+                    offsets=tags[TILE_OFFSETS],
+                    counts=tags[TILE_BYTES],
+                    tables=tags.get(JPEG_TABLES, b""),
+                )
+            )
+        return levels
+
+
+class Pyramid:
+    """One stored pyramid, open for reading by many threads at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.levels = read_levels(path)
+        self._fd = os.open(path, os.O_RDONLY)
+        self._pages: dict[int, pyvips.Image] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def _page(self, level: int) -> pyvips.Image:
+        with self._lock:
+            page = self._pages.get(level)
+            if page is None:
+                page = pyvips.Image.tiffload(str(self.path), page=level, access="random")
+                self._pages[level] = page
+            return page
+
+    def stored_tile(self, req: ImageRequest) -> bytes | None:
+        """The answer as the stored JPEG tile itself, when the request is exactly one whole
+        tile of a level, untouched; None otherwise."""
+        if req.format != "jpg" or req.mirror or req.rotation or req.quality == "bitonal":
+            return None
+        x, y, w, h = req.region
+        full = self.levels[0]
+        for index, level in enumerate(self.levels):
+            factor = 2**index
+            tw, th = level.tile_width, level.tile_height
+            if (w, h) != (tw * factor, th * factor) or req.size != (tw, th):
+                continue
+            if not level.jpeg or x % w or y % h:
+                return None
+            if req.quality == "gray" and level.samples != 1:
+                return None
+            col, row = x // w, y // h
+            # A whole tile inside the level (edge tiles are padded in the file) and inside
+            # the full image as the request reckons it.
+            if (col + 1) * tw > level.width or (row + 1) * th > level.height:
+                return None
+            if x + w > full.width or y + h > full.height:
+                return None
+            n = row * level.across + col
+            data = os.pread(self._fd, level.counts[n], level.offsets[n])
+            if not data.startswith(b"\xff\xd8"):
+                return None
+            if level.tables:
+                return b"\xff\xd8" + level.tables[2:-2] + data[2:]
+            return data
+        return None
+
+    def render(self, req: ImageRequest) -> bytes:
+        """The request's region at its size, mirrored, turned, toned and encoded."""
+        x, y, w, h = req.region
+        sw, sh = req.size
+        shrink = min(w / sw, h / sh)
+        index = 0
+        while index + 1 < len(self.levels) and 2 ** (index + 1) <= shrink * (1 + 1e-9):
+            index += 1
+        full, level = self.levels[0], self.levels[index]
+        fx, fy = full.width / level.width, full.height / level.height
+        left, top = min(int(x / fx), level.width - 1), min(int(y / fy), level.height - 1)
+        right = max(left + 1, min(level.width, math.ceil((x + w) / fx)))
+        bottom = max(top + 1, min(level.height, math.ceil((y + h) / fy)))
+        image = self._page(index).crop(left, top, right - left, bottom - top)
+        if (image.width, image.height) != (sw, sh):
+            kernel = "lanczos3" if sw <= image.width else "linear"
+            image = image.resize(sw / image.width, vscale=sh / image.height, kernel=kernel)
+            if (image.width, image.height) != (sw, sh):
+                image = image.gravity("north-west", sw, sh, extend="copy")
+        if req.quality in ("gray", "bitonal") and image.bands >= 3:
+            image = image.colourspace("b-w")
+        if req.quality == "bitonal":
+            image = (image > 127).cast("uchar")
+        if req.mirror:
+            image = image.fliphor()
+        image = _rotate(image, req.rotation, transparent=req.format != "jpg")
+        if req.format == "jpg":
+            return bytes(image.jpegsave_buffer(Q=JPEG_QUALITY, keep="none"))
+        if req.format == "png":
+            return bytes(image.pngsave_buffer(compression=PNG_COMPRESSION, keep="none"))
+        return bytes(image.webpsave_buffer(Q=WEBP_QUALITY, keep="none"))
+
+
+def _rotate(image: pyvips.Image, degrees: float, *, transparent: bool) -> pyvips.Image:
+    if degrees == 0:
+        return image
+    quarter = {90.0: "rot90", 180.0: "rot180", 270.0: "rot270"}.get(degrees)
+    if quarter:
+        return getattr(image, quarter)()
+    # Arbitrary angles: the bounding box of the turned image; the corners transparent
+    # where the format can say so, white otherwise.
+    if transparent and not image.hasalpha():
+        image = image.bandjoin(255)
+    background = [0] * image.bands if transparent else [255] * image.bands
+    return image.rotate(degrees, background=background)
