@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from pycrdt import Doc, Map
+from pycrdt import Awareness, Doc, Map
 
 from crdt import RoomManager, protocol
 from crdt.buses.memory import MemoryBus
@@ -112,5 +112,51 @@ async def test_a_burst_goes_out_merged_stored_first_in_order(tmp_path: Path) -> 
     assert want == {"opening": 0.0, **{f"e{i}": 5.0 for i in range(5)}}
     for editor in editors:
         assert editor.doc.get("m", type=Map).to_py() == want
+    await manager.close()
+    await store.close()
+
+
+class Watcher(Editor):
+    """An editor that also keeps the presence frames it is sent."""
+
+    def __init__(self, name: str, store: GatedStore) -> None:
+        super().__init__(name, store)
+        self.presence_frames: list[bytes] = []
+
+    def send(self, message: bytes) -> None:
+        if message[:1] == b"\x01":
+            self.presence_frames.append(message)
+        super().send(message)
+
+
+async def test_presence_arriving_together_goes_out_as_one_message(tmp_path: Path) -> None:
+    """Two presence messages in one turn, one of them the removal of a client the room never
+    saw (a tab closed before its first state arrived): the others get one merged message,
+    with the state of the person who is there and nothing of the closed tab."""
+    store = GatedStore(tmp_path / "log.db")
+    store.gate.set()
+    await store.open()
+    manager = RoomManager(store, MemoryBus("one"))
+    sender, watcher = Watcher("s", store), Watcher("w", store)
+    room = await manager.join("crowd/canvas/presence", sender)
+    await manager.join("crowd/canvas/presence", watcher)
+
+    watcher.presence_frames.clear()  # what joining brought
+    here = Awareness(Doc())
+    here.set_local_state({"user": {"name": "Lena", "color": "#aa3300"}})
+    gone = Awareness(Doc())
+    gone.set_local_state({"user": {"name": "closed tab"}})
+    gone.set_local_state(None)
+    room.receive(sender, protocol.awareness_message(here.encode_awareness_update([here.client_id])))
+    room.receive(sender, protocol.awareness_message(gone.encode_awareness_update([gone.client_id])))
+    await asyncio.sleep(0)  # the batch goes out at the end of the turn
+    await asyncio.sleep(0)
+
+    assert len(watcher.presence_frames) == 1, watcher.presence_frames
+    seen = Awareness(Doc())
+    for frame in watcher.presence_frames:
+        seen.apply_awareness_update(protocol.parse(frame).payload, "test")  # type: ignore[union-attr]
+    assert seen.states[here.client_id]["user"]["name"] == "Lena"
+    assert gone.client_id not in seen.states
     await manager.close()
     await store.close()
