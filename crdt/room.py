@@ -390,7 +390,10 @@ class Room:
             frame, payload, origin = batch[0]
         else:
             origin = None
-            payload = self.awareness.encode_awareness_update(sorted(ids))
+            # Only clients the awareness knows: a removal of a client it never saw (a tab
+            # closed before its first state arrived) leaves no clock to encode.
+            known = self.awareness.meta
+            payload = self.awareness.encode_awareness_update(sorted(i for i in ids if i in known))
             frame = protocol.awareness_message(payload)
         for other in self._aware:
             if other is not origin:

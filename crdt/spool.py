@@ -313,6 +313,9 @@ class SpooledStore(Store):
             raise StoreError("updates are still spooled: let them reach the store first")
         return await self.store.encrypt_existing(keyring)
 
+    async def ensure_data_key(self, workspace: str) -> None:
+        await self.store.ensure_data_key(workspace)
+
     async def delete_workspace(self, workspace: str) -> list[str]:
         return await self.store.delete_workspace(workspace)
 

@@ -120,6 +120,11 @@ class Store(ABC):
         """Replace stored data keys by key id with these (rewrapped: a rotation)."""
 
     @abstractmethod
+    async def ensure_data_key(self, workspace: str) -> None:
+        """With a keyring: have the workspace's data key in it, loaded or made (for other
+        stores of the workspace's data, the blobs). Without one: nothing."""
+
+    @abstractmethod
     async def delete_workspace(self, workspace: str) -> list[str]:
         """Remove every document of `workspace` (log, checkpoints, seals, versions) and
         destroy its data key; returns the documents removed. Without the key, whatever

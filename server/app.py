@@ -8,8 +8,11 @@ import importlib.metadata
 import logging
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -31,17 +34,20 @@ from server.access.auth import create_auth
 from server.api.table import exception_handlers, rest_api
 from server.health import healthz, readyz
 from server.http.protocol_headers import ProtocolHeaders
+from server.http.security_headers import SecurityHeaders
 from server.live.endpoint import Collab
 from server.live.schema_check import SchemaCheck
 from server.live.terms import WorkspaceTerms
 from server.live.wire import WireCapture
 from server.media.blobs import open_blobs
+from server.media.blobs.sealed import SealedBlobs
 from server.media.images import Images, limits_of
 from server.media.pyramid import serve_setup
 from server.media.tiles import Tiles
 from server.metrics import Metrics
 from server.settings import Settings
 from server.webapp import routes as webapp_routes
+from server.webapp.policy import NOT_FRAMED
 
 log = logging.getLogger("sinopia.server")
 
@@ -58,6 +64,19 @@ async def _bad_document_path(websocket: WebSocket) -> None:
     await websocket.accept()
     error = MalformedMessage("invalid document name: use /collab/{workspace}/{kind}/{id}")
     await websocket.close(error.code, error.reason)
+
+
+def private_work_dir(settings: Settings, instance: str) -> Path:
+    """Where decrypted working copies of media go when data at rest is encrypted:
+    SINOPIA_MEDIA_WORK_DIR, or a directory of this instance's own in memory (/dev/shm)
+    when there is one; readable by the server's user only, removed at stop."""
+    base = settings.media_work_dir
+    if base is None:
+        shm = Path("/dev/shm")
+        base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    path = base / f"sinopia-media-{instance}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
 
 def _version() -> str:
@@ -106,7 +125,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Uploaded files and image pyramids (server/media), and the IIIF Image API's renders.
     serve_setup()
     blobs = open_blobs(settings)
-    images = Images(blobs, settings.data_dir / "media", limits_of(settings))
+    media_dir = settings.data_dir / "media"
+    if keyring is not None:
+        # Uploads sealed with their workspace's key; the decrypted copies libvips reads
+        # (and the scratch files of conversions) kept out of the data directory.
+        blobs = SealedBlobs(blobs, keyring, store.ensure_data_key)
+        media_dir = private_work_dir(settings, instance)
+    images = Images(blobs, media_dir, limits_of(settings))
     tiles = Tiles(images, settings.image_tile_cache_bytes)
 
     @contextlib.asynccontextmanager
@@ -145,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await auth.close()
             tiles.close()
             await blobs.close()
+            if keyring is not None:
+                await asyncio.to_thread(shutil.rmtree, media_dir, True)
             log.info(
                 "stopped: every update is stored", extra={"event": "stop", "instance": instance}
             )
@@ -170,6 +197,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             # Outermost: finds uvicorn's websocket connection for direct writes.
             Middleware(WireCapture),
+            # nosniff, Referrer-Policy, not framed (but embeds), HSTS over https.
+            Middleware(
+                SecurityHeaders,
+                not_framed=NOT_FRAMED,
+                referrer_policy=settings.referrer_policy,
+                hsts_seconds=settings.hsts_seconds,
+                public_https=(settings.public_url or "").startswith("https://"),
+            ),
             # CORS and Link headers of the annotation and IIIF interfaces.
             Middleware(ProtocolHeaders, credentialed_origins=settings.cors_origin_list),
             # Elsewhere, browsers on SINOPIA_CORS_ORIGINS only (with credentials); none by

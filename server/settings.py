@@ -89,6 +89,9 @@ class Settings(AuthSettings, BaseSettings):
     # The master key that encrypts data at rest (`file:///path/master.key`, made by
     # `sinopia admin key create`); unset: data at rest is not encrypted.
     key_url: str | None = None
+    # With a key: where decrypted working copies of uploads (what libvips reads) and
+    # conversion scratch files go; default a private directory in memory (/dev/shm).
+    media_work_dir: Path | None = None
 
     # The store: SQLite in the data directory unless MongoDB is configured.
     store_url: str = "sqlite:"
@@ -160,6 +163,14 @@ class Settings(AuthSettings, BaseSettings):
     # compressing costs CPU per message per client (and rules out direct writes, see
     # server/wire.py). Worth it on slow links with large documents.
     ws_compression: bool = False
+
+    # Security headers (server/http/security_headers.py): HSTS's max-age when served over
+    # https (0: none; raise it once https works for good, as browsers remember it), and
+    # the Referrer-Policy (URLs may carry share-link tokens).
+    hsts_seconds: int = Field(180 * 86400, ge=0)
+    referrer_policy: Literal[
+        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"
+    ] = "same-origin"
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

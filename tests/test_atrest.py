@@ -383,3 +383,29 @@ async def test_an_unencrypted_store_is_encrypted_in_place(
     assert (await again.versions(DOC))[0].note == f"note: {MARKER}"
     with pytest.raises(MasterKeyError, match="encrypted already"):
         await again.encrypt_existing(Keyring(master))
+
+
+async def test_a_spool_holding_updates_is_rewrapped_by_a_rotation(
+    tmp_path: Path, master: keyfile.FileMasterKey
+) -> None:
+    from crdt.spool import rewrap_spool
+
+    spool_path = tmp_path / "data" / "spool.db"
+    away = open_store("mongodb://127.0.0.1:9/db?serverSelectionTimeoutMS=200", tmp_path)
+    spooled = SpooledStore(away, spool_path, 1 << 20, retry_seconds=60, keyring=Keyring(master))
+    await spooled.open()
+    await spooled.append_batch([(DOC, entries(typed("ochre")))])
+    spooled._drainer.cancel()  # type: ignore[union-attr]
+    spooled._db.close()  # type: ignore[union-attr]
+
+    new = keyfile.create(tmp_path / "keys" / "new.key")
+    assert rewrap_spool(spool_path, Keyring(new, retired=[master])) == 1
+    assert rewrap_spool(spool_path, Keyring(new, retired=[master])) == 0  # done already
+    with pytest.raises(MasterKeyError, match=new.key_id):
+        await SpooledStore(away, spool_path, 1 << 20, keyring=Keyring(master)).open()
+    back = open_store(f"sqlite://{tmp_path}/back.db", tmp_path, Keyring(new))
+    drained = SpooledStore(back, spool_path, 1 << 20, keyring=Keyring(new))
+    await drained.open()
+    await drained._drainer  # type: ignore[misc]
+    assert [e.update for e in await drained.read(DOC)] == typed("ochre")
+    await drained.close()

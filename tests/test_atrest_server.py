@@ -6,10 +6,13 @@ command line and the API."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +22,16 @@ from pycrdt import Map
 from pymongo import MongoClient
 
 from crdt.keys import file as keyfile
+from server.cli import main
 from server.directory import operations
 
 from . import access
 from .conftest import ROOT, Process, Running, ServerFactory, eventually
 from .test_iiif_manifests import load
 from .yclient import YClient
+
+# Several tests start `sinopia serve` processes, which take long on a busy machine.
+pytestmark = pytest.mark.timeout(300)
 
 LIVE = "ultramarine-ashes-0815"
 REST = "verdigris-halo-2207"
@@ -33,12 +40,39 @@ WORKSPACE = "museum"
 
 
 def sinopia(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`sinopia ARGS` with `env` set, run in this process (on a thread of its own, so
+    async tests can call it too): the same code as the command, without a second's start
+    per call. `sinopia serve` goes through `serve_process`."""
+    out, err = io.StringIO(), io.StringIO()
+    result: dict[str, int] = {}
+
+    def run() -> None:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result["code"] = main(list(args))
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(120)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(args, result.get("code", -1), out.getvalue(), err.getvalue())
+
+
+def serve_process(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`sinopia serve ...` as a real process (expected to refuse and exit)."""
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "server.cli", "serve", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=100,
         env={**os.environ, **env},
     )
 
@@ -189,17 +223,17 @@ def test_the_server_refuses_to_start_without_its_key(
     data = encrypted_data_dir(tmp_path, key)
     secret = key.path.read_text().split()[1]  # type: ignore[union-attr]
     # No key: one line naming the key it needs, by fingerprint.
-    refused = sinopia("serve", "--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL="")
+    refused = serve_process("--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL="")
     line = one_line_error(refused, key.key_id, "SINOPIA_KEY_URL")
     # Another key: it says which it needs and which it was given.
     other = keyfile.create(tmp_path / "keys" / "other.key")
-    wrong = sinopia(
-        "serve", "--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL=f"file://{other.path}"
+    wrong = serve_process(
+        "--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL=f"file://{other.path}"
     )
     line += one_line_error(wrong, key.key_id, other.key_id)
     # A key file that is not there.
-    missing = sinopia(
-        "serve", "--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL="file:///nowhere/k.key"
+    missing = serve_process(
+        "--data-dir", str(data), "--port", "0", SINOPIA_KEY_URL="file:///nowhere/k.key"
     )
     line += one_line_error(missing, "/nowhere/k.key")
     assert secret not in line
@@ -213,7 +247,7 @@ async def test_serve_logs_no_plaintext_and_no_key(
         "keyed", env={"SINOPIA_KEY_URL": f"file://{key.path}", "SINOPIA_LOG_LEVEL": "debug"}
     )
     process.settings = process.settings.model_copy(update={"key_url": f"file://{key.path}"})
-    server = await process.start()
+    server = await process.start(timeout=90)
     await annotate(server)
     assert process.terminate() in (0, -signal.SIGTERM)
     log = process.log.read_text()
@@ -224,7 +258,7 @@ async def test_serve_logs_no_plaintext_and_no_key(
 
 async def test_serve_without_a_key_warns_on_stderr(process_factory: Any) -> None:
     process: Process = process_factory("plain")
-    await process.start()
+    await process.start(timeout=90)
     assert process.terminate() in (0, -signal.SIGTERM)
     lines = process.log.read_text().splitlines()
     assert "sinopia: warning: data at rest is not encrypted: set SINOPIA_KEY_URL" in lines[0]
@@ -354,3 +388,64 @@ def test_an_unencrypted_data_directory_is_encrypted_by_a_command(
     assert member.returncode == 0, member.stderr
     listed = sinopia("admin", "user", "list", *where, **env)
     assert MAIL in listed.stdout
+
+
+async def test_uploaded_images_are_sealed_and_still_served(
+    make_server: ServerFactory, key: keyfile.FileMasterKey, tmp_path: Path
+) -> None:
+    from server.media.sniff import sniff
+
+    from .pictures import picture
+
+    work = tmp_path / "media-work"
+    server = await make_server(key_url=f"file://{key.path}", media_work_dir=work)
+    server.workspace(WORKSPACE)
+    name = "malachite-ledger-3141.png"
+    source = tmp_path / "upload.png"
+    picture(900, 700).write_to_file(str(source))
+    images = server.app.state.images  # type: ignore[union-attr]
+    await images.take(WORKSPACE, source, sniff(source.read_bytes()[:512]), name, lambda p: "p1")
+
+    async with server.http() as http:
+        info = await http.get(f"/iiif/{WORKSPACE}/image/p1/info.json")
+        assert info.status_code == 200 and info.json()["width"] == 900
+        tile = await http.get(f"/iiif/{WORKSPACE}/image/p1/0,0,512,512/256,/0/default.jpg")
+        assert tile.status_code == 200 and tile.content[:3] == b"\xff\xd8\xff"
+    stored = await images.get(WORKSPACE, "p1")
+    pyramid = await server.app.state.blobs.read_all(stored.key)  # type: ignore[union-attr]
+    assert pyramid[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # a TIFF, decrypted
+
+    data = everything_at_rest(server.data_dir)
+    assert name.encode() not in data  # the uploader's file name, in the image's record
+    windows = [
+        pyramid[i : i + 48] for i in range(0, len(pyramid) - 48, max(1, len(pyramid) // 200))
+    ]
+    telling = [w for w in windows if len(set(w)) >= 24]  # not runs of zeros or one colour
+    assert len(telling) > 20
+    assert not [w for w in telling if w in data], "pyramid bytes found at rest"
+    # What libvips reads is a decrypted copy outside the data directory, gone at stop.
+    assert any(work.rglob("*.tif"))
+    assert server.stop is not None
+    await server.stop()
+    assert not any(work.rglob("*.tif"))
+
+
+def test_backups_of_an_encrypted_data_directory_are_encrypted(
+    tmp_path: Path, key: keyfile.FileMasterKey
+) -> None:
+    data = encrypted_data_dir(tmp_path, key)
+    env = {"SINOPIA_KEY_URL": f"file://{key.path}"}
+    where = ("--data-dir", str(data))
+    assert sinopia("admin", "user", "add", "lapis", "--email", MAIL, *where, **env).returncode == 0
+    backup = tmp_path / "backup"
+    made = sinopia("admin", "backup", str(backup), *where, **env)
+    assert made.returncode == 0, made.stderr
+    copied = b"".join(p.read_bytes() for p in backup.rglob("*") if p.is_file())
+    assert MAIL.encode() not in copied and b"Book of Hours" not in copied
+    # Restored elsewhere it needs the same key, and verifies with it.
+    new = tmp_path / "restored"
+    restored = sinopia("admin", "restore", str(backup), "--data-dir", str(new), **env)
+    assert restored.returncode == 0, restored.stderr
+    one_line_error(sinopia("history", "verify", "--data-dir", str(new)), key.key_id)
+    verified = sinopia("history", "verify", "--data-dir", str(new), **env)
+    assert verified.returncode == 0 and "FAIL" not in verified.stdout, verified

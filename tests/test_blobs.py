@@ -11,19 +11,35 @@ from pathlib import Path
 
 import pytest
 
+from crdt.keyring import Keyring
+from crdt.keys import file as keyfile
+from crdt.store import Store
+from crdt.stores import open_store
 from server.media.blobs import BlobNotFound, Blobs, BlobTooLarge, open_blobs
+from server.media.blobs.sealed import SealedBlobs
 from server.settings import Settings
 
-BACKENDS = ["files", "gridfs"]
+# Each backend plain, and encrypted at rest (server/media/blobs/sealed.py) with the data
+# keys of a store beside it, as the server has.
+BACKENDS = ["files", "gridfs", "files+key", "gridfs+key"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def make_blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator:
     opened: list[Blobs] = []
-    mongo = request.getfixturevalue("mongo_database") if request.param == "gridfs" else None
+    stores: list[Store] = []
+    gridfs = request.param.startswith("gridfs")
+    mongo = request.getfixturevalue("mongo_database") if gridfs else None
+    master = keyfile.create(tmp_path / "master.key") if request.param.endswith("+key") else None
 
     async def make() -> Blobs:
         blobs = open_blobs(Settings(data_dir=tmp_path, mongo_url=mongo))
+        if master is not None:
+            keyring = Keyring(master)
+            store = open_store(f"sqlite://{tmp_path}/keys.db", tmp_path, keyring)
+            await store.open()
+            stores.append(store)
+            blobs = SealedBlobs(blobs, keyring, store.ensure_data_key)
         await blobs.open()
         opened.append(blobs)
         return blobs
@@ -31,6 +47,8 @@ async def make_blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     yield make
     for blobs in opened:
         await blobs.close()
+    for store in stores:
+        await store.close()
 
 
 @pytest.fixture

@@ -197,11 +197,9 @@ async def test_cookbook_0261_is_found_by_content_search(server: Running) -> None
         assert annotation["motivation"] == "tagging"
         assert annotation["target"]["selector"]["type"] == "SvgSelector"
         # Attributed to the import: the signed-in importer when the source names nobody.
-        assert annotation["creator"] == {
-            "id": "urn:sinopia:user:tester",
-            "type": "Person",
-            "name": "tester",
-        }
+        creator = annotation["creator"]
+        assert (creator["type"], creator["name"]) == ("Person", "tester")
+        assert creator["id"].startswith("urn:sinopia:user:")  # the importer's pseudonymous IRI
         assert annotation["created"]
 
         v2 = await _search(http, "Gänseliesel")
@@ -225,7 +223,7 @@ async def test_cookbook_0261_is_found_by_content_search(server: Running) -> None
         # History says who imported it: one change, by the importer.
         history = (await http.get(f"/api/history/{subject['document']}")).json()
         (change,) = history["changes"]
-        assert change["principal"].startswith("token:tester")
+        assert change["principal"].startswith("token:")  # the importer's token
 
 
 async def test_cookbook_0269_embedded_and_referenced(

@@ -6,9 +6,13 @@ unconfirmed."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
+import bson
 import httpx
+import pytest
+from pymongo import MongoClient
 
 from .access import user_id, user_token
 from .conftest import Running, ServerFactory
@@ -35,13 +39,15 @@ async def _ada_at_work(server: Running) -> tuple[str, str, str]:
     return token, path, document
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "mongodb"])
 async def test_export_then_erase_keeps_history_verifying(
-    make_server: ServerFactory, tmp_path: Path
+    make_server: ServerFactory, tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    server = await make_server(seal_interval_seconds=0.05)
+    mongo = request.getfixturevalue("mongo_database") if backend == "mongodb" else None
+    server = await make_server(seal_interval_seconds=0.05, mongo_url=mongo)
     token, path, document = await _ada_at_work(server)
     ada = await user_id(server, NAME)
-    data = ["--data-dir", str(server.data_dir)]
+    data = ["--data-dir", str(server.data_dir), *(["--mongo-url", mongo] if mongo else [])]
 
     code, out, err = await sinopia("admin", "user", "export", NAME, *data)
     assert code == 0, err
@@ -91,13 +97,19 @@ async def test_export_then_erase_keeps_history_verifying(
     assert code == 1 and f"no user '{NAME}'" in err, err
     code, _, err = await sinopia("admin", "user", "erase", ada, "--yes", *data)
     assert code == 1 and "already erased" in err, err
-    # The directory's own file no longer holds her name anywhere.
-    assert NAME.encode() not in _records(server.data_dir / "directory.db")
+    # The directory's users no longer hold her name anywhere.
+    assert NAME.encode() not in _users(server.data_dir / "directory.db", mongo)
 
 
-def _records(db: Path) -> bytes:
-    import sqlite3
-
+def _users(db: Path, mongo: str | None) -> bytes:
+    """Every user record of the directory, as stored."""
+    if mongo:
+        client: MongoClient[dict] = MongoClient(mongo, serverSelectionTimeoutMS=5000)
+        try:
+            found = client.get_default_database()["directory"].find({"kind": "user"})
+            return b"".join(bson.encode(d) for d in found)
+        finally:
+            client.close()
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT data FROM records WHERE kind = 'user'").fetchall()
     return b"".join(row[0].encode() for row in rows)

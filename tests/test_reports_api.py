@@ -430,3 +430,28 @@ async def test_reports_are_listed_and_due_checks_found(make_server: ServerFactor
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.split()[0] == "a", done.stdout + done.stderr
+
+
+async def test_the_reports_that_link_to_a_canvas_are_found_with_their_entries(
+    museum: Museum,
+) -> None:
+    """What the canvas page shows beside an annotation: the damage entries pointing at it."""
+    async with museum.http("ed") as ed:
+        made = await ed.post(f"/api/reports/{WS}", json=museum.report(id="linked"))
+        assert made.status_code == 201, made.text
+        other = await ed.post(f"/api/reports/{WS}", json=museum.report(id="plain", damage=[]))
+        assert other.status_code == 201, other.text
+        found = await ed.get(f"/api/reports/{WS}", params={"subject": museum.canvas})
+        assert found.status_code == 200, found.text
+        reports = found.json()["reports"]
+        assert [r["id"] for r in reports] == ["linked"]
+        assert reports[0]["damage"] == [
+            {
+                "id": "d1",
+                "term": "crack",
+                "severity": "moderate",
+                "annotations": [museum.annotation],
+            }
+        ]
+        none = await ed.get(f"/api/reports/{WS}", params={"subject": "canvas/elsewhere"})
+        assert none.json()["reports"] == []

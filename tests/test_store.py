@@ -363,7 +363,10 @@ from crdt.types import NewEntry
 async def main() -> None:
     go = Path(sys.argv[2])
     print("ready", flush=True)
+    given_up = time.monotonic() + 300  # a test that died never says go: do not spin on
     while not go.exists():  # all start together
+        if time.monotonic() > given_up:
+            sys.exit("never told to go")
         time.sleep(0.001)
     store = open_store(sys.argv[1], go.parent)
     await store.open()
@@ -393,12 +396,17 @@ def test_sqlite_file_opened_by_many_processes_at_once(tmp_path: Path) -> None:
             )
             for _ in range(6)
         ]
-        for proc in procs:  # every one has started and waits
-            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-        go.touch()
-        for proc in procs:
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err[-500:]
+        try:
+            for proc in procs:  # every one has started and waits
+                assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+            go.touch()
+            for proc in procs:
+                _, err = proc.communicate(timeout=60)
+                assert proc.returncode == 0, err[-500:]
+        finally:  # a failed or timed-out attempt leaves no process behind
+            for proc in procs:
+                proc.kill()
+                proc.wait()
         with sqlite3.connect(tmp_path / f"shared{attempt}.db") as db:
             seqs = [row[0] for row in db.execute("SELECT seq FROM entries ORDER BY seq")]
         assert seqs == list(range(1, 6 * 20 + 1))  # every append, numbered once

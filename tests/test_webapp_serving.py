@@ -69,7 +69,10 @@ async def test_app_paths_answer_the_app_with_a_strict_policy(built: Path, server
         missing = await http.get("/api/nothing-here")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
-        assert "content-security-policy" not in (await http.get("/healthz")).headers
+        # (only the policy every response has: never framed; server.http.security_headers)
+        assert (await http.get("/healthz")).headers["content-security-policy"] == (
+            "frame-ancestors 'none'"
+        )
 
 
 async def _signed_in(server: Running, name: str) -> httpx.AsyncClient:

@@ -648,6 +648,10 @@ class MongoStore(Store):
         state = b"".join([bytes(found["state"]), *rest])
         return Checkpoint(found["doc"], found["seq"], state, found["time_ms"])
 
+    async def ensure_data_key(self, workspace: str) -> None:
+        with _errors():
+            await self._ensure_keys([workspace + "/"])
+
     async def delete_workspace(self, workspace: str) -> list[str]:
         docs = await self.documents(workspace + "/")
         match = {"doc": {"$regex": "^" + re.escape(workspace + "/")}}

@@ -522,6 +522,11 @@ class SQLiteStore(Store):
 
         return await self._writer.run(encrypt)
 
+    async def ensure_data_key(self, workspace: str) -> None:
+        keyring = self.keyring
+        if keyring is not None and not keyring.has(workspace):
+            await self._writer.run(lambda conn: self._ensure_keys(conn, [workspace + "/"]))
+
     async def delete_workspace(self, workspace: str) -> list[str]:
         prefix = workspace + "/"
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -283,11 +283,11 @@ def _workspace(request: Request) -> str:
         201: "Taken: the subjects made, and the manifest",
         400: "Not a form with a file, or a damaged or truncated image",
         413: "Over the size, pixel or page limit",
-        415: "Not an image we read (SVG, HTML, PDF, text, ...)",
+        415: "Not an image or 3D model we read (SVG, HTML, PDF, text, ...)",
     },
 )
 async def upload(request: Request) -> Response:
-    """Upload an image: one subject per image (per page of a multi-page TIFF).
+    """Upload an image (one subject per image, per page of a multi-page TIFF) or a 3D model.
 
     Send `multipart/form-data` with the file in the field `file`. The bytes decide what
     it is (JPEG, PNG, TIFF including BigTIFF, 16-bit and multi-page, WebP), not its name.
@@ -297,6 +297,8 @@ async def upload(request: Request) -> Response:
     SINOPIA_MEDIA_MAX_UPLOAD_BYTES while it streams (413), an image whose header claims
     more than SINOPIA_MEDIA_MAX_PIXELS (413, before decoding), SVG and other active
     content, or anything else we do not read (415), damaged, truncated or empty (400).
+    A glTF 2.0 / GLB model (structure checked, size limited: server/api/models.py) makes
+    one `model` subject whose file is served at its `model` URL.
     """
     workspace = _workspace(request)
     images = images_of(request)

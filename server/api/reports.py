@@ -318,17 +318,27 @@ async def _load(request: Request, name: DocumentName, terms: Vocabulary) -> Repo
     params=(
         Param("status", "query", "only reports with this status"),
         Param("due", "query", "only checks due by this date (YYYY-MM-DD)"),
+        Param(
+            "subject",
+            "query",
+            "only reports with damage entries linked to this subject (canvas/<id>), "
+            "each with those entries",
+        ),
     ),
 )
 async def list_reports(request: Request) -> Response:
     """The workspace's reports (or their CollectionSpace CSV).
 
     Each report's id, type, title, status, date, object and next check, newest first.
+    With `subject`, only the reports whose damage entries link to that subject's
+    annotations, each with those entries (`damage`: id, term, annotation ids): what the
+    canvas page shows beside an annotation.
     """
     workspace = request.path_params["workspace"]
     offer = negotiate(request, [JSON, CSV])
     status = request.query_params.get("status")
     due_text = request.query_params.get("due")
+    subject = request.query_params.get("subject")
     try:
         due = date.fromisoformat(due_text) if due_text else None
     except ValueError:
@@ -345,6 +355,8 @@ async def list_reports(request: Request) -> Response:
         if status and report.status != status:
             continue
         if due and (report.next_check is None or report.next_check > due):
+            continue
+        if subject and not _linked(report, subject):
             continue
         found.append((name, report))
     found.sort(key=lambda item: item[1].date or date.min, reverse=True)
@@ -364,11 +376,26 @@ async def list_reports(request: Request) -> Response:
                     "condition": report.condition,
                     "next_check": report.next_check.isoformat() if report.next_check else None,
                     "previous": report.previous,
+                    **({"damage": _linked(report, subject)} if subject else {}),
                 }
                 for name, report in found
             ]
         }
     )
+
+
+def _linked(report: Report, subject: str) -> list[dict[str, Any]]:
+    """The report's damage entries linked to annotations of `subject`."""
+    return [
+        {
+            "id": entry.id,
+            "term": entry.term,
+            "severity": entry.severity,
+            "annotations": [a.annotation for a in entry.annotations if a.subject == subject],
+        }
+        for entry in report.damage
+        if any(a.subject == subject for a in entry.annotations)
+    ]
 
 
 @api.get(ONE, "read", statuses={404: "No such report", 406: "Not available in that format"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -204,6 +206,10 @@ async def delete_workspace(request: Request) -> Response:
     for doc in [d for d in state.manager.rooms if d.startswith(prefix)]:
         await state.manager.evict(doc)
     removed = await state.store.delete_workspace(name)
+    if state.keyring is not None:
+        # Decrypted working copies of images are named by content, not by workspace: all
+        # go (the others are copied again when next read).
+        await asyncio.to_thread(shutil.rmtree, state.images.work_dir / "pyramids", True)
     # This instance knows now (other instances within their access poll).
     await auth.watch_once()
     return json(Deleted(deleted=name, documents=len(removed)))

@@ -50,6 +50,13 @@ def configure_workspace_delete(workspaces: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or replaced
+        return False
+
+
 def _create(args: argparse.Namespace) -> int:
     """Make a new master key file (mode 0600; an existing file is never overwritten)."""
     path: Path = args.file.absolute()
@@ -173,7 +180,7 @@ def _workspace_delete(args: argparse.Namespace) -> int:
     data_dir(settings, create=False)
     name = args.workspace
     if not args.yes:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise Fail("give --yes to delete without a terminal to confirm on", USAGE)
         print(
             f"This destroys workspace {name} and its whole history for good; no backup "

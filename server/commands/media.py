@@ -204,6 +204,7 @@ async def _into_store(
     from crdt.buses import open_bus
     from crdt.errors import InvalidName
     from crdt.stores import open_store
+    from server.api import models  # noqa: F401 - registers the 3D model uploader
     from server.api.media import Upload, new_upload_id, take
     from server.directory import open_directory
     from server.http.problems import HTTPProblem

@@ -51,6 +51,8 @@ class SealedDirectory(Directory):
 
     def __getattr__(self, name: str) -> Any:
         # Whatever else the backend offers (its path, its database), as it is.
+        if name == "inner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def describe(self) -> str:

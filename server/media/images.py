@@ -85,6 +85,8 @@ class Images:
         self.limits = limits
         self._records: OrderedDict[tuple[str, str], StoredImage] = OrderedDict()
         self._fetching: dict[str, asyncio.Future[Path]] = {}
+        # Pyramids found on this machine, by hash (stored images never change).
+        self._local: dict[str, Path] = {}
 
     def temp_dir(self) -> Path:
         """A fresh private directory for one upload's files (the caller removes it)."""
@@ -175,15 +177,21 @@ class Images:
         return image
 
     async def delete(self, workspace: str, image_id: str) -> None:
-        self._records.pop((workspace, image_id), None)
+        gone = self._records.pop((workspace, image_id), None)
+        if gone is not None:
+            self._local.pop(gone.sha256, None)
         for name in (RECORD, PYRAMID):
             await self.blobs.delete(image_key(workspace, image_id, name))
 
     async def pyramid_file(self, image: StoredImage) -> Path:
         """A local file holding the image's pyramid: the blob store's own, or a copy of a
         remote one (made once, named by its hash, shared by concurrent readers)."""
+        known = self._local.get(image.sha256)
+        if known is not None:
+            return known
         local = await self.blobs.local_path(image.key)
         if local is not None:
+            self._local[image.sha256] = local
             return local
         copy = self.work_dir / "pyramids" / f"{image.sha256}.tif"
         if copy.exists():

@@ -35,8 +35,12 @@ _TYPES = {1: "B", 2: "B", 3: "H", 4: "I", 7: "B", 16: "Q", 17: "q", 18: "Q"}
 def serve_setup() -> None:
     """libvips in the server: only the TIFF loader (our pyramids), one thread per render
     (concurrency comes from rendering several requests at once), a small operation cache."""
+    import logging
+
     from server.media.convert import restrict_loaders
 
+    # libvips says "threadpool completed" at info level for every render.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
     restrict_loaders()
     pyvips.concurrency_set(1)
     pyvips.cache_set_max(100)

@@ -30,6 +30,11 @@ log = logging.getLogger("sinopia.webapp")
 MAX_ORIGINS = 100
 
 
+# What every other response says (server.http.security_headers): never framed. Embed
+# pages, made to be framed, give their own.
+NOT_FRAMED = "frame-ancestors 'none'"
+
+
 def content_security_policy(origins: Iterable[str] = ()) -> str:
     sources = " ".join(sorted(set(origins)))
     extra = f" {sources}" if sources else ""
@@ -46,7 +51,7 @@ def content_security_policy(origins: Iterable[str] = ()) -> str:
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            NOT_FRAMED,
         ]
     )
 

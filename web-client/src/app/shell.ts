@@ -18,7 +18,7 @@ type SubjectPage = (app: AppContext, ws: string, id: string) => Promise<PageView
 const SUBJECT_PAGES: Record<Kind, () => Promise<SubjectPage | null>> = {
   canvas: async () => (await import('../canvas/page')).canvasPage,
   model: async () => (await import('../model/page')).modelPage,
-  report: async () => null,
+  report: async () => (await import('../reports/page')).reportPage,
 };
 
 export const boot = async (root: HTMLElement): Promise<void> => {
@@ -123,7 +123,8 @@ class Shell implements AppContext {
     replace(this.statusEl, el);
   }
 
-  toast(message: string, kind: 'info' | 'error' = 'info'): void {
+  // An arrow function: pages hand `ctx.toast` on as a plain function.
+  readonly toast = (message: string, kind: 'info' | 'error' = 'info'): void => {
     const item = h(
       'div',
       { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : null },
@@ -132,7 +133,7 @@ class Shell implements AppContext {
     );
     this.toasts.append(item);
     setTimeout(() => item.remove(), kind === 'error' ? 12000 : 5000);
-  }
+  };
 
   rerender(): void {
     void this.show();

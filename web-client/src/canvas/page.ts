@@ -94,7 +94,7 @@ const CLOSED: Record<number, Trouble> = { 4401: 'forbidden', 4403: 'forbidden', 
 
 export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promise<PageView> => {
   const back = { href: workspacePath(ws), label: t('error.backToWorkspace') };
-  const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.name ?? 'unknown'}`, name: ctx.me.principal };
+  const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.id ?? 'unknown'}`, name: ctx.me.principal };
   const badge = h('span', { class: 'connection connection-connecting', role: 'status', 'aria-live': 'polite' }, t(CONNECTION.connecting));
   const title = h('h1', { id: 'canvas-title', class: 'canvas-title' }, id);
   const host = h('div', { class: 'canvas-host' }, h('p', { class: 'loading' }, t('canvas.opening')));

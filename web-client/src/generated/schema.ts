@@ -653,6 +653,548 @@ export const SEVERITIES = [
   }
 ] as const;
 
+export const REPORT = "report" as const;
+
+export const REPORT_FIELDS = {
+  "CHECKER": "checker",
+  "COMPLETENESS": "completeness",
+  "CONDITION": "condition",
+  "CONSERVATORS": "conservators",
+  "DATE": "date",
+  "ENVIRONMENT": "environment",
+  "HAZARDS": "hazards",
+  "LOAN": "loan",
+  "METHOD": "method",
+  "MODIFIED": "modified",
+  "NEXT_CHECK": "next_check",
+  "OBJECT": "object",
+  "PREVIOUS": "previous",
+  "PRIORITY": "priority",
+  "REASON": "reason",
+  "RECORDER": "recorder",
+  "REFERENCE": "reference",
+  "REQUIREMENTS": "requirements",
+  "SIGNATURE": "signature",
+  "STATUS": "status",
+  "SUPERSEDED_BY": "superseded_by",
+  "SUPERSEDES": "supersedes",
+  "TITLE": "title",
+  "TREATMENT_PURPOSE": "treatment_purpose",
+  "TYPE": "type"
+} as const;
+
+export const REPORT_TEXTS = [
+  "summary",
+  "recommendations",
+  "assessment",
+  "proposal",
+  "treatment"
+] as const;
+
+export const REPORT_LISTS = [
+  "damage",
+  "steps",
+  "analyses",
+  "images",
+  "attachments"
+] as const;
+
+export const REPORT_APPROVALS = "approvals" as const;
+
+export const REPORT_DAMAGE = "damage" as const;
+
+export const WORKFLOW_FIELDS = [
+  "signature",
+  "status",
+  "superseded_by",
+  "supersedes"
+] as const;
+
+export const LOCKED_STATUSES = [
+  "approved",
+  "superseded"
+] as const;
+
+export const DAMAGE_FIELDS = {
+  "ACTIVITY": "activity",
+  "ANNOTATIONS": "annotations",
+  "EXTENT": "extent",
+  "ID": "id",
+  "LOCATION": "location",
+  "NOTE": "note",
+  "PHOTOGRAPHS": "photographs",
+  "SEVERITY": "severity",
+  "TERM": "term",
+  "TRACKS": "tracks"
+} as const;
+
+export const EXTENT_FIELDS = {
+  "UNIT": "unit",
+  "VALUE": "value"
+} as const;
+
+export const LINK_FIELDS = {
+  "ANNOTATION": "annotation",
+  "SUBJECT": "subject"
+} as const;
+
+export const PHOTO_FIELDS = {
+  "CAPTION": "caption",
+  "ID": "id",
+  "LIGHTING": "lighting",
+  "REGION": "region",
+  "SERVICE": "service",
+  "SUBJECT": "subject"
+} as const;
+
+export const OBJECT_FIELDS = {
+  "DATE": "date",
+  "DIMENSIONS": "dimensions",
+  "IDENTIFIER": "identifier",
+  "MAKER": "maker",
+  "MATERIALS": "materials",
+  "SUBJECTS": "subjects",
+  "TITLE": "title"
+} as const;
+
+export const ENVIRONMENT_FIELDS = {
+  "HUMIDITY": "humidity",
+  "LIGHT": "light",
+  "NOTES": "notes",
+  "TEMPERATURE": "temperature",
+  "UV": "uv"
+} as const;
+
+export const REQUIREMENT_FIELDS = [
+  "display",
+  "environmental",
+  "handling",
+  "packing",
+  "security",
+  "storage",
+  "special"
+] as const;
+
+export const LOAN_FIELDS = {
+  "BORROWER": "borrower",
+  "COURIER": "courier",
+  "HANDOVER": "handover",
+  "LENDER": "lender",
+  "NUMBER": "number",
+  "REGISTRAR": "registrar",
+  "VENUE": "venue"
+} as const;
+
+export const APPROVAL_FIELDS = {
+  "ACTION": "action",
+  "AGENT": "agent",
+  "AT": "at",
+  "NOTE": "note",
+  "ROLE": "role"
+} as const;
+
+export const REPORT_VOCABULARIES = {
+  "type": [
+    {
+      "value": "condition",
+      "label": "Condition check / technical assessment"
+    },
+    {
+      "value": "loan",
+      "label": "Loan condition report"
+    },
+    {
+      "value": "treatment",
+      "label": "Treatment record"
+    }
+  ],
+  "status": [
+    {
+      "value": "draft",
+      "label": "Draft"
+    },
+    {
+      "value": "in-review",
+      "label": "In review"
+    },
+    {
+      "value": "in-treatment",
+      "label": "Proposal approved, treatment under way"
+    },
+    {
+      "value": "approved",
+      "label": "Approved and signed"
+    },
+    {
+      "value": "superseded",
+      "label": "Superseded"
+    }
+  ],
+  "condition": [
+    {
+      "value": "excellent",
+      "label": "Excellent"
+    },
+    {
+      "value": "good",
+      "label": "Good"
+    },
+    {
+      "value": "fair",
+      "label": "Fair"
+    },
+    {
+      "value": "poor",
+      "label": "Poor"
+    },
+    {
+      "value": "unstable",
+      "label": "Unstable"
+    }
+  ],
+  "completeness": [
+    {
+      "value": "complete",
+      "label": "Complete"
+    },
+    {
+      "value": "incomplete",
+      "label": "Incomplete"
+    },
+    {
+      "value": "fragment",
+      "label": "Fragment"
+    }
+  ],
+  "priority": [
+    {
+      "value": "urgent",
+      "label": "Urgent"
+    },
+    {
+      "value": "high",
+      "label": "High"
+    },
+    {
+      "value": "medium",
+      "label": "Medium"
+    },
+    {
+      "value": "low",
+      "label": "Low"
+    },
+    {
+      "value": "none",
+      "label": "No treatment needed"
+    }
+  ],
+  "reason": [
+    {
+      "value": "acquisition",
+      "label": "Acquisition"
+    },
+    {
+      "value": "loan-out",
+      "label": "Outgoing loan"
+    },
+    {
+      "value": "loan-in",
+      "label": "Incoming loan"
+    },
+    {
+      "value": "exhibition",
+      "label": "Exhibition"
+    },
+    {
+      "value": "survey",
+      "label": "Collection survey"
+    },
+    {
+      "value": "treatment",
+      "label": "Conservation treatment"
+    },
+    {
+      "value": "incident",
+      "label": "Incident"
+    },
+    {
+      "value": "other",
+      "label": "Other"
+    }
+  ],
+  "method": [
+    {
+      "value": "visual",
+      "label": "Visual examination"
+    },
+    {
+      "value": "magnification",
+      "label": "Under magnification"
+    },
+    {
+      "value": "imaging",
+      "label": "Technical imaging"
+    },
+    {
+      "value": "analysis",
+      "label": "Scientific analysis"
+    },
+    {
+      "value": "other",
+      "label": "Other"
+    }
+  ],
+  "handover": [
+    {
+      "value": "outgoing",
+      "label": "Outgoing (leaving the lender)"
+    },
+    {
+      "value": "incoming",
+      "label": "Incoming (arriving at the borrower)"
+    },
+    {
+      "value": "during",
+      "label": "During the loan"
+    },
+    {
+      "value": "returning",
+      "label": "Returning (back at the lender)"
+    }
+  ],
+  "severity": [
+    {
+      "value": "minor",
+      "label": "Minor"
+    },
+    {
+      "value": "moderate",
+      "label": "Moderate"
+    },
+    {
+      "value": "severe",
+      "label": "Severe"
+    }
+  ],
+  "activity": [
+    {
+      "value": "active",
+      "label": "Active"
+    },
+    {
+      "value": "stable",
+      "label": "Stable"
+    },
+    {
+      "value": "unknown",
+      "label": "Not determined"
+    }
+  ],
+  "extent-unit": [
+    {
+      "value": "mm",
+      "label": "mm"
+    },
+    {
+      "value": "cm",
+      "label": "cm"
+    },
+    {
+      "value": "m",
+      "label": "m"
+    },
+    {
+      "value": "mm2",
+      "label": "mm²"
+    },
+    {
+      "value": "cm2",
+      "label": "cm²"
+    },
+    {
+      "value": "m2",
+      "label": "m²"
+    },
+    {
+      "value": "percent",
+      "label": "% of the surface"
+    },
+    {
+      "value": "count",
+      "label": "occurrences"
+    }
+  ],
+  "lighting": [
+    {
+      "value": "normal",
+      "label": "Normal light"
+    },
+    {
+      "value": "raking",
+      "label": "Raking light"
+    },
+    {
+      "value": "transmitted",
+      "label": "Transmitted light"
+    },
+    {
+      "value": "uv",
+      "label": "Ultraviolet fluorescence"
+    },
+    {
+      "value": "ir",
+      "label": "Infrared"
+    }
+  ],
+  "image-role": [
+    {
+      "value": "before",
+      "label": "Before"
+    },
+    {
+      "value": "during",
+      "label": "During"
+    },
+    {
+      "value": "after",
+      "label": "After"
+    },
+    {
+      "value": "general",
+      "label": "General"
+    }
+  ],
+  "analysis-kind": [
+    {
+      "value": "analysis",
+      "label": "Analysis"
+    },
+    {
+      "value": "sample",
+      "label": "Sample"
+    }
+  ]
+} as const;
+
+export const WORKFLOW = [
+  {
+    "state": "draft",
+    "action": "submit",
+    "role": "editor",
+    "types": [
+      "condition",
+      "loan",
+      "treatment"
+    ],
+    "target": "in-review",
+    "when": "always",
+    "records": "submitted"
+  },
+  {
+    "state": "in-treatment",
+    "action": "submit",
+    "role": "editor",
+    "types": [
+      "treatment"
+    ],
+    "target": "in-review",
+    "when": "always",
+    "records": "submitted"
+  },
+  {
+    "state": "in-review",
+    "action": "return",
+    "role": "lead",
+    "types": [
+      "condition",
+      "loan",
+      "treatment"
+    ],
+    "target": "draft",
+    "when": "proposal-pending",
+    "records": "returned"
+  },
+  {
+    "state": "in-review",
+    "action": "return",
+    "role": "lead",
+    "types": [
+      "treatment"
+    ],
+    "target": "in-treatment",
+    "when": "proposal-approved",
+    "records": "returned"
+  },
+  {
+    "state": "in-review",
+    "action": "approve",
+    "role": "lead",
+    "types": [
+      "treatment"
+    ],
+    "target": "in-treatment",
+    "when": "proposal-pending",
+    "records": "approved-proposal"
+  },
+  {
+    "state": "in-review",
+    "action": "approve",
+    "role": "lead",
+    "types": [
+      "treatment"
+    ],
+    "target": "approved",
+    "when": "proposal-approved",
+    "records": "approved"
+  },
+  {
+    "state": "in-review",
+    "action": "approve",
+    "role": "lead",
+    "types": [
+      "condition"
+    ],
+    "target": "approved",
+    "when": "always",
+    "records": "approved"
+  },
+  {
+    "state": "in-review",
+    "action": "sign",
+    "role": "editor",
+    "types": [
+      "loan"
+    ],
+    "target": "approved",
+    "when": "always",
+    "records": "signed"
+  },
+  {
+    "state": "approved",
+    "action": "supersede",
+    "role": "editor",
+    "types": [
+      "condition",
+      "loan",
+      "treatment"
+    ],
+    "target": "superseded",
+    "when": "always",
+    "records": "superseded"
+  }
+] as const;
+
+export const HANDOVER_SIGNATURES = 2 as const;
+
+export const REPORT_LIMITS = {
+  "MAX_TEXT_BYTES": 262144,
+  "MAX_DAMAGE_ENTRIES": 500,
+  "MAX_LINKS": 100,
+  "SHORT": 500,
+  "NOTE": 5000,
+  "WORKFLOW_NOTE": 2000
+} as const;
+
 export type Kind = (typeof KINDS)[number];
 export type Motivation = (typeof MOTIVATIONS)[number];
 export type BodyPurpose = (typeof BODY_PURPOSES)[number];

@@ -10,6 +10,7 @@ import { canEditTagList, canImport, canManageMembers } from '../roles/rules';
 import { h } from '../ui/dom';
 import { importPanel } from './import';
 import { membersPanel } from './members';
+import { reportsPanel } from './reports';
 import { subjectsPanel } from './subjects';
 import { tagsPanel } from './tags';
 import { roleLabel } from '../home/page';
@@ -35,6 +36,7 @@ export const workspacePage = async (ctx: AppContext, ws: string): Promise<PageVi
       role ? h('span', { class: 'badge' }, t('workspace.yourRole', { role: roleLabel(role) })) : null,
     ),
     subjects.node,
+    reportsPanel(ctx, ws, role).node,
     h(
       'div',
       { class: 'side-by-side' },
