@@ -349,4 +349,7 @@ if __name__ == "__main__":
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--tmp", default=None, help="where to put the source and the data")
     parser.add_argument("--source", default=None, help="the TIFF to use (made there if missing)")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    if arguments.tmp:  # a folder on a disk with room for the 900 MB source and its pyramid
+        Path(arguments.tmp).mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(arguments))
