@@ -248,3 +248,17 @@ async def test_a_share_link_to_the_subject_loads_its_tiles_and_nothing_else(
     async with httpx.AsyncClient(base_url=server.url) as client:
         got = await client.get(f"{grid}/info.json", headers={"Authorization": f"Bearer {outsider}"})
     assert got.status_code == 403
+
+
+async def test_a_viewer_zooming_fast_is_never_refused_tiles(make_server, tmp_path: Path) -> None:
+    """A deep-zoom viewer asks for a screenful of tiles at once: a tile counts as a tenth of
+    a REST call, so a burst of tiles ten times the REST burst all arrive, while the REST
+    API keeps its limit (here 5 calls a second, a burst of 10)."""
+    server = await make_server(rate_requests_per_second=5)
+    await store(server, tmp_path, validator_grid(), "validator-grid", "grid.png")
+    tile = f"{server.url}/iiif/{WS}/image/validator-grid/0,0,512,512/256,/0/default.jpg"
+    async with server.http() as client:
+        tiles = await asyncio.gather(*(client.get(tile) for _ in range(90)))
+        assert [t.status_code for t in tiles] == [200] * 90
+        rest = [(await client.get(f"/api/workspaces/{WS}")).status_code for _ in range(20)]
+    assert 429 in rest, rest

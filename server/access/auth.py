@@ -116,6 +116,18 @@ def is_share_token(raw: str) -> bool:
         return False
 
 
+# A deep-zoom viewer asks for a screenful of tiles at once and more with every pan and zoom
+# (OpenSeadragon on a large screen: a few hundred in a second): an Image API request counts
+# as a tenth of a REST call, so a person browsing fast is never refused tiles, while a
+# client hammering the API still is.
+IMAGE_REQUEST_COST = 0.1
+
+
+def _cost(request: Request) -> float:
+    path = request.url.path
+    return IMAGE_REQUEST_COST if path.startswith("/iiif/") and "/image/" in path else 1.0
+
+
 class Auth:
     def __init__(self, settings: Settings, directory: Directory, signer: Signer) -> None:
         self.settings = settings
@@ -478,7 +490,7 @@ class Auth:
 
     async def _authorize(self, request: Request, principal: Principal, permission: str) -> None:
         key = limit_key(principal, address_of(request))
-        if not self.request_limit.allow(key):
+        if not self.request_limit.allow(key, _cost(request)):
             raise HTTPProblem(
                 429,
                 "too many requests",
