@@ -69,6 +69,8 @@ MAX_DAMAGE_ENTRIES = 500
 MAX_STEPS = 500
 MAX_ANALYSES = 200
 MAX_IMAGES = 200
+MAX_ATTACHMENTS = 50  # legacy reports attached to one report
+MAX_STEP_ITEMS = 50  # methods, materials added or materials removed of one treatment step
 MAX_LINKS = 100  # annotations or photographs of one damage entry
 SHORT = 500  # a name, a place, a one-line field
 NOTE = 5000  # a note on one entry
@@ -312,9 +314,9 @@ class TreatmentStep(_Model):
     id: str = Field(default_factory=_new_id)
     date: Day
     description: str = Field(max_length=NOTE)
-    methods: list[str] = Field(default_factory=list, max_length=50)
-    materials_added: list[str] = Field(default_factory=list, max_length=50)
-    materials_removed: list[str] = Field(default_factory=list, max_length=50)
+    methods: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
+    materials_added: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
+    materials_removed: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
     by: Agent | None = None
 
     @field_validator("id")
@@ -421,7 +423,7 @@ class Report(_Model):
     steps: list[TreatmentStep] = Field(default_factory=list, max_length=MAX_STEPS)
     analyses: list[Analysis] = Field(default_factory=list, max_length=MAX_ANALYSES)
     images: list[ReportImage] = Field(default_factory=list, max_length=MAX_IMAGES)
-    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     approvals: list[Approval] = Field(default_factory=list)
     # The signed record made at approval (`signed_record.py`); written by the workflow.
     signature: dict[str, Any] | None = None

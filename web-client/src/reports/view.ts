@@ -4,7 +4,7 @@
 // the PDF. One ReportScreen per opened document; the page makes a new one after a refusal.
 
 import { ApiError, enc, get, post, request } from '../api/http';
-import { hasReport, lockOf, readReport, setPart, type ReportView } from '../binding/report';
+import { hasReport, lockOf, readImages, readReport, setPart, type ReportView } from '../binding/report';
 import type { LiveSession } from '../canvas/session';
 import { ENVIRONMENT_FIELDS as EF, LOAN_FIELDS as LF, OBJECT_FIELDS as OF, REPORT_FIELDS as F, REPORT_LIMITS, REQUIREMENT_FIELDS } from '../generated/schema';
 import { formatTime, t, tn, type Key } from '../i18n';
@@ -12,7 +12,10 @@ import { colorFor, localPresence, peersOf, people, type Peer } from '../presence
 import { atLeast } from '../roles/rules';
 import { h, replace, uid } from '../ui/dom';
 import { subjectPath } from '../app/routes';
+import { Attachments } from './attachments';
 import { DamageList, loadSubject, type SubjectInfo } from './damage';
+import { loadMembers, personFieldControl, type Member, type PersonOptions } from './people';
+import { TreatmentRecord } from './treatment';
 import { fieldControl, textControl, type Control, type FieldSpec, type FormContext } from './fields';
 import { label, termLabel, type DamageTerm } from './labels';
 import { canStartFrom, canWrite, offers, signaturesMissing, type Action } from './workflow';
@@ -77,6 +80,11 @@ export class ReportScreen {
   private readonly workflowEl = h('section', { class: 'report-workflow', 'aria-labelledby': 'workflow-title' });
   private readonly compareEl = h('section', { class: 'report-compare', 'aria-labelledby': 'compare-title', hidden: true });
   private readonly damage: DamageList;
+  private readonly record: TreatmentRecord;
+  private readonly attachments: Attachments;
+  private members: Member[] = [];
+  private readonly people: PersonOptions = { members: () => this.members };
+  private canvases: { ref: string; label: string }[] = [];
   private view: ReportView;
   private answer: Answer | null = null;
   private subjects: SubjectInfo[] = [];
@@ -105,6 +113,28 @@ export class ReportScreen {
       onSelect: (id) => this.session.provider.awareness.setLocalStateField('selection', id ? [id] : []),
       focus: (field) => this.focus(field),
     });
+    this.record = new TreatmentRecord({
+      doc: session.doc,
+      origin: this.origin,
+      editable: () => this.editable(),
+      type: () => this.view.type,
+      proposalApproved: () => this.view.approvals.some((a) => a.action === 'approved-proposal'),
+      me: { id: o.me.id, name: o.me.name },
+      subjects: () => this.subjects,
+      canvases: () => this.canvases,
+      people: this.people,
+      toast: o.toast,
+      focus: (field) => this.focus(field),
+    });
+    this.attachments = new Attachments({
+      ws: o.ws,
+      id: o.id,
+      doc: session.doc,
+      origin: this.origin,
+      editable: () => this.editable(),
+      toast: o.toast,
+      focus: (field) => this.focus(field),
+    });
     this.node = h(
       'div',
       { class: 'report-view' },
@@ -113,7 +143,7 @@ export class ReportScreen {
       h(
         'div',
         { class: 'report-body' },
-        h('div', { class: 'report-main' }, this.formEl, this.damage.node, this.compareEl),
+        h('div', { class: 'report-main' }, this.formEl, this.damage.node, this.record.node, this.attachments.node, this.compareEl),
         h('aside', { class: 'report-side', 'aria-label': t('report.side') }, this.presenceEl, this.workflowEl),
       ),
     );
@@ -129,6 +159,20 @@ export class ReportScreen {
     this.session.doc.on('update', this.observer);
     this.presence();
     this.changed();
+    // Members to pick as checker, recorder, ...; the workspace's canvases for images.
+    void loadMembers(this.o.ws)
+      .then((members) => {
+        this.members = members;
+        for (const c of this.controls) c.show(this.view);
+        this.record.show();
+      })
+      .catch(() => undefined);
+    void get<{ subjects: { kind: string; id: string; label: string }[] }>(`/api/workspaces/${enc(this.o.ws)}/subjects?limit=200`)
+      .then((page) => {
+        this.canvases = page.subjects.filter((s) => s.kind === 'canvas').map((s) => ({ ref: `${s.kind}/${s.id}`, label: s.label || s.id }));
+        this.record.show();
+      })
+      .catch(() => undefined);
     // Opened from a canvas's annotation (?damage=ID): that entry, chosen.
     const wanted = new URLSearchParams(location.search).get('damage');
     if (wanted && this.view.damage.some((d) => d.id === wanted)) setTimeout(() => this.damage.select(wanted, true), 0);
@@ -147,6 +191,8 @@ export class ReportScreen {
     }
     for (const c of this.controls) c.show(this.view);
     this.damage.show(this.view);
+    this.record.show();
+    this.attachments.show();
     this.drawHead();
     this.drawBanner();
     this.drawWorkflow();
@@ -181,6 +227,7 @@ export class ReportScreen {
       for (const l of d.annotations) refs.add(l.subject);
       for (const p of d.photographs) if (p.subject) refs.add(p.subject);
     }
+    for (const image of readImages(this.session.doc)) if (image.subject) refs.add(image.subject);
     return [...refs].filter((r) => r.startsWith('canvas/'));
   }
 
@@ -193,6 +240,7 @@ export class ReportScreen {
         .then((info) => {
           this.subjects = [...this.subjects.filter((s) => s.ref !== ref), info];
           this.damage.show(this.view);
+          this.record.show();
           this.drawObjectSubjects();
         })
         .catch(() => this.o.toast(t('report.subjectFailed', { subject: ref }), 'error'))
@@ -280,6 +328,11 @@ export class ReportScreen {
       this.controls.push(c);
       return c.node;
     };
+    const person = (key: string, part: string | undefined, label: Key, hint?: Key, needs?: { key: string; part: string; message: Key }) => {
+      const c = personFieldControl(ctx, this.people, key, part, label, hint, needs);
+      this.controls.push(c);
+      return c.node;
+    };
     const text = (name: Parameters<typeof textControl>[1], key: Key, hint?: Key) => {
       const c = textControl(ctx, name, key, hint);
       this.controls.push(c);
@@ -317,8 +370,8 @@ export class ReportScreen {
         field({ key: F.DATE, label: 'report.f.date', kind: 'date' }),
         field({ key: F.METHOD, label: 'report.f.method', vocabulary: 'method', optional: true }),
         field({ key: F.REASON, label: 'report.f.reason', vocabulary: 'reason' }),
-        field({ key: F.CHECKER, label: 'report.f.checker', kind: 'agent', max: 200, hint: 'report.f.checkerHint' }),
-        field({ key: F.RECORDER, label: 'report.f.recorder', kind: 'agent', max: 200, hint: 'report.f.recorderHint' }),
+        person(F.CHECKER, undefined, 'report.f.checker', 'report.f.checkerHint'),
+        person(F.RECORDER, undefined, 'report.f.recorder', 'report.f.recorderHint'),
         type === 'treatment' ? field({ key: F.TREATMENT_PURPOSE, label: 'report.f.purpose', kind: 'textarea' }) : null,
         type === 'treatment' ? field({ key: F.CONSERVATORS, label: 'report.f.conservators', kind: 'list', hint: 'report.f.listHint' }) : null,
       ),
@@ -333,8 +386,8 @@ export class ReportScreen {
           field({ key: F.LOAN, part: LF.LENDER, label: 'report.f.lender', needs: needsHandover }),
           field({ key: F.LOAN, part: LF.BORROWER, label: 'report.f.borrower', needs: needsHandover }),
           field({ key: F.LOAN, part: LF.VENUE, label: 'report.f.venue', needs: needsHandover }),
-          field({ key: F.LOAN, part: LF.COURIER, label: 'report.f.courier', kind: 'agent', max: 200, needs: needsHandover }),
-          field({ key: F.LOAN, part: LF.REGISTRAR, label: 'report.f.registrar', kind: 'agent', max: 200, needs: needsHandover }),
+          person(F.LOAN, LF.COURIER, 'report.f.courier', 'report.f.courierHint', needsHandover),
+          person(F.LOAN, LF.REGISTRAR, 'report.f.registrar', undefined, needsHandover),
         ),
       );
     sections.push(
