@@ -489,3 +489,88 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     # The browser logs the refused upload's 415; nothing else went wrong.
     unexpected = [e for e in chiara.errors + marco.errors if "status of 415" not in e]
     assert not unexpected, unexpected
+
+
+async def test_a_damage_entry_and_its_3d_point_lead_to_each_other(site: Site, people: Any) -> None:
+    from .models import box_glb
+
+    async with site.http("chiara") as http:
+        uploaded = await http.post(
+            f"/api/media/{WS}", files={"file": ("Bronze box.glb", box_glb((1.0, 0.6, 0.4)))}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        (model,) = uploaded.json()["subjects"]
+        ref = f"model/{model['id']}"
+        state = (await http.get(f"/api/history/{WS}/{ref}/state")).json()
+        # A point on the box's front face, seen from in front.
+        made = await http.post(
+            f"/api/annotations/{WS}/{ref}/",
+            json={
+                "type": "Annotation",
+                "motivation": "commenting",
+                "body": {"type": "TextualBody", "value": "Corrosion pit on the lid"},
+                "target": {
+                    "type": "SpecificResource",
+                    "source": {"id": state["content"]["meta"]["iiif_id"], "type": "Scene"},
+                    "selector": {
+                        "type": "PointSelector", "x": 0.2, "y": 0.1, "z": 0.4,
+                        "sinopia:normal": [0, 0, 1],
+                        "sinopia:camera": {"position": [0.5, 0.5, 3.5], "target": [0, 0, 0],
+                                           "fieldOfView": 40},
+                    },
+                },
+            },
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+    annotation = made.headers["location"].rstrip("/").split("/")[-1]
+    await _report(
+        site,
+        "links-3d",
+        title="Bronze box: condition",
+        object={"identifier": "2001.7", "title": "Bronze box", "subjects": [ref]},
+        damage=[
+            {"id": "d3", "term": "corrosion", "severity": "moderate", "activity": "active",
+             "annotations": [{"subject": ref, "annotation": annotation}]},
+        ],
+    )  # fmt: skip
+    chiara = await people("chiara")
+    await _open(chiara, "links-3d")
+    # Beside the damage list, the model with its linked point; choosing the entry lights it.
+    point = chiara.page.locator('.model-point[data-damage="d3"]')
+    await point.get_by_text("Corrosion pit on the lid").wait_for(timeout=10_000)
+    assert "lit" not in (await point.get_attribute("class") or "")
+    await chiara.page.locator('li[data-damage="d3"] .damage-pick').click()
+    await chiara.page.wait_for_function(
+        "() => document.querySelector('.model-point[data-damage=d3]').classList.contains('lit')",
+        timeout=5000,
+    )
+    await (
+        chiara.page.locator('li[data-damage="d3"] .entry-links')
+        .get_by_text("Corrosion pit on the lid")
+        .wait_for(timeout=5000)
+    )
+    assert not await chiara.page.locator('li[data-damage="d3"] .entry-photos select').count()
+    for width, height, name in ((1280, 800, "desktop"), (390, 844, "narrow")):
+        await chiara.page.set_viewport_size({"width": width, "height": height})
+        await chiara.page.locator(".report-damage").screenshot(
+            path=str(SHOTS / f"report-3d-point-{name}.png")
+        )
+    await chiara.page.set_viewport_size({"width": 1280, "height": 800})
+
+    # The point's link opens the model page with that point chosen (the camera where it was
+    # seen), and the model's annotation lists the damage entry, which leads back.
+    await point.get_by_role("link").click()
+    await chiara.page.get_by_role("status").filter(has_text="Live").wait_for(timeout=40_000)
+    await chiara.page.locator(
+        f'.model-viewer[data-state=ready][data-selected="{annotation}"]'
+    ).wait_for(timeout=40_000)
+    assert await chiara.page.locator("#comment-text").input_value() == "Corrosion pit on the lid"
+    back = chiara.page.get_by_role("link", name="Corrosion, in “Bronze box: condition”")
+    await back.wait_for(timeout=10_000)
+    for width, height, name in ((1280, 800, "desktop"), (390, 844, "narrow")):
+        await chiara.page.set_viewport_size({"width": width, "height": height})
+        await chiara.page.screenshot(path=str(SHOTS / f"model-damage-entry-{name}.png"))
+    await chiara.page.set_viewport_size({"width": 1280, "height": 800})
+    await back.click()
+    await chiara.page.locator('li.damage-entry.selected[data-damage="d3"]').wait_for(timeout=10_000)
+    assert not chiara.errors, chiara.errors

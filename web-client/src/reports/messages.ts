@@ -111,7 +111,7 @@ export const reportsEn = {
   "report.damage.severity": "Severity",
   "report.damage.activity": "Active or stable",
   "report.damage.note": "Note",
-  "report.damage.links": "Regions on the images",
+  "report.damage.links": "Regions on the images, points on 3D models",
   "report.damage.noLinks": "Not linked to a region yet.",
   "report.damage.chooseAnnotation": "Choose an annotation…",
   "report.damage.linkLabel": "Annotation to link",
@@ -332,6 +332,9 @@ export const reportsEn = {
   "report.attach.removeConfirm": "Remove {name} from this report?",
   "report.attach.full_one": "At most {count} attachment.",
   "report.attach.full_other": "At most {count} attachments per report.",
+  "report.damage.model3d": "3D model: its linked points",
+  "report.damage.noPoints": "No damage entry links to a point of this model yet.",
+  "report.f.model": "{label} (3D model)",
 } satisfies Record<string, string>;
 
 export const reportsFr: Record<keyof typeof reportsEn, string> = {
@@ -442,7 +445,7 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.damage.severity": "Gravité",
   "report.damage.activity": "Active ou stable",
   "report.damage.note": "Note",
-  "report.damage.links": "Zones sur les images",
+  "report.damage.links": "Zones sur les images, points sur les modèles 3D",
   "report.damage.noLinks": "Pas encore liée à une zone.",
   "report.damage.chooseAnnotation": "Choisir une annotation…",
   "report.damage.linkLabel": "Annotation à lier",
@@ -663,6 +666,9 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.attach.removeConfirm": "Retirer {name} de ce constat ?",
   "report.attach.full_one": "Au plus {count} pièce jointe.",
   "report.attach.full_other": "Au plus {count} pièces jointes par constat.",
+  "report.damage.model3d": "Modèle 3D : ses points liés",
+  "report.damage.noPoints": "Aucune altération n'est encore liée à un point de ce modèle.",
+  "report.f.model": "{label} (modèle 3D)",
 };
 
 export const reportsDe: Record<keyof typeof reportsEn, string> = {
@@ -773,7 +779,7 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.damage.severity": "Schweregrad",
   "report.damage.activity": "Aktiv oder stabil",
   "report.damage.note": "Notiz",
-  "report.damage.links": "Bereiche auf den Bildern",
+  "report.damage.links": "Bereiche auf den Bildern, Punkte auf 3D-Modellen",
   "report.damage.noLinks": "Noch mit keinem Bereich verknüpft.",
   "report.damage.chooseAnnotation": "Annotation wählen…",
   "report.damage.linkLabel": "Zu verknüpfende Annotation",
@@ -994,6 +1000,9 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.attach.removeConfirm": "{name} aus diesem Bericht entfernen?",
   "report.attach.full_one": "Höchstens {count} Anhang.",
   "report.attach.full_other": "Höchstens {count} Anhänge je Bericht.",
+  "report.damage.model3d": "3D-Modell: die verknüpften Punkte",
+  "report.damage.noPoints": "Noch kein Schadenseintrag ist mit einem Punkt dieses Modells verknüpft.",
+  "report.f.model": "{label} (3D-Modell)",
 };
 
 export const reportsIt: Record<keyof typeof reportsEn, string> = {
@@ -1104,7 +1113,7 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.damage.severity": "Gravità",
   "report.damage.activity": "Attivo o stabile",
   "report.damage.note": "Nota",
-  "report.damage.links": "Zone sulle immagini",
+  "report.damage.links": "Zone sulle immagini, punti sui modelli 3D",
   "report.damage.noLinks": "Non ancora collegato a una zona.",
   "report.damage.chooseAnnotation": "Scegli un’annotazione…",
   "report.damage.linkLabel": "Annotazione da collegare",
@@ -1325,4 +1334,7 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.attach.removeConfirm": "Togliere {name} da questo rapporto?",
   "report.attach.full_one": "Al massimo {count} allegato.",
   "report.attach.full_other": "Al massimo {count} allegati per rapporto.",
+  "report.damage.model3d": "Modello 3D: i punti collegati",
+  "report.damage.noPoints": "Nessun danno è ancora collegato a un punto di questo modello.",
+  "report.f.model": "{label} (modello 3D)",
 };

@@ -228,7 +228,7 @@ export class ReportScreen {
       for (const p of d.photographs) if (p.subject) refs.add(p.subject);
     }
     for (const image of readImages(this.session.doc)) if (image.subject) refs.add(image.subject);
-    return [...refs].filter((r) => r.startsWith('canvas/'));
+    return [...refs].filter((r) => r.startsWith('canvas/') || r.startsWith('model/'));
   }
 
   private loadSubjects(): void {
@@ -486,7 +486,7 @@ export class ReportScreen {
         .then((page) => {
           for (const s of page.subjects) {
             const ref = `${s.kind}/${s.id}`;
-            if (s.kind === 'canvas' && !refs.includes(ref)) select.append(h('option', { value: ref }, s.label || s.id));
+            if ((s.kind === 'canvas' || s.kind === 'model') && !refs.includes(ref)) select.append(h('option', { value: ref }, s.kind === 'model' ? t('report.f.model', { label: s.label || s.id }) : s.label || s.id));
           }
         })
         .catch(() => undefined);
