@@ -166,6 +166,27 @@ async def test_an_editor_submits_a_lead_approves_and_the_page_locks(
     await lena.page.get_by_role("button", name="Return with note").wait_for(timeout=5000)
     await lena.page.get_by_role("button", name="Return with note").click()
     await lena.page.get_by_text("Write a note saying what needs to change").wait_for(timeout=5000)
+    # The lead asks in the discussion; the author sees it arrive, attributed, and answers.
+    talk = lena.page.locator("#report-discussion")
+    await talk.get_by_label("Your comment").fill("Is the crack in the ground or the varnish?")
+    await talk.get_by_role("button", name="Post comment").click()
+    asked = chiara.page.locator("#report-discussion li.comment").first
+    await asked.get_by_text("Is the crack in the ground or the varnish?").wait_for(timeout=5000)
+    await asked.get_by_text("Lena Weber").wait_for(timeout=5000)
+    await asked.get_by_role("button", name="Reply to Lena Weber").click()
+    await chiara.page.get_by_label("Your comment").fill("In the ground: see raking light.")
+    await chiara.page.get_by_label("Your comment").press("Control+Enter")
+    await (
+        talk.locator("li.comment")
+        .filter(has_text="In the ground: see raking light.")
+        .get_by_text("In answer to Lena Weber")
+        .wait_for(timeout=5000)
+    )
+    async with site.http() as http:
+        talked = (await http.get(f"/api/reports/{WS}/flow-1")).json()["report"]
+    assert [c["author"]["name"] for c in talked["comments"]] == ["Lena Weber", "Chiara Rossi"]
+    assert talked["status"] == "in-review"
+    await lena.page.locator(".report-side").screenshot(path=str(SHOTS / "report-discussion.png"))
     await lena.page.get_by_role("button", name="Approve and sign").click()
     await lena.page.get_by_text("Approved and signed.").first.wait_for(timeout=5000)
     # Both pages lock and say why; the fields no longer take input.
@@ -174,6 +195,8 @@ async def test_an_editor_submits_a_lead_approves_and_the_page_locks(
         assert await person.page.get_by_label("Summary").get_attribute("readonly") is not None
         assert await person.page.get_by_label("Overall condition").is_disabled()
     assert not await chiara.page.get_by_role("button", name="Add damage").count()
+    await chiara.page.get_by_text("the discussion is closed").wait_for(timeout=5000)
+    assert not await chiara.page.get_by_label("Your comment").count()
     async with site.http() as http:
         answer = (await http.get(f"/api/reports/{WS}/flow-1")).json()
     assert answer["report"]["status"] == "approved" and answer["signed"]

@@ -14,11 +14,13 @@ import {
   ANALYSIS_FIELDS as AN,
   APPROVAL_FIELDS as AP,
   ATTACHMENT_FIELDS as AT,
+  COMMENT_FIELDS as C,
   IMAGE_FIELDS as IM,
   DAMAGE_FIELDS as D,
   LOCKED_STATUSES,
   REPORT,
   REPORT_APPROVALS,
+  REPORT_COMMENTS,
   REPORT_DAMAGE,
   REPORT_FIELDS as F,
   REPORT_LIST,
@@ -463,3 +465,29 @@ export const removeEntry = (doc: Y.Doc, name: ListName, id: string, origin: unkn
   doc.transact(() => array.delete(index, 1), origin);
   return true;
 };
+
+// ---------------------------------------------------------------------------- discussion
+// The review discussion: plain JSON objects appended by the server (POST .../comments),
+// who and when its own; the client only reads them.
+
+export interface CommentView {
+  id: string;
+  author: Agent;
+  role?: string;
+  at: string;
+  text: string;
+  reply_to?: string;
+}
+
+export const readComments = (doc: Y.Doc): CommentView[] =>
+  doc
+    .getArray(REPORT_COMMENTS)
+    .toArray()
+    .map((v) => plain(v))
+    .flatMap((o) => {
+      if (!isObject(o) || typeof o[C.ID] !== 'string' || typeof o[C.TEXT] !== 'string') return [];
+      const out: CommentView = { id: o[C.ID] as string, author: agentOf(o[C.AUTHOR]) ?? {}, at: str(o[C.AT]), text: o[C.TEXT] as string };
+      if (typeof o[C.ROLE] === 'string') out.role = o[C.ROLE] as string;
+      if (typeof o[C.REPLY_TO] === 'string') out.reply_to = o[C.REPLY_TO] as string;
+      return [out];
+    });

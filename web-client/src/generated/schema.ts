@@ -28,7 +28,8 @@ export const ROOTS = {
     "analyses": "Array",
     "images": "Array",
     "attachments": "Array",
-    "approvals": "Array"
+    "approvals": "Array",
+    "comments": "Array"
   }
 } as const;
 
@@ -229,7 +230,8 @@ export const REPORT_ROOTS = [
   "analyses",
   "images",
   "attachments",
-  "approvals"
+  "approvals",
+  "comments"
 ] as const;
 
 export const DAMAGE_TERMS = [
@@ -700,6 +702,17 @@ export const REPORT_LISTS = [
 ] as const;
 
 export const REPORT_APPROVALS = "approvals" as const;
+
+export const REPORT_COMMENTS = "comments" as const;
+
+export const COMMENT_FIELDS = {
+  "AT": "at",
+  "AUTHOR": "author",
+  "ID": "id",
+  "REPLY_TO": "reply_to",
+  "ROLE": "role",
+  "TEXT": "text"
+} as const;
 
 export const REPORT_DAMAGE = "damage" as const;
 
@@ -1244,6 +1257,7 @@ export const REPORT_LIMITS = {
   "MAX_IMAGES": 200,
   "MAX_ATTACHMENTS": 50,
   "MAX_STEP_ITEMS": 50,
+  "MAX_COMMENTS": 500,
   "SHORT": 500,
   "NOTE": 5000,
   "WORKFLOW_NOTE": 2000

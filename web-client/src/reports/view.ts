@@ -13,6 +13,7 @@ import { atLeast } from '../roles/rules';
 import { h, replace, uid } from '../ui/dom';
 import { subjectPath } from '../app/routes';
 import { Attachments } from './attachments';
+import { Discussion } from './discussion';
 import { DamageList, loadSubject, type SubjectInfo } from './damage';
 import { loadMembers, personFieldControl, type Member, type PersonOptions } from './people';
 import { TreatmentRecord } from './treatment';
@@ -82,6 +83,7 @@ export class ReportScreen {
   private readonly damage: DamageList;
   private readonly record: TreatmentRecord;
   private readonly attachments: Attachments;
+  private readonly discussion: Discussion;
   private members: Member[] = [];
   private readonly people: PersonOptions = { members: () => this.members };
   private canvases: { ref: string; label: string }[] = [];
@@ -135,6 +137,15 @@ export class ReportScreen {
       toast: o.toast,
       focus: (field) => this.focus(field),
     });
+    this.discussion = new Discussion({
+      ws: o.ws,
+      id: o.id,
+      doc: session.doc,
+      canComment: () => atLeast(this.o.role, 'commenter') && !lockOf(this.view).locked,
+      whyNot: () => (lockOf(this.view).locked ? t('report.discuss.locked') : atLeast(this.o.role, 'commenter') ? null : t('report.discuss.role')),
+      people: this.people,
+      toast: o.toast,
+    });
     this.node = h(
       'div',
       { class: 'report-view' },
@@ -144,7 +155,7 @@ export class ReportScreen {
         'div',
         { class: 'report-body' },
         h('div', { class: 'report-main' }, this.formEl, this.damage.node, this.record.node, this.attachments.node, this.compareEl),
-        h('aside', { class: 'report-side', 'aria-label': t('report.side') }, this.presenceEl, this.workflowEl),
+        h('aside', { class: 'report-side', 'aria-label': t('report.side') }, this.presenceEl, this.workflowEl, this.discussion.node),
       ),
     );
   }
@@ -165,6 +176,7 @@ export class ReportScreen {
         this.members = members;
         for (const c of this.controls) c.show(this.view);
         this.record.show();
+        this.discussion.show();
       })
       .catch(() => undefined);
     void get<{ subjects: { kind: string; id: string; label: string }[] }>(`/api/workspaces/${enc(this.o.ws)}/subjects?limit=200`)
@@ -193,6 +205,7 @@ export class ReportScreen {
     this.damage.show(this.view);
     this.record.show();
     this.attachments.show();
+    this.discussion.show();
     this.drawHead();
     this.drawBanner();
     this.drawWorkflow();
