@@ -141,7 +141,43 @@ async def test_two_conservators_fill_in_a_report_live(site: Site, people: Any) -
     ).wait_for(timeout=5000)
 
     await _shots(chiara.page, "report")
+    await _narrow_page_is_navigable(chiara.page)
     assert not chiara.errors and not marco.errors, chiara.errors + marco.errors
+
+
+async def _narrow_page_is_navigable(page: Any) -> None:
+    """On a phone the report is one long column: the section tabs, the status and the next
+    step stay at the top while one scrolls, and a tab jumps to its section."""
+    await page.set_viewport_size({"width": 390, "height": 844})
+    nav = page.get_by_role("navigation", name="Sections of the report")
+    await page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    await page.wait_for_function(
+        "el => Math.abs(el.getBoundingClientRect().top) < 2",
+        arg=await nav.element_handle(),
+        timeout=5000,
+    )
+    await nav.get_by_text("Draft").wait_for(timeout=5000)
+    await nav.get_by_role("link", name="Damage", exact=True).click()
+    heading = page.locator("#damage-title")
+    await page.wait_for_function(
+        "([h, n]) => { const t = h.getBoundingClientRect().top;"
+        " return t >= n.getBoundingClientRect().bottom - 1 && t < 400; }",
+        arg=[await heading.element_handle(), await nav.element_handle()],
+        timeout=5000,
+    )
+    await nav.locator('a[aria-current="true"]').filter(has_text="Damage").wait_for(timeout=5000)
+    await page.screenshot(path=str(SHOTS / "report-nav-narrow.png"))
+    # The next step from anywhere: it leads to the review, its button focused.
+    await nav.get_by_role("link", name="Submit for review").click()
+    await page.wait_for_function(
+        "() => document.activeElement?.textContent === 'Submit for review'"
+        " && document.activeElement.closest('.report-workflow') !== null",
+        timeout=5000,
+    )
+    await page.screenshot(path=str(SHOTS / "report-nav-review-narrow.png"))
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.evaluate("() => window.scrollTo(0, 0)")
+    await page.screenshot(path=str(SHOTS / "report-nav-desktop.png"))
 
 
 async def _wait_value(locator: Any, value: str) -> None:

@@ -10,7 +10,6 @@ export const reportsEn = {
   "report.side": "Who is here and the review",
   "report.objectIs": "Object {id} {title}",
   "report.nextCheckOn": "Next check {date}",
-  "report.toReview": "Go to the review",
   "report.pdf": "Download PDF",
   "report.pdfPreparing": "Preparing the PDF…",
   "report.pdfFailed": "The PDF could not be made: {detail}",
@@ -309,8 +308,6 @@ export const reportsEn = {
   "report.record.caption": "Caption",
   "report.record.newImage": "Add an image",
   "report.record.addImage": "Add image",
-  "report.record.imageCount_one": "{count} image",
-  "report.record.imageCount_other": "{count} images",
   "report.person.member": "Workspace member",
   "report.person.outside": "From outside the workspace",
   "report.f.courierHint": "A member, or the name of the courier from the other institution.",
@@ -350,6 +347,7 @@ export const reportsEn = {
   "report.discuss.empty": "Write your comment first.",
   "report.discuss.locked": "The report is locked: the discussion is closed.",
   "report.discuss.role": "Your role lets you read the discussion, not take part.",
+  "report.nav.label": "Sections of the report",
 } satisfies Record<string, string>;
 
 export const reportsFr: Record<keyof typeof reportsEn, string> = {
@@ -359,7 +357,6 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.side": "Présents et relecture",
   "report.objectIs": "Objet {id} {title}",
   "report.nextCheckOn": "Prochain contrôle le {date}",
-  "report.toReview": "Aller à la relecture",
   "report.pdf": "Télécharger le PDF",
   "report.pdfPreparing": "Préparation du PDF…",
   "report.pdfFailed": "Le PDF n’a pas pu être créé : {detail}",
@@ -658,8 +655,6 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.record.caption": "Légende",
   "report.record.newImage": "Ajouter une image",
   "report.record.addImage": "Ajouter l'image",
-  "report.record.imageCount_one": "{count} image",
-  "report.record.imageCount_other": "{count} images",
   "report.person.member": "Membre de l'espace",
   "report.person.outside": "Extérieur à l'espace",
   "report.f.courierHint": "Un membre, ou le nom du convoyeur de l'autre institution.",
@@ -699,6 +694,7 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.discuss.empty": "Écrivez d'abord votre commentaire.",
   "report.discuss.locked": "Le constat est verrouillé : la discussion est close.",
   "report.discuss.role": "Votre rôle permet de lire la discussion, pas d'y participer.",
+  "report.nav.label": "Sections du constat",
 };
 
 export const reportsDe: Record<keyof typeof reportsEn, string> = {
@@ -708,7 +704,6 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.side": "Anwesende und Prüfung",
   "report.objectIs": "Objekt {id} {title}",
   "report.nextCheckOn": "Nächste Prüfung am {date}",
-  "report.toReview": "Zur Prüfung",
   "report.pdf": "PDF herunterladen",
   "report.pdfPreparing": "PDF wird erstellt…",
   "report.pdfFailed": "Das PDF konnte nicht erstellt werden: {detail}",
@@ -1007,8 +1002,6 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.record.caption": "Bildunterschrift",
   "report.record.newImage": "Bild hinzufügen",
   "report.record.addImage": "Bild hinzufügen",
-  "report.record.imageCount_one": "{count} Bild",
-  "report.record.imageCount_other": "{count} Bilder",
   "report.person.member": "Mitglied des Arbeitsbereichs",
   "report.person.outside": "Von außerhalb des Arbeitsbereichs",
   "report.f.courierHint": "Ein Mitglied oder der Name des Kuriers der anderen Institution.",
@@ -1048,6 +1041,7 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.discuss.empty": "Schreiben Sie zuerst Ihren Kommentar.",
   "report.discuss.locked": "Der Bericht ist gesperrt: die Diskussion ist geschlossen.",
   "report.discuss.role": "Ihre Rolle erlaubt, die Diskussion zu lesen, nicht mitzureden.",
+  "report.nav.label": "Abschnitte des Berichts",
 };
 
 export const reportsIt: Record<keyof typeof reportsEn, string> = {
@@ -1057,7 +1051,6 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.side": "Presenti e revisione",
   "report.objectIs": "Oggetto {id} {title}",
   "report.nextCheckOn": "Prossimo controllo il {date}",
-  "report.toReview": "Vai alla revisione",
   "report.pdf": "Scarica il PDF",
   "report.pdfPreparing": "Preparazione del PDF…",
   "report.pdfFailed": "Non è stato possibile creare il PDF: {detail}",
@@ -1356,8 +1349,6 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.record.caption": "Didascalia",
   "report.record.newImage": "Aggiungi un'immagine",
   "report.record.addImage": "Aggiungi immagine",
-  "report.record.imageCount_one": "{count} immagine",
-  "report.record.imageCount_other": "{count} immagini",
   "report.person.member": "Membro dello spazio",
   "report.person.outside": "Esterno allo spazio",
   "report.f.courierHint": "Un membro, o il nome dell'accompagnatore dell'altra istituzione.",
@@ -1397,4 +1388,5 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.discuss.empty": "Scrivete prima il vostro commento.",
   "report.discuss.locked": "Il rapporto è bloccato: la discussione è chiusa.",
   "report.discuss.role": "Il vostro ruolo consente di leggere la discussione, non di parteciparvi.",
+  "report.nav.label": "Sezioni del rapporto",
 };

@@ -76,6 +76,11 @@ export class ReportScreen {
   private readonly controls: Control[] = [];
   private readonly headEl = h('div', { class: 'report-head' });
   private readonly bannerEl = h('div', { class: 'report-banner', role: 'status', 'aria-live': 'polite' });
+  // The report's sections as tabs to jump to, with its status and the next step: sticky
+  // on a narrow screen, where the page is one long column.
+  private readonly navEl = h('nav', { class: 'report-nav', 'aria-label': t('report.nav.label') });
+  private navKey = '';
+  private navObserver: IntersectionObserver | null = null;
   private readonly formEl = h('div', { class: 'report-form' });
   private readonly presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
   private readonly workflowEl = h('section', { class: 'report-workflow', 'aria-labelledby': 'workflow-title' });
@@ -150,6 +155,7 @@ export class ReportScreen {
       'div',
       { class: 'report-view' },
       this.headEl,
+      this.navEl,
       this.bannerEl,
       h(
         'div',
@@ -207,6 +213,7 @@ export class ReportScreen {
     this.attachments.show();
     this.discussion.show();
     this.drawHead();
+    this.drawNav();
     this.drawBanner();
     this.drawWorkflow();
     this.loadSubjects();
@@ -282,8 +289,6 @@ export class ReportScreen {
         'p',
         { class: 'actions report-downloads' },
         h('button', { type: 'button', onclick: (e: Event) => void this.pdf(e.currentTarget as HTMLButtonElement) }, t('report.pdf')),
-        // On a narrow screen the review comes after the whole form: one step there.
-        h('a', { class: 'button to-review', href: '#workflow-title' }, t('report.toReview')),
         this.answer?.signed || v.fields[F.SIGNATURE]
           ? h('a', { class: 'button', href: `/api/reports/${enc(this.o.ws)}/${enc(this.o.id)}/signed`, download: `${this.o.ws}-${this.o.id}.signed.json` }, t('report.signedRecord'))
           : null,
@@ -293,6 +298,86 @@ export class ReportScreen {
           : null,
       ),
     );
+  }
+
+  /** The sections present now (by report type), each its heading's id and text. */
+  private sections(): { id: string; label: string }[] {
+    const out: { id: string; label: string }[] = [];
+    for (const heading of this.node.querySelectorAll<HTMLElement>('.report-main h2[id], .report-side h2[id]')) {
+      if (heading.id === 'presence-title' || heading.closest('[hidden]')) continue;
+      out.push({ id: heading.id, label: heading.textContent ?? heading.id });
+    }
+    return out;
+  }
+
+  private drawNav(): void {
+    const v = this.view;
+    const sections = this.sections();
+    const next = offers(v, this.o.role, this.o.me.id).find((o) => o.allowed && (o.action === 'approve' || o.action === 'sign' || o.action === 'submit'));
+    const key = JSON.stringify([sections, v.status, next?.action ?? null]);
+    if (key === this.navKey) return;
+    this.navKey = key;
+    const jump = (id: string, focus?: () => HTMLElement | null) => (e: Event) => {
+      e.preventDefault();
+      const heading = document.getElementById(id);
+      if (!heading) return;
+      heading.scrollIntoView({ block: 'start' });
+      // The heading (or the step's button) takes the focus, so reading goes on from there.
+      const target = focus?.() ?? heading;
+      if (target === heading) heading.setAttribute('tabindex', '-1');
+      target.focus({ preventScroll: true });
+    };
+    replace(
+      this.navEl,
+      h(
+        'div',
+        { class: 'nav-bar' },
+        h('span', { class: `status status-${v.status}` }, label('status', v.status)),
+        next
+          ? h(
+              'a',
+              {
+                class: 'button primary nav-step',
+                href: '#workflow-title',
+                onclick: jump('workflow-title', () => {
+                  const wanted = t(ACTION_LABEL[next.action]);
+                  return [...this.workflowEl.querySelectorAll('button')].find((b) => b.textContent === wanted) ?? null;
+                }),
+              },
+              t(ACTION_LABEL[next.action]),
+            )
+          : null,
+      ),
+      h(
+        'ol',
+        { class: 'nav-tabs' },
+        sections.map((sec) => h('li', null, h('a', { href: `#${sec.id}`, 'data-section': sec.id, onclick: jump(sec.id) }, sec.label))),
+      ),
+    );
+    // The tab of the section being read is marked as the current one.
+    this.navObserver?.disconnect();
+    if (typeof IntersectionObserver === 'undefined') return;
+    const visible = new Map<string, boolean>();
+    this.navObserver = new IntersectionObserver(
+      (changes) => {
+        for (const c of changes) visible.set((c.target as HTMLElement).dataset.navSection ?? '', c.isIntersecting);
+        const current = sections.find((sec) => visible.get(sec.id))?.id;
+        if (!current) return;
+        for (const a of this.navEl.querySelectorAll<HTMLAnchorElement>('a[data-section]')) {
+          const on = a.dataset.section === current;
+          if (on) a.setAttribute('aria-current', 'true');
+          else a.removeAttribute('aria-current');
+          if (on && matchMedia('(max-width: 64rem)').matches) a.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        }
+      },
+      { rootMargin: '-20% 0px -60% 0px' },
+    );
+    for (const sec of sections) {
+      const box = document.getElementById(sec.id)?.closest('section') as HTMLElement | null;
+      if (!box) continue;
+      box.dataset.navSection = sec.id;
+      this.navObserver.observe(box);
+    }
   }
 
   private drawBanner(): void {
@@ -817,6 +902,7 @@ export class ReportScreen {
   }
 
   destroy(): void {
+    this.navObserver?.disconnect();
     if (this.answerTimer) clearTimeout(this.answerTimer);
     this.session.doc.off('update', this.observer);
     for (const c of this.controls) c.destroy();
