@@ -398,6 +398,21 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     site: Site, people: Any
 ) -> None:
     canvas = f"canvas/{site.subjects[0]['id']}"
+    async with site.http("chiara") as http:
+        state = (await http.get(f"/api/history/{WS}/{canvas}/state")).json()
+        drawn = await http.post(
+            f"/api/annotations/{WS}/{canvas}/",
+            json={
+                "type": "Annotation",
+                "motivation": "commenting",
+                "body": {"type": "TextualBody", "value": "Varnish test patch"},
+                "target": {
+                    "source": state["content"]["meta"]["iiif_id"],
+                    "selector": {"type": "FragmentSelector", "value": "xywh=100,100,600,400"},
+                },
+            },
+        )
+        assert drawn.status_code == 201, drawn.text
     await _report(
         site,
         "treat-1",
@@ -452,7 +467,9 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     await images.get_by_label("Region").fill("not a region")
     await images.get_by_role("button", name="Add image").click()
     await images.get_by_text("Write the region as full").wait_for(timeout=5000)
-    await images.get_by_label("Region").fill("100,100,600,400")
+    # The region drawn on the canvas, chosen by its annotation, fills in its box.
+    await images.get_by_label("Part of the image").select_option(label="Region: Varnish test patch")
+    assert await images.get_by_label("Region", exact=True).input_value() == "100,100,600,400"
     await images.get_by_role("button", name="Add image").click()
     # The image shows, with the detail outlined, on both pages.
     for person in (chiara, marco):
@@ -545,6 +562,13 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     assert stored["attachments"][0]["caption"] == "Condition check, 1998 (paper)"
 
     await _shots(chiara.page, "report-treatment")
+    for width, height, size in ((1280, 800, "desktop"), (390, 844, "narrow")):
+        await chiara.page.set_viewport_size({"width": width, "height": height})
+        for part in ("steps", "images", "attachments"):
+            await chiara.page.locator(f"#report-{part}").screenshot(
+                path=str(SHOTS / f"report-{part}-{size}.png")
+            )
+    await chiara.page.set_viewport_size({"width": 1280, "height": 800})
     # The browser logs the refused upload's 415; nothing else went wrong.
     unexpected = [e for e in chiara.errors + marco.errors if "status of 415" not in e]
     assert not unexpected, unexpected

@@ -348,6 +348,10 @@ export const reportsEn = {
   "report.discuss.locked": "The report is locked: the discussion is closed.",
   "report.discuss.role": "Your role lets you read the discussion, not take part.",
   "report.nav.label": "Sections of the report",
+  "report.record.regionChoice": "Part of the image",
+  "report.record.wholeImage": "The whole image",
+  "report.record.regionOf": "Region: {label}",
+  "report.record.otherRegion": "Another region (type it)",
 } satisfies Record<string, string>;
 
 export const reportsFr: Record<keyof typeof reportsEn, string> = {
@@ -695,6 +699,10 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.discuss.locked": "Le constat est verrouillé : la discussion est close.",
   "report.discuss.role": "Votre rôle permet de lire la discussion, pas d'y participer.",
   "report.nav.label": "Sections du constat",
+  "report.record.regionChoice": "Partie de l'image",
+  "report.record.wholeImage": "L'image entière",
+  "report.record.regionOf": "Zone : {label}",
+  "report.record.otherRegion": "Une autre zone (à saisir)",
 };
 
 export const reportsDe: Record<keyof typeof reportsEn, string> = {
@@ -1042,6 +1050,10 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.discuss.locked": "Der Bericht ist gesperrt: die Diskussion ist geschlossen.",
   "report.discuss.role": "Ihre Rolle erlaubt, die Diskussion zu lesen, nicht mitzureden.",
   "report.nav.label": "Abschnitte des Berichts",
+  "report.record.regionChoice": "Bildteil",
+  "report.record.wholeImage": "Das ganze Bild",
+  "report.record.regionOf": "Bereich: {label}",
+  "report.record.otherRegion": "Anderer Ausschnitt (eingeben)",
 };
 
 export const reportsIt: Record<keyof typeof reportsEn, string> = {
@@ -1389,4 +1401,8 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.discuss.locked": "Il rapporto è bloccato: la discussione è chiusa.",
   "report.discuss.role": "Il vostro ruolo consente di leggere la discussione, non di parteciparvi.",
   "report.nav.label": "Sezioni del rapporto",
+  "report.record.regionChoice": "Parte dell'immagine",
+  "report.record.wholeImage": "L'immagine intera",
+  "report.record.regionOf": "Zona: {label}",
+  "report.record.otherRegion": "Un'altra regione (da scrivere)",
 };

@@ -25,6 +25,7 @@ import {
 import { ANALYSIS_FIELDS as AN, IMAGE_FIELDS as IM, REGION_PATTERN, REPORT_LIMITS, REPORT_LIST, STEP_FIELDS as S } from '../generated/schema';
 import { t, type Key } from '../i18n';
 import { h, replace, svg, uid } from '../ui/dom';
+import { targetShape } from '../binding/selectors';
 import type { SubjectInfo } from './damage';
 import { label, valuesOf } from './labels';
 import { personControl, type PersonOptions } from './people';
@@ -541,6 +542,37 @@ export class TreatmentRecord {
     const lightSelect = this.vocab('lighting', lighting, (v) => (lighting = v));
     const region = h('input', { id: uid('new-region'), value: 'full', maxlength: 100, autocomplete: 'off', spellcheck: 'false' });
     const error = h('span', { class: 'field-error', role: 'alert' });
+    // The regions drawn on the chosen canvas (its annotations' boxes), or the whole image.
+    const regions = h('select', { id: uid('new-region-of') });
+    const fillRegions = () => {
+      const info = this.o.subjects().find((x) => x.ref === subject.value);
+      const boxes = (info?.annotations ?? []).flatMap((a) => {
+        const shape = info?.width && info.height ? targetShape(a.target, { id: info.iiifId ?? '', width: info.width, height: info.height }) : null;
+        if (!shape) return [];
+        const b = shape.geometry.bounds;
+        const box = [b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY].map((v) => Math.max(0, Math.round(v)));
+        return box[2]! > 0 && box[3]! > 0 ? [{ value: box.join(','), label: a.text.trim().slice(0, 60) || a.id.slice(0, 10) }] : [];
+      });
+      const chosen = regions.value;
+      replace(
+        regions,
+        h('option', { value: 'full' }, t('report.record.wholeImage')),
+        boxes.map((b) => h('option', { value: b.value }, t('report.record.regionOf', { label: b.label }))),
+        h('option', { value: '' }, t('report.record.otherRegion')),
+      );
+      regions.value = [...regions.options].some((o) => o.value === chosen) ? chosen : REGION.test(region.value) && boxes.some((b) => b.value === region.value) ? region.value : region.value === 'full' ? 'full' : '';
+    };
+    fillRegions();
+    subject.addEventListener('change', () => {
+      region.value = 'full';
+      fillRegions();
+    });
+    regions.addEventListener('focus', fillRegions);
+    regions.addEventListener('change', () => {
+      if (regions.value) region.value = regions.value;
+      else region.focus();
+    });
+    region.addEventListener('input', () => (regions.value = [...regions.options].some((o) => o.value === region.value.trim()) ? region.value.trim() : ''));
     const add = () => {
       error.textContent = '';
       const r = region.value.trim() || 'full';
@@ -561,6 +593,7 @@ export class TreatmentRecord {
         this.field('report.damage.photoOf', subject),
         this.field('report.record.role', roleSelect),
         this.field('report.damage.lighting', lightSelect),
+        this.field('report.record.regionChoice', regions),
         h('div', { class: 'field' }, h('label', { for: region.id }, t('report.record.region')), region, h('span', { class: 'hint' }, t('report.record.regionHint')), error),
       ),
       h('p', { class: 'actions' }, h('button', { type: 'button', disabled: count >= REPORT_LIMITS.MAX_IMAGES, onclick: add }, t('report.record.addImage'))),
