@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import {
   addDamage,
+  addEntry,
+  listOf,
+  readAttachments,
+  readComments,
+  readImages,
+  readSteps,
+  removeEntry,
+  updateEntry,
   damageLinkedTo,
   linkAnnotation,
   lockOf,
@@ -14,7 +22,9 @@ import {
   updateDamage,
   WorkflowField,
 } from '../src/binding/report';
-import { REPORT_VOCABULARIES } from '../src/generated/schema';
+import { REPORT_LIST, REPORT_VOCABULARIES } from '../src/generated/schema';
+import { personOf, shownName } from '../src/reports/people';
+import { regionBox } from '../src/reports/treatment';
 import { en } from '../src/i18n/en';
 import { messageKey, type Vocabulary } from '../src/reports/labels';
 import { canWrite, offers, signaturesMissing } from '../src/reports/workflow';
@@ -158,5 +168,63 @@ describe('the report vocabularies', () => {
       terms.map((term) => messageKey(name as Vocabulary, term.value)).filter((key) => !(key in en)),
     );
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the treatment record, the people and the discussion', () => {
+  it('adds, edits and removes entries by id, and two people editing one entry both keep their work', () => {
+    const a = draft({ type: 'treatment' });
+    const b = new Y.Doc();
+    sync(a, b);
+    const id = addEntry(a, REPORT_LIST.STEPS, { date: '2026-11-20', description: '', methods: [] }, 'a');
+    sync(a, b);
+    // Empty fields are not written; the description the model needs is kept even empty.
+    expect(readSteps(a)).toEqual([{ id, date: '2026-11-20', description: '', methods: [], materials_added: [], materials_removed: [] }]);
+    updateEntry(a, REPORT_LIST.STEPS, id, { description: 'Varnish removed.' }, 'a', ['description']);
+    updateEntry(b, REPORT_LIST.STEPS, id, { materials_added: ['Paraloid B-72'] }, 'b');
+    sync(a, b);
+    for (const doc of [a, b]) {
+      const [step] = readSteps(doc);
+      expect(step?.description).toBe('Varnish removed.');
+      expect(step?.materials_added).toEqual(['Paraloid B-72']);
+    }
+    updateEntry(a, REPORT_LIST.STEPS, id, { description: '' }, 'a', ['description']);
+    expect(readSteps(a)[0]?.description).toBe('');
+    expect(removeEntry(b, REPORT_LIST.STEPS, id, 'b')).toBe(true);
+    sync(a, b);
+    expect(readSteps(a)).toEqual([]);
+    expect(removeEntry(a, REPORT_LIST.STEPS, id, 'a')).toBe(false);
+  });
+
+  it('reads images with their role and attachments and comments as the server writes them', () => {
+    const doc = draft();
+    addEntry(doc, REPORT_LIST.IMAGES, { subject: 'canvas/c1', region: '1,2,3,4', lighting: 'uv', role: 'after', caption: '' }, 'a');
+    expect(readImages(doc)).toMatchObject([{ subject: 'canvas/c1', region: '1,2,3,4', lighting: 'uv', role: 'after' }]);
+    listOf(doc, REPORT_LIST.ATTACHMENTS).push([new Y.Map(Object.entries({ id: 'a1', blob: 'file-1', filename: 'old.pdf', media_type: 'application/pdf' }))]);
+    expect(readAttachments(doc)).toEqual([{ id: 'a1', blob: 'file-1', filename: 'old.pdf', media_type: 'application/pdf', caption: '' }]);
+    doc.getArray('comments').push([{ id: 'c1', author: { id: 'urn:sinopia:user:u1', name: 'Li' }, role: 'lead', at: '2026-11-20T10:00:00Z', text: 'Why?' }, { id: 'c2', text: 'no author' }, { nonsense: true }]);
+    expect(readComments(doc)).toEqual([
+      { id: 'c1', author: { id: 'urn:sinopia:user:u1', name: 'Li' }, role: 'lead', at: '2026-11-20T10:00:00Z', text: 'Why?' },
+      { id: 'c2', author: {}, at: '', text: 'no author' },
+    ]);
+  });
+
+  it('stores a member by their agent id and someone from outside by name', () => {
+    const people = { members: () => [{ id: 'urn:sinopia:user:u7', name: 'Marco Bianchi' }] };
+    expect(personOf(people, ' marco bianchi ')).toEqual({ type: 'Person', id: 'urn:sinopia:user:u7', name: 'Marco Bianchi' });
+    expect(personOf(people, 'Anna Verdi (Uffizi)')).toEqual({ type: 'Person', name: 'Anna Verdi (Uffizi)' });
+    expect(personOf(people, '  ')).toBeUndefined();
+    // A renamed member shows the new name; their stored value is kept while it is shown.
+    const stored = { type: 'Person', id: 'urn:sinopia:user:u7', name: 'Marco B.' };
+    expect(shownName(people, stored)).toBe('Marco Bianchi');
+    expect(personOf(people, 'Marco Bianchi', stored)).toBe(stored);
+  });
+
+  it('reads a IIIF region as a box in pixels', () => {
+    expect(regionBox('full', 100, 50)).toBeNull();
+    expect(regionBox('10,20,30,40')).toEqual([10, 20, 30, 40]);
+    expect(regionBox('pct:10,10,50,50', 200, 100)).toEqual([20, 10, 100, 50]);
+    expect(regionBox('square', 200, 100)).toEqual([50, 0, 100, 100]);
+    expect(regionBox('not a region', 10, 10)).toBeNull();
   });
 });
