@@ -12,7 +12,7 @@ import type { LiveSession } from '../canvas/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
-import { cameraMoved, colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { ModelScene, type Pin } from './scene';
@@ -59,6 +59,7 @@ export class ModelView {
   private adding = false;
   private ready = false; // the model is shown: points can be placed
   private peers: Peer[] = [];
+  private myColor = '';
   private following: number | null = null;
   private lastFollowed: CameraView | null = null;
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -314,6 +315,7 @@ export class ModelView {
     awareness.setLocalState({ ...localPresence(this.o.me), pointer3d: null, camera: null });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -376,7 +378,7 @@ export class ModelView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',
