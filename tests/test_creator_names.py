@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from pycrdt import Array, Map, Text
 
+from server.api.people import MAX_IDS
 from server.directory import operations
 
 from .access import user_id, user_token
@@ -75,6 +76,16 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
         for made in (plain, named):
             one = (await http.get(httpx.URL(made.headers["location"]).path)).json()
             assert one["creator"] == {"id": me, "type": "Person", "name": SHOWN}
+
+        # What the app asks to show names: known Sinopia ids only, a bounded number.
+        people = f"/api/workspaces/{WORKSPACE}/people"
+        asked = f"{me} urn:sinopia:user:u0000000000000000 https://example.org/people/1"
+        answer = await http.get(people, params={"id": asked})
+        assert answer.json() == {"people": [{"id": me, "name": SHOWN}]}
+        many = " ".join(f"urn:sinopia:user:u{n:016x}" for n in range(MAX_IDS + 1))
+        refused = await http.get(people, params={"id": many})
+        assert refused.status_code == 400 and str(MAX_IDS) in refused.json()["detail"]
+        assert refused.headers["content-type"] == "application/problem+json"
 
     # Live: a client that writes a name is refused (the update never reaches the log);
     # one that writes the id alone is taken, and read back with the name.
