@@ -21,6 +21,7 @@ import { Panel, tagsOf } from './panel';
 import { helpDialog, listen, type Action } from './shortcuts';
 import type { LiveSession } from './session';
 import type { TagSource } from './tagpicker';
+import { PeopleNames } from '../people/names';
 import { damageEntries, damageTagSource } from '../reports/links';
 
 export interface ViewOptions {
@@ -87,6 +88,8 @@ export class CanvasView {
   private annotated: Annotated | null = null;
   private binding: Binding | null = null;
   private panel: Panel | null = null;
+  private readonly names: PeopleNames;
+  private readonly stopNames: () => void;
   private overlay: Overlay | null = null;
   private undo: Y.UndoManager | null = null;
   private readonly origin = { local: true };
@@ -144,6 +147,12 @@ export class CanvasView {
     private readonly o: ViewOptions,
     private readonly restoreView?: Rect | null,
   ) {
+    // People are named by id in the document: their names are looked up to show.
+    this.names = new PeopleNames(o.ws, o.me);
+    this.stopNames = this.names.onChange(() => {
+      this.panel?.refresh();
+      this.drawLayers();
+    });
     // Focusable: the arrow keys move the view (or the chosen annotation) while it has focus.
     this.viewerEl = h('div', { class: 'viewer', role: 'region', tabindex: 0, 'aria-label': t('canvas.image'), 'aria-describedby': 'viewer-keys' },
       h('p', { id: 'viewer-keys', class: 'visually-hidden' }, t('canvas.keyboard.viewer')));
@@ -242,7 +251,7 @@ export class CanvasView {
     this.binding = new Binding(doc, annotated.surface, {
       canvas,
       actor: () => this.actor,
-      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      creator: () => ({ id: this.o.me.id, type: 'Person' }),
       language: () => language(),
       origin: this.origin,
       firstBodies: (lang) => [{ kind: 'text', value: '', purpose: 'commenting', language: lang }],
@@ -272,7 +281,8 @@ export class CanvasView {
       origin: this.origin,
       all: () => this.binding!.all,
       actor: () => this.actor,
-      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      creator: () => ({ id: this.o.me.id, type: 'Person' }),
+      nameOf: (agent) => this.names.nameOf(agent),
       visible: (v) => this.visible(v),
       colorOf: (v) => this.colorOf(v),
       tagSources,
@@ -490,7 +500,7 @@ export class CanvasView {
   private creators(): { id: string; name: string }[] {
     const out = new Map<string, string>();
     for (const v of this.binding?.all.values() ?? [])
-      if (v.motivation !== 'replying') out.set(v.creator?.id ?? '', v.creator?.name ?? v.creator?.id ?? t('canvas.someone'));
+      if (v.motivation !== 'replying') out.set(v.creator?.id ?? '', this.names.nameOf(v.creator));
     return [...out].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -906,5 +916,6 @@ export class CanvasView {
     this.undo?.destroy();
     this.panel?.destroy();
     this.annotated?.destroy();
+    this.stopNames();
   }
 }

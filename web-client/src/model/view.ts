@@ -16,6 +16,7 @@ import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type P
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { ModelScene, type Pin } from './scene';
+import { PeopleNames } from '../people/names';
 
 export interface ModelViewOptions {
   ws: string;
@@ -51,6 +52,8 @@ export class ModelView {
   private readonly origin = { local: true };
   private scene: ModelScene | null = null;
   private panel: Panel | null = null;
+  private readonly names: PeopleNames;
+  private readonly stopNames: () => void;
   private undo: Y.UndoManager | null = null;
   private all = new Map<string, AnnotationView>();
   private points = new Map<string, SurfacePoint>();
@@ -71,6 +74,9 @@ export class ModelView {
     private readonly session: LiveSession,
     private readonly o: ModelViewOptions,
   ) {
+    // People are named by id in the document: their names are looked up to show.
+    this.names = new PeopleNames(o.ws, o.me);
+    this.stopNames = this.names.onChange(() => this.panel?.refresh());
     this.statusEl = h('p', { class: 'model-status', role: 'status', 'aria-live': 'polite' }, t('model.opening'));
     this.stageEl = h('div', { class: 'viewer model-viewer', role: 'region', 'aria-label': t('model.stage') });
     this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('model.tools') });
@@ -138,6 +144,7 @@ export class ModelView {
       all: () => this.all,
       actor: () => this.actor,
       creator: () => this.creator(),
+      nameOf: (agent) => this.names.nameOf(agent),
       visible: () => true,
       colorOf: (v) => colorFor(v.creator?.id ?? v.creator?.name ?? ''),
       tagSources,
@@ -159,7 +166,7 @@ export class ModelView {
   }
 
   private creator() {
-    return { id: this.o.me.id, type: 'Person', name: this.o.me.name };
+    return { id: this.o.me.id, type: 'Person' };
   }
 
   private status(message: string | null): void {
@@ -428,5 +435,6 @@ export class ModelView {
     this.undo?.destroy();
     this.panel?.destroy();
     this.scene?.destroy();
+    this.stopNames();
   }
 }
