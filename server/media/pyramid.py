@@ -139,9 +139,11 @@ class Pyramid:
                 self._pages[level] = page
             return page
 
-    def stored_tile(self, req: ImageRequest) -> bytes | None:
+    def stored_tile(self, req: ImageRequest, *, wait: bool = True) -> bytes | None:
         """The answer as the stored JPEG tile itself, when the request is exactly one whole
-        tile of a level, untouched; None otherwise."""
+        tile of a level, untouched; None otherwise. With `wait=False` the tile is read only
+        if it is in the page cache already, else BlockingIOError: the event loop may call
+        it so, and hand the request to a thread only when the disk must be read."""
         if req.format != "jpg" or req.mirror or req.rotation or req.quality == "bitonal":
             return None
         x, y, w, h = req.region
@@ -163,7 +165,7 @@ class Pyramid:
             if x + w > full.width or y + h > full.height:
                 return None
             n = row * level.across + col
-            data = os.pread(self._fd, level.counts[n], level.offsets[n])
+            data = _read(self._fd, level.counts[n], level.offsets[n], wait)
             if not data.startswith(b"\xff\xd8"):
                 return None
             if level.tables:
@@ -202,6 +204,21 @@ class Pyramid:
         if req.format == "png":
             return bytes(image.pngsave_buffer(compression=PNG_COMPRESSION, keep="none"))
         return bytes(image.webpsave_buffer(Q=WEBP_QUALITY, keep="none"))
+
+
+def _read(fd: int, count: int, offset: int, wait: bool) -> bytes:
+    if wait or not hasattr(os, "RWF_NOWAIT"):
+        if not wait:
+            raise BlockingIOError("no non-blocking reads here")
+        return os.pread(fd, count, offset)
+    buffer = bytearray(count)
+    try:
+        got = os.preadv(fd, [buffer], offset, os.RWF_NOWAIT)
+    except OSError as exc:  # EAGAIN: not all cached; EOPNOTSUPP: a file system without
+        raise BlockingIOError(str(exc)) from None
+    if got != count:
+        raise BlockingIOError("partly cached")
+    return bytes(buffer)
 
 
 def _rotate(image: pyvips.Image, degrees: float, *, transparent: bool) -> pyvips.Image:
