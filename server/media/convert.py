@@ -254,6 +254,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         for level in range(n):
             found = pyvips.Image.tiffload(str(target), page=level)
             levels.append([found.width, found.height])
+        append_edge_tiles(pyvips, target, len(levels))
         out.append(
             {
                 "path": str(target),
@@ -265,6 +266,35 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"pages": out}
+
+
+# The trailer after a pyramid's edge tiles: their index (JSON), its length, this mark.
+EDGE_MARK = b"SNPEDGE1"
+
+
+def append_edge_tiles(pyvips: Any, target: Path, levels: int) -> None:
+    """Each level's right and bottom tiles, cut to the image and encoded as JPEG, appended
+    to the pyramid file after the TIFF (whose readers ignore bytes no directory points
+    at), with their index. The TIFF pads edge tiles to full size, so a viewer's request
+    for one would otherwise be decoded, cut and encoded on every request: a few ms each,
+    against a few µs for a stored tile (see server/media/pyramid.py)."""
+    index: list[list[int]] = []
+    with open(target, "ab") as f:
+        for level in range(levels):
+            page = pyvips.Image.tiffload(str(target), page=level, access="random")
+            across, down = -(-page.width // TILE), -(-page.height // TILE)
+            for row in range(down):
+                for col in range(across):
+                    w = min(TILE, page.width - col * TILE)
+                    h = min(TILE, page.height - row * TILE)
+                    if (w, h) == (TILE, TILE):
+                        continue
+                    tile = page.crop(col * TILE, row * TILE, w, h)
+                    data = bytes(tile.jpegsave_buffer(Q=QUALITY, keep="none"))
+                    index.append([level, col, row, f.tell(), len(data)])
+                    f.write(data)
+        table = json.dumps(index, separators=(",", ":")).encode()
+        f.write(table + len(table).to_bytes(8, "little") + EDGE_MARK)
 
 
 def main() -> None:
