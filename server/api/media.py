@@ -299,7 +299,8 @@ def refuse_kind(sniffed: Sniffed) -> HTTPProblem:
         return HTTPProblem(415, f"{sniffed.label} uploads are not taken by this server yet")
     return HTTPProblem(
         415,
-        f"the file is {sniffed.label}, not an image we read: send JPEG, PNG, TIFF or WebP "
+        f"the file is {sniffed.label}, not an image we read: send JPEG, PNG, TIFF, WebP or "
+        "JPEG 2000 "
         "(the file's contents decide, not its name)",
     )
 
@@ -337,7 +338,8 @@ async def upload(request: Request) -> Response:
     """Upload an image (one subject per image, per page of a multi-page TIFF) or a 3D model.
 
     Send `multipart/form-data` with the file in the field `file`. The bytes decide what
-    it is (JPEG, PNG, TIFF including BigTIFF, 16-bit and multi-page, WebP), not its name.
+    it is (JPEG, PNG, TIFF including BigTIFF, 16-bit and multi-page, WebP, JPEG 2000 up to
+    100 million pixels), not its name.
     Each image is converted once into a tiled pyramid and served by the IIIF Image API
     (`image_service`); the upload gets a IIIF Presentation 3 manifest (`manifest`) whose
     label and metadata can be changed with `PATCH`. Refused with nothing stored: over
