@@ -66,7 +66,7 @@ async def _fresh_page(browser: Any) -> Any:
     return page
 
 
-async def main(count: int, runs: int) -> None:
+async def main(count: int, runs: int, model_runs: int) -> None:
     import httpx
     from playwright.async_api import async_playwright
 
@@ -155,7 +155,7 @@ async def main(count: int, runs: int) -> None:
                 )
                 page = await _fresh_page(browser)
                 model_times, model_scripts = [], set()
-                for run in range(runs + 1):
+                for run in range(model_runs + 1 if model_runs else 0):
                     loaded = set()
 
                     def keep_model(request: object, loaded: set[str] = loaded) -> None:
@@ -198,8 +198,11 @@ async def main(count: int, runs: int) -> None:
     print(f"{'first image drawn, median (s)':40} {statistics.median(image_times):>10.3f}")
     print(f"{'annotations drawn, median (s)':40} {statistics.median(drawn_times):>10.3f}")
     print(f"{'annotations drawn, min-max (s)':40} {min(drawn_times):>5.3f}-{max(drawn_times):.3f}")
+    if not model_runs:
+        return
     print()
-    print(f"3D subject (GLB box, {len(box_glb())} bytes), WebGL through SwiftShader, {runs} runs")
+    size = len(box_glb())
+    print(f"3D subject (GLB box, {size} bytes), WebGL through SwiftShader, {model_runs} runs")
     for name, data in sorted(model_bodies.items()):
         if name in bodies:
             continue
@@ -216,5 +219,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--model-runs", type=int, default=5, help="0: no 3D subject (a build without 3D)"
+    )
     options = parser.parse_args()
-    asyncio.run(main(options.annotations, options.runs))
+    asyncio.run(main(options.annotations, options.runs, options.model_runs))

@@ -1,12 +1,13 @@
 // The embed's viewer, loaded on demand by element.ts: the subject's deep-zoom IIIF image
-// (OpenSeadragon) with its annotations drawn over it, or its 3D model with them as pins on
-// its surface (three.js, in its own chunk, ./model.ts, loaded only for model subjects),
+// (OpenSeadragon, its own chunk, loaded only for images) with its annotations drawn over
+// it, or its 3D model with them as pins on its surface (three.js, in its own chunk,
+// ./model.ts, loaded only for model subjects),
 // live and read-only, a list of them
 // whose chosen one shows its text, "share this view", and a clear notice when the link is
 // withdrawn. The annotations are read with the binding's own code (src/binding/): the
 // schema and the selector formats are not copied here.
 
-import OpenSeadragon from 'openseadragon';
+import type OpenSeadragon from 'openseadragon';
 import { annotationsOf, modelAssetOf, readAll, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
 import { surfacePointOf, type SurfacePoint } from '../binding/points';
 import { targetShape, type Canvas } from '../binding/selectors';
@@ -106,10 +107,13 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     return { destroy: () => root.replaceChildren() };
   }
 
-  // A model's 3D code is asked for at once (the document's name says it is a model),
-  // while its subject and live document load.
+  // A model's 3D code, or an image's deep-zoom viewer, is asked for at once (the
+  // document's name says which), while the subject and its live document load.
   const modelChunk = options.document.split('/')[1] === 'model' ? import('./model') : null;
+  const imageChunk = modelChunk ? null : import('openseadragon');
   modelChunk?.catch(() => undefined); // told when it is used
+  imageChunk?.catch(() => undefined);
+  let OSD: typeof OpenSeadragon | null = null;
 
   // ------------------------------------------------------------------ the frame
 
@@ -288,7 +292,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       void openModel(found, model!);
     } else {
       canvas = { id: found.iiifId, manifest: found.manifest, width: found.width, height: found.height };
-      openImage(found);
+      void openImage(found);
     }
     refresh();
   };
@@ -350,8 +354,16 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
 
   // ------------------------------------------------------------------ image
 
-  const openImage = (m: SubjectMeta) => {
-    viewer = OpenSeadragon({
+  const openImage = async (m: SubjectMeta) => {
+    try {
+      OSD = (await (imageChunk ?? import('openseadragon'))).default;
+    } catch {
+      loading.replaceWith(notice('embed.error.title', 'embed.error.body', 'notice inline'));
+      setState('error');
+      return;
+    }
+    if (ended) return;
+    viewer = OSD({
       element: osdEl,
       tileSources: tileSource(m),
       // Works with image services that send no CORS headers (as the app does).
@@ -425,7 +437,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     });
   };
 
-  const toScreen = (x: number, y: number) => viewer!.viewport.imageToViewerElementCoordinates(new OpenSeadragon.Point(x, y));
+  const toScreen = (x: number, y: number) => viewer!.viewport.imageToViewerElementCoordinates(new OSD!.Point(x, y));
   const imageScale = () => {
     const a = toScreen(0, 0);
     const b = toScreen(1000, 0);
