@@ -4,7 +4,7 @@
 // following a colleague's camera.
 
 import * as Y from 'yjs';
-import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
+import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
@@ -32,14 +32,6 @@ const POINTER_MS = 60;
 const CAMERA_MS = 120;
 
 const newId = () => crypto.randomUUID().replace(/-/g, '');
-
-export const modelUrlOf = (doc: Y.Doc): { url: string; format?: string } | null => {
-  const asset = metaOf(doc).get(M.ASSET);
-  const plain = asset instanceof Y.Map ? asset.toJSON() : asset;
-  if (!plain || typeof plain !== 'object') return null;
-  const { url, format } = plain as { url?: unknown; format?: unknown };
-  return typeof url === 'string' ? { url, ...(typeof format === 'string' ? { format } : {}) } : null;
-};
 
 export class ModelView {
   readonly node: HTMLElement;
@@ -97,7 +89,7 @@ export class ModelView {
   start(): boolean {
     const doc = this.session.doc;
     const meta = readSubject(doc);
-    const asset = modelUrlOf(doc);
+    const asset = modelAssetOf(doc);
     if (!meta || !asset) return false;
     this.meta = meta;
     const scene = new ModelScene(t('model.canvasLabel'), {
