@@ -262,3 +262,28 @@ async def test_a_viewer_zooming_fast_is_never_refused_tiles(make_server, tmp_pat
         assert [t.status_code for t in tiles] == [200] * 90
         rest = [(await client.get(f"/api/workspaces/{WS}")).status_code for _ in range(20)]
     assert 429 in rest, rest
+
+
+async def test_edge_tiles_are_the_pictures_edge_cut_to_size(server, tmp_path: Path) -> None:
+    # Edge tiles are answered from copies cut to size when the pyramid was made (no decode
+    # on request): they show the same pixels as a render of the same region would.
+    picture = pictures.picture(1300, 700)
+    await store(server, tmp_path, picture, "edgy")
+    async with server.http() as client:
+        for x, y, w, h, size in [
+            (1024, 0, 276, 512, "276,"),
+            (0, 512, 512, 188, "512,"),
+            (1024, 512, 276, 188, "276,"),
+            (0, 0, 1300, 700, "325,"),  # the smallest level, one tile smaller than 512
+        ]:
+            tile = await client.get(f"/iiif/{WS}/image/edgy/{x},{y},{w},{h}/{size}/0/default.jpg")
+            rendered = await client.get(
+                f"/iiif/{WS}/image/edgy/{x},{y},{w},{h}/{size}/0/default.png"
+            )
+            assert tile.status_code == rendered.status_code == 200, tile.text
+            a, b = decode(tile).convert("RGB"), decode(rendered).convert("RGB")
+            assert a.size == b.size == (int(size[:-1]), round(h * int(size[:-1]) / w))
+            diff = pyvips.Image.new_from_memory(a.tobytes(), *a.size, 3, "uchar") - (
+                pyvips.Image.new_from_memory(b.tobytes(), *b.size, 3, "uchar")
+            )
+            assert diff.abs().avg() < 3, (x, y, diff.abs().avg())

@@ -177,11 +177,16 @@ class Images:
         return image
 
     async def delete(self, workspace: str, image_id: str) -> None:
-        gone = self._records.pop((workspace, image_id), None)
-        if gone is not None:
-            self._local.pop(gone.sha256, None)
+        gone = await self.get(workspace, image_id)
+        self._records.pop((workspace, image_id), None)
         for name in (RECORD, PYRAMID):
             await self.blobs.delete(image_key(workspace, image_id, name))
+        if gone is not None:
+            self._local.pop(gone.sha256, None)
+            # A remote pyramid's local copy goes too (unless another image is the same).
+            copy = self.work_dir / "pyramids" / f"{gone.sha256}.tif"
+            if not any(i.sha256 == gone.sha256 for i in self._records.values()):
+                await asyncio.to_thread(copy.unlink, True)
 
     async def pyramid_file(self, image: StoredImage) -> Path:
         """A local file holding the image's pyramid: the blob store's own, or a copy of a

@@ -1,11 +1,14 @@
 """Reading a stored pyramid (a tiled, JPEG-compressed, pyramidal BigTIFF made by
 server/media/convert.py): regions at any size, turned, toned and encoded by libvips; and
-a fast path for what viewers ask most, a whole interior tile as JPEG, which is the stored
-tile's own bytes (its JPEG tables joined in), decoded and encoded by nobody.
+a fast path for what viewers ask most, a whole tile of a level as JPEG, which is the
+stored tile's own bytes (its JPEG tables joined in), or for a tile at the right or bottom
+edge the copy cut to size that the converter appended to the file: decoded and encoded by
+nobody.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import struct
@@ -17,6 +20,7 @@ from typing import Any
 import pyvips
 
 from iiif.image_api import ImageRequest
+from server.media.convert import EDGE_MARK
 
 # Output JPEG quality: what image servers commonly answer with; tiles on the fast path
 # keep the stored quality.
@@ -118,6 +122,25 @@ def read_levels(path: Path) -> list[Level]:
         return levels
 
 
+def read_edges(fd: int) -> dict[tuple[int, int, int], tuple[int, int]]:
+    """Where the edge tiles cut to size are, (level, col, row) -> (offset, length), if the
+    converter appended them (server/media/convert.py); pyramids made before have none."""
+    end = os.fstat(fd).st_size
+    if end < 16:
+        return {}
+    trailer = os.pread(fd, 16, end - 16)
+    if trailer[8:] != EDGE_MARK:
+        return {}
+    length = int.from_bytes(trailer[:8], "little")
+    if length > end - 16:
+        return {}
+    try:
+        index = json.loads(os.pread(fd, length, end - 16 - length))
+        return {(lv, col, row): (at, n) for lv, col, row, at, n in index}
+    except (ValueError, TypeError):
+        return {}
+
+
 class Pyramid:
     """One stored pyramid, open for reading by many threads at once."""
 
@@ -125,6 +148,7 @@ class Pyramid:
         self.path = path
         self.levels = read_levels(path)
         self._fd = os.open(path, os.O_RDONLY)
+        self.edges = read_edges(self._fd)
         self._pages: dict[int, pyvips.Image] = {}
         self._lock = threading.Lock()
 
@@ -139,9 +163,12 @@ class Pyramid:
                 self._pages[level] = page
             return page
 
-    def stored_tile(self, req: ImageRequest) -> bytes | None:
+    def stored_tile(self, req: ImageRequest, *, wait: bool = True) -> bytes | None:
         """The answer as the stored JPEG tile itself, when the request is exactly one whole
-        tile of a level, untouched; None otherwise."""
+        tile of a level (or an edge tile cut to size), untouched; None otherwise. With
+        `wait=False` the tile is read only if it is in the page cache already, else
+        BlockingIOError: the event loop may call it so, and hand the request to a thread
+        only when the disk must be read."""
         if req.format != "jpg" or req.mirror or req.rotation or req.quality == "bitonal":
             return None
         x, y, w, h = req.region
@@ -149,21 +176,27 @@ class Pyramid:
         for index, level in enumerate(self.levels):
             factor = 2**index
             tw, th = level.tile_width, level.tile_height
-            if (w, h) != (tw * factor, th * factor) or req.size != (tw, th):
+            span_w, span_h = tw * factor, th * factor
+            if x % span_w or y % span_h:
                 continue
-            if not level.jpeg or x % w or y % h:
-                return None
+            col, row = x // span_w, y // span_h
+            if col * tw >= level.width or row * th >= level.height:
+                continue
+            # The tile's pixels at this level, and its region at full size as a viewer
+            # reckons it (the last column and row cut at the image's edge).
+            size = (min(tw, level.width - col * tw), min(th, level.height - row * th))
+            region = (min(span_w, full.width - x), min(span_h, full.height - y))
+            if req.size != size or (w, h) != region:
+                continue
             if req.quality == "gray" and level.samples != 1:
                 return None
-            col, row = x // w, y // h
-            # A whole tile inside the level (edge tiles are padded in the file) and inside
-            # the full image as the request reckons it.
-            if (col + 1) * tw > level.width or (row + 1) * th > level.height:
-                return None
-            if x + w > full.width or y + h > full.height:
+            if size != (tw, th):
+                edge = self.edges.get((index, col, row))
+                return _read(self._fd, edge[1], edge[0], wait) if edge else None
+            if not level.jpeg or (w, h) != (span_w, span_h):
                 return None
             n = row * level.across + col
-            data = os.pread(self._fd, level.counts[n], level.offsets[n])
+            data = _read(self._fd, level.counts[n], level.offsets[n], wait)
             if not data.startswith(b"\xff\xd8"):
                 return None
             if level.tables:
@@ -202,6 +235,21 @@ class Pyramid:
         if req.format == "png":
             return bytes(image.pngsave_buffer(compression=PNG_COMPRESSION, keep="none"))
         return bytes(image.webpsave_buffer(Q=WEBP_QUALITY, keep="none"))
+
+
+def _read(fd: int, count: int, offset: int, wait: bool) -> bytes:
+    if wait or not hasattr(os, "RWF_NOWAIT"):
+        if not wait:
+            raise BlockingIOError("no non-blocking reads here")
+        return os.pread(fd, count, offset)
+    buffer = bytearray(count)
+    try:
+        got = os.preadv(fd, [buffer], offset, os.RWF_NOWAIT)
+    except OSError as exc:  # EAGAIN: not all cached; EOPNOTSUPP: a file system without
+        raise BlockingIOError(str(exc)) from None
+    if got != count:
+        raise BlockingIOError("partly cached")
+    return bytes(buffer)
 
 
 def _rotate(image: pyvips.Image, degrees: float, *, transparent: bool) -> pyvips.Image:

@@ -63,7 +63,19 @@ class Tiles:
             self._cache.move_to_end(key)
             return hit
         path = await self.images.pyramid_file(image)
-        data = await asyncio.get_running_loop().run_in_executor(self.pool, self._render, path, req)
+        data = None
+        opened = self._open.get(path)
+        if opened is not None:
+            # What viewers ask most, a stored tile already in the page cache, is answered
+            # here: a copy of some kilobytes costs less than handing it to a thread, and it
+            # does not queue behind renders.
+            try:
+                data = opened.stored_tile(req, wait=False)
+            except BlockingIOError:
+                pass
+        if data is None:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self.pool, self._render, path, req)
         if self.cache_bytes and len(data) <= self.cache_bytes // 16:
             self._cache[key] = data
             self._cached += len(data)

@@ -81,6 +81,15 @@ export interface NewAnnotation {
 export const annotationsOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(ANNOTATIONS);
 export const metaOf = (doc: Y.Doc): Y.Map<unknown> => doc.getMap(META);
 
+/** A 3D subject's model file (meta `asset`): its URL and media type, or null. */
+export const modelAssetOf = (doc: Y.Doc): { url: string; format?: string } | null => {
+  const asset = metaOf(doc).get(M.ASSET);
+  const plain = asset instanceof Y.Map ? asset.toJSON() : asset;
+  if (!plain || typeof plain !== 'object') return null;
+  const { url, format } = plain as { url?: unknown; format?: unknown };
+  return typeof url === 'string' ? { url, ...(typeof format === 'string' ? { format } : {}) } : null;
+};
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const plain = (v: unknown): unknown => (v instanceof Y.AbstractType ? v.toJSON() : v);
 

@@ -10,7 +10,7 @@ import { isPointTarget, targetShape as targetShapeOf, type Canvas } from '../bin
 import { ellipse, nudged, point, pointRadius, rectangle, type Shape } from '../binding/shapes';
 import { Binding } from '../binding/sync';
 import { t, tn, language, type Key } from '../i18n';
-import { colorFor, localPresence, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
+import { colorFor, localPresence, ownColor, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
 import { canDraw, canEdit, canNameVersion, canRestore, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { reloadFor } from '../app/policy';
@@ -107,6 +107,7 @@ export class CanvasView {
   private following: number | null = null;
   private lastFollowed: Rect | null = null;
   private peers: Peer[] = [];
+  private myColor = '';
   private colourBy: ColourBy = 'creator';
   private hiddenCreators = new Set<string>();
   private hiddenTags = new Set<string>();
@@ -634,6 +635,7 @@ export class CanvasView {
     awareness.setLocalState({ ...state, selection: this.selected ? [this.selected] : [] });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -712,7 +714,7 @@ export class CanvasView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, this.dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, this.dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',

@@ -4,7 +4,7 @@
 // following a colleague's camera.
 
 import * as Y from 'yjs';
-import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
+import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
@@ -12,7 +12,7 @@ import type { LiveSession } from '../canvas/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
-import { cameraMoved, colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { ModelScene, type Pin } from './scene';
@@ -32,14 +32,6 @@ const POINTER_MS = 60;
 const CAMERA_MS = 120;
 
 const newId = () => crypto.randomUUID().replace(/-/g, '');
-
-export const modelUrlOf = (doc: Y.Doc): { url: string; format?: string } | null => {
-  const asset = metaOf(doc).get(M.ASSET);
-  const plain = asset instanceof Y.Map ? asset.toJSON() : asset;
-  if (!plain || typeof plain !== 'object') return null;
-  const { url, format } = plain as { url?: unknown; format?: unknown };
-  return typeof url === 'string' ? { url, ...(typeof format === 'string' ? { format } : {}) } : null;
-};
 
 export class ModelView {
   readonly node: HTMLElement;
@@ -62,6 +54,7 @@ export class ModelView {
   private adding = false;
   private ready = false; // the model is shown: points can be placed
   private peers: Peer[] = [];
+  private myColor = '';
   private following: number | null = null;
   private lastFollowed: CameraView | null = null;
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -96,7 +89,7 @@ export class ModelView {
   start(): boolean {
     const doc = this.session.doc;
     const meta = readSubject(doc);
-    const asset = modelUrlOf(doc);
+    const asset = modelAssetOf(doc);
     if (!meta || !asset) return false;
     this.meta = meta;
     const scene = new ModelScene(t('model.canvasLabel'), {
@@ -321,6 +314,7 @@ export class ModelView {
     awareness.setLocalState({ ...localPresence(this.o.me), pointer3d: null, camera: null });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -383,7 +377,7 @@ export class ModelView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',
