@@ -9,14 +9,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from pycrdt import Array, Map, Text
+from pycrdt import Array, Doc, Map, Text
 
 from server.api.people import MAX_IDS
 from server.directory import operations
 
 from .access import user_id, user_token
 from .conftest import Running, ServerFactory, eventually
-from .test_annotations_live import WORKSPACE, _subject, comment
+from .jsclients import JsClients
+from .test_annotations_live import TIMEOUT_MS, WORKSPACE, _client_change, _subject, comment
+from .test_annotations_live import js as js  # the npm y-websocket clients' fixture
 from .test_backup import sinopia
 from .test_commenters_rest import _as
 from .yclient import YClient
@@ -49,7 +51,7 @@ async def _live_annotation(client: YClient, key: str, canvas: str, creator: dict
 
 
 async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
-    make_server: ServerFactory,
+    make_server: ServerFactory, js: JsClients
 ) -> None:
     server = await make_server(seal_interval_seconds=0.05)
     assert server.app is not None
@@ -94,6 +96,24 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
     await _live_annotation(old, "old-client", subject["iiif_id"], {"id": me, "name": SHOWN})
     code, reason = await old.wait_closed()
     assert code == 4400 and "creator/name" in reason and "by id alone" in reason, reason
+    # The same from an npm y-websocket client (what other apps would use).
+    await js.open("other-app", server.ws_base, doc, params={"token": token})
+    await js.wait_synced("other-app", TIMEOUT_MS)
+    since = len(js.events)
+
+    def named(ydoc: Doc) -> None:
+        annotations = ydoc.get("annotations", type=Map)
+        annotations["js-client"] = Map(
+            {
+                "motivation": "commenting",
+                "target": subject["iiif_id"],
+                "creator": {"id": me, "name": SHOWN},
+            }
+        )
+
+    await _client_change(js, "other-app", named)
+    closed = await js.wait_event("connection-close", name="other-app", since=since, timeout=15)
+    assert closed["code"] == 4400 and "by id alone" in closed["reason"], closed
     new = await YClient(server.ws(doc, token)).connect()
     await _live_annotation(new, "new-client", subject["iiif_id"], {"id": me, "type": "Person"})
     async with _as(server, token) as http:
@@ -104,7 +124,7 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
 
         await eventually(arrived, what="the live annotation over REST")
         items = (await http.get(container)).json()["first"]["items"]
-        assert not [a for a in items if a["id"].endswith("/old-client")]
+        assert not [a for a in items if a["id"].endswith(("/old-client", "/js-client"))]
         assert {a["creator"]["name"] for a in items} == {SHOWN}
     await new.close()
 
