@@ -381,4 +381,12 @@ async def test_the_app_stores_people_by_id_and_shows_their_name_as_it_is_now(
     await colleague.page.get_by_role("heading", name="erased user 1").wait_for(timeout=5000)
     await colleague.page_shot("erased-author")
     assert "Ferrante" not in await colleague.page.locator("main").inner_text()
+    # In the reader's language, and among the people of the layers.
+    await colleague.page.locator("#language").select_option("it")
+    await colleague.page.locator(".connection-live").wait_for(timeout=10_000)
+    await theirs.filter(has_text="utente cancellato 1").wait_for(timeout=5000)
+    await colleague.page.get_by_role("button", name="Livelli").click()
+    await colleague.page.get_by_label("utente cancellato 1").wait_for(timeout=5000)
+    await colleague.page.locator("#language").select_option("en")
+    await colleague.page.get_by_role("button", name="Layers").wait_for(timeout=10_000)
     assert not _page_errors(colleague)
