@@ -29,6 +29,9 @@ WEBP_QUALITY = 80
 # zlib level of PNG answers: 1-3 cost little CPU and compress nearly as well.
 PNG_COMPRESSION = 3
 
+# libvips' cache of recent operations (loads, crops): small, renders rarely repeat.
+OPERATIONS_CACHED = 100
+
 # TIFF tags we read.
 WIDTH, LENGTH, COMPRESSION, TILE_WIDTH, TILE_LENGTH = 256, 257, 259, 322, 323
 TILE_OFFSETS, TILE_BYTES, JPEG_TABLES, SAMPLES = 324, 325, 347, 277
@@ -47,7 +50,14 @@ def serve_setup() -> None:
     logging.getLogger("pyvips").setLevel(logging.WARNING)
     restrict_loaders()
     pyvips.concurrency_set(1)
-    pyvips.cache_set_max(100)
+    pyvips.cache_set_max(OPERATIONS_CACHED)
+
+
+def drop_cached_operations() -> None:
+    """Empty libvips' operation cache, whose loads hold their files open (a deleted
+    image's pyramid would keep its disk space)."""
+    pyvips.cache_set_max(0)
+    pyvips.cache_set_max(OPERATIONS_CACHED)
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,15 @@ class Pyramid:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        os.close(self._fd)
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # Readers drop a pyramid (LRU, deleted image) without closing it: a thread may be
+        # reading it still, and a closed descriptor's number can be reused by another
+        # file at once. The last reference closes it.
+        self.close()
 
     def _page(self, level: int) -> pyvips.Image:
         with self._lock:
