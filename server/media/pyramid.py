@@ -159,8 +159,23 @@ class Pyramid:
         self.levels = read_levels(path)
         self._fd = os.open(path, os.O_RDONLY)
         self.edges = read_edges(self._fd)
+        self._in_memory = in_memory(path)
         self._pages: dict[int, pyvips.Image] = {}
         self._lock = threading.Lock()
+
+    def _read(self, count: int, offset: int, wait: bool) -> bytes:
+        if wait or self._in_memory:
+            return os.pread(self._fd, count, offset)
+        if not hasattr(os, "RWF_NOWAIT"):
+            raise BlockingIOError("no non-blocking reads here")
+        buffer = bytearray(count)
+        try:
+            got = os.preadv(self._fd, [buffer], offset, os.RWF_NOWAIT)
+        except OSError as exc:  # EAGAIN: not all cached; EOPNOTSUPP: not on this file system
+            raise BlockingIOError(str(exc)) from None
+        if got != count:
+            raise BlockingIOError("partly cached")
+        return bytes(buffer)
 
     def close(self) -> None:
         fd, self._fd = getattr(self, "_fd", -1), -1
@@ -233,11 +248,11 @@ class Pyramid:
         tw, th = level.tile_width, level.tile_height
         if (col + 1) * tw > level.width or (row + 1) * th > level.height:
             edge = self.edges.get((index, col, row))
-            return _read(self._fd, edge[1], edge[0], wait) if edge else None
+            return self._read(edge[1], edge[0], wait) if edge else None
         if not level.jpeg:
             return None
         n = row * level.across + col
-        data = _read(self._fd, level.counts[n], level.offsets[n], wait)
+        data = self._read(level.counts[n], level.offsets[n], wait)
         if not data.startswith(b"\xff\xd8"):
             return None
         if level.tables:
@@ -299,19 +314,20 @@ class Pyramid:
         return bytes(image.webpsave_buffer(Q=WEBP_QUALITY, keep="none"))
 
 
-def _read(fd: int, count: int, offset: int, wait: bool) -> bytes:
-    if wait or not hasattr(os, "RWF_NOWAIT"):
-        if not wait:
-            raise BlockingIOError("no non-blocking reads here")
-        return os.pread(fd, count, offset)
-    buffer = bytearray(count)
+def in_memory(path: Path) -> bool:
+    """Whether `path` is on a tmpfs (the decrypted copies of an encrypted store are), where
+    a read never waits for a disk, though `RWF_NOWAIT` is not supported there."""
     try:
-        got = os.preadv(fd, [buffer], offset, os.RWF_NOWAIT)
-    except OSError as exc:  # EAGAIN: not all cached; EOPNOTSUPP: a file system without
-        raise BlockingIOError(str(exc)) from None
-    if got != count:
-        raise BlockingIOError("partly cached")
-    return bytes(buffer)
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    where, best = str(path.resolve()), ("", "")
+    for line in mounts:
+        fields = line.split()
+        if len(fields) > 2 and (where + "/").startswith(fields[1].rstrip("/") + "/"):
+            if len(fields[1]) > len(best[0]):
+                best = (fields[1], fields[2])
+    return best[1] == "tmpfs"
 
 
 def _rotate(image: pyvips.Image, degrees: float, *, transparent: bool) -> pyvips.Image:
