@@ -126,3 +126,19 @@ async def test_an_upload_without_annotations_is_deleted_at_once(server) -> None:
         tile = await client.get(body["subjects"][0]["image_service"] + "/full/100,/0/default.jpg")
     assert deleted.status_code == 204
     assert tile.status_code == 404
+
+
+async def test_a_3d_model_upload_is_deleted_with_its_file(server) -> None:
+    from tests.models import box_glb
+
+    sent = box_glb()
+    body = (await post(server, sent, "amphora.glb")).json()
+    [subject] = body["subjects"]
+    async with server.http() as client:
+        assert (await client.get(body["original"])).content == sent
+        assert (await client.get(subject["model"])).status_code == 200
+        deleted = await client.delete(f"/api/media/{WS}/{body['upload']}")
+        model = await client.get(subject["model"])
+    assert deleted.status_code == 204
+    assert model.status_code == 404
+    assert [p for p in stored(server) if "/models/" in str(p) or "/uploads/" in str(p)] == []
