@@ -37,7 +37,14 @@ from iiif import Subject
 from .checks import check_annotation
 from .crdt_values import plain, replace_text, update_map
 from .jsonld import to_jsonld
-from .models import ID_PATTERN, Annotation, Resource, SpecificResourceBody, TextualBody
+from .models import (
+    ID_PATTERN,
+    Annotation,
+    Resource,
+    SpecificResourceBody,
+    TextualBody,
+    is_user_agent,
+)
 from .problems import Invalid, Problem, from_validation_error, join_path
 
 ANNOTATIONS = "annotations"
@@ -99,7 +106,8 @@ def write_annotation(doc: Doc, annotation: Annotation) -> None:
     Replacing keeps each textual body's `Text` where the body is still textual, editing only
     the changed part, so people typing in it keep their keystrokes.
     """
-    data = annotation.to_json()
+    # A Sinopia user's name is looked up when read, never stored (erasure).
+    data = annotation.as_stored().to_json()
     kept = (MOTIVATION, TARGET, CREATOR, CREATED, MODIFIED, CANONICAL, VIA)
     fields = {k: data[k] for k in kept if k in data}
     with doc.transaction():
@@ -266,6 +274,25 @@ def validate_document(
     keys = list(annotations.keys()) if only is None else [k for k in only if k in annotations]
     for key in keys:
         problems += _entry_problems(key, annotations.get(key), subject, kind)
+    return problems
+
+
+def creator_problems(doc: Doc, annotation_ids: Iterable[str]) -> list[Problem]:
+    """A Sinopia user's name written into an annotation's creator: refused, since a name
+    in the document and its hash-chained history could never be erased. Such a creator is
+    `{id, type}`; readers look the name up (server.directory.people)."""
+    problems = []
+    annotations = _annotations(doc)
+    for key in sorted(annotation_ids):
+        entry = annotations.get(key)
+        creator = entry.get(CREATOR) if isinstance(entry, Map) else None
+        if isinstance(creator, dict) and is_user_agent(creator.get("id")) and "name" in creator:
+            problems.append(
+                Problem(
+                    path=join_path(ANNOTATIONS, key, CREATOR, "name"),
+                    message="a Sinopia user is stored by id alone (names are looked up)",
+                )
+            )
     return problems
 
 

@@ -9,6 +9,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from crdt import keyfiles
 from crdt.keyring import Keyring, open_keyring, rotate
 from crdt.keys import file as keyfile
 from crdt.keys import open_master_key
@@ -113,6 +114,9 @@ def _rotate(args: argparse.Namespace) -> int:
         spool = path / "spool.db"
         if spool.exists():
             done += await asyncio.to_thread(rewrap_spool, spool, keyring)
+        # The seal and session signing keys are wrapped by the master key too.
+        for key_file in (settings.seal_key_file, settings.auth_key_file):
+            done += keyfiles.rewrap(key_file, keyring)
         return done
 
     done = asyncio.run(main())
@@ -159,6 +163,8 @@ def _encrypt(args: argparse.Namespace) -> int:
         directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
         await directory.open()
         await directory.close()
+        for key_file in (settings.seal_key_file, settings.auth_key_file):
+            keyfiles.rewrap(key_file, keyring)  # the signing keys get wrapped too
         return done
 
     done = asyncio.run(main())

@@ -6,6 +6,7 @@ import { enc, get } from '../api/http';
 import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
+import { embedDialog } from '../embed/dialog';
 import { workspacePath } from '../app/routes';
 import { LiveSession, type Connection } from '../canvas/session';
 import { t, type Key } from '../i18n';
@@ -109,6 +110,16 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
   }
   ctx.status(badge);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
+  if (role === 'owner') {
+    // Owners make the share links a museum's website embeds (a live, read-only view).
+    const embed = h('button', { type: 'button', class: 'embed-action', 'aria-haspopup': 'dialog' }, t('embed.action'));
+    embed.addEventListener('click', () => {
+      const dialog = embedDialog(`${ws}/model/${id}`, title.textContent || id);
+      document.body.append(dialog);
+      dialog.showModal();
+    });
+    title.after(embed);
+  }
   if (waiting) {
     const ready = waiting;
     setTimeout(() => build(ready), 0);
