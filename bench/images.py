@@ -8,9 +8,11 @@ Measures (issue 13's targets in brackets):
   subjects), the server's own peak RSS, and the time to the first tile after the upload
   began;
 - tile latency, p50 and p99, with `--concurrency` requests in flight, the server pinned to
-  one core (`taskset`), the load generator on another: no tile cache (every tile read from
-  the stored pyramid) [p99 under 50 ms]; the cache warm; and tiles that must be rendered
-  (256 px from 512 px tiles: decoded, scaled, encoded by libvips) with no cache.
+  one core (`taskset`), the load generator (a bare HTTP/1.1 client, its own CPU reported)
+  on another: no tile cache (every tile read from the stored pyramid) [p99 under 50 ms];
+  the cache warm; and tiles that must be rendered (256 px from 512 px tiles: decoded
+  scaled down, encoded by libvips) with no cache. On a shared machine the latencies are
+  mostly waiting for a core: the server's CPU per request is the figure to compare.
 """
 
 from __future__ import annotations
@@ -226,7 +228,7 @@ def in_process(path: Path, args: argparse.Namespace) -> list[tuple[str, str, str
     out = []
     for name, size in (
         ("stored tile bytes (fast path)", "512,"),
-        ("libvips render, 256 px", "256,"),
+        ("libvips render, 256 px from a 512 px tile", "256,"),
     ):
         t0, cpu0 = time.perf_counter(), time.thread_time()
         for col, row in spots:

@@ -4,6 +4,7 @@ silently taking annotations with it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -52,6 +53,17 @@ async def test_the_original_downloads_byte_for_byte(make_server, tmp_path: Path)
     assert master.status_code == 403
 
 
+def open_files() -> list[str]:
+    """What this process (the test server's) holds open."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except FileNotFoundError:  # the listing's own descriptor, closed meanwhile
+            pass
+    return found
+
+
 async def annotate(client: httpx.AsyncClient, manifest: str, subject: dict, words: str) -> None:
     canvases = (await client.get(manifest)).json()["items"]
     [canvas] = [c["id"] for c in canvases if c["id"].endswith(subject["id"].rsplit("-", 1)[0])]
@@ -75,7 +87,8 @@ async def test_deleting_an_upload_never_silently_loses_annotations(server, tmp_p
     async with server.http() as client:
         await annotate(client, body["manifest"], second, "foxing on page 2")
         refused = await client.delete(url)
-        kept = await client.get(second["image_service"] + "/info.json")
+        # Read through the TIFF (not one tile), so the pyramid is open.
+        kept = await client.get(second["image_service"] + "/10,10,300,300/150,/0/default.jpg")
         viewer = await access.user_token(server, "visitor", WS, "viewer")
         by_viewer = await client.delete(url, headers={"Authorization": f"Bearer {viewer}"})
         deleted = await client.delete(url, params={"force": "true"})
@@ -95,6 +108,8 @@ async def test_deleting_an_upload_never_silently_loses_annotations(server, tmp_p
     assert by_viewer.status_code == 403
     assert deleted.status_code == 204
     assert gone == [404, 404] and original.status_code == 404
+    # The pyramids that were read are let go of: their disk space is freed at once.
+    assert [f for f in open_files() if "pyramid.tif" in f and "(deleted)" in f] == []
     # The annotation is still there, on its subject's document.
     assert "foxing on page 2" in str(annotations)
     # Only the subjects' documents remain: no pyramid, record, original or manifest.
@@ -111,3 +126,19 @@ async def test_an_upload_without_annotations_is_deleted_at_once(server) -> None:
         tile = await client.get(body["subjects"][0]["image_service"] + "/full/100,/0/default.jpg")
     assert deleted.status_code == 204
     assert tile.status_code == 404
+
+
+async def test_a_3d_model_upload_is_deleted_with_its_file(server) -> None:
+    from tests.models import box_glb
+
+    sent = box_glb()
+    body = (await post(server, sent, "amphora.glb")).json()
+    [subject] = body["subjects"]
+    async with server.http() as client:
+        assert (await client.get(body["original"])).content == sent
+        assert (await client.get(subject["model"])).status_code == 200
+        deleted = await client.delete(f"/api/media/{WS}/{body['upload']}")
+        model = await client.get(subject["model"])
+    assert deleted.status_code == 204
+    assert model.status_code == 404
+    assert [p for p in stored(server) if "/models/" in str(p) or "/uploads/" in str(p)] == []

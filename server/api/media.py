@@ -577,7 +577,7 @@ async def delete_upload(request: Request) -> Response:
         subject = entry.subject
         assert subject is not None
         if subject.kind == "canvas":
-            await images.delete(workspace, subject.id)
+            request.app.state.tiles.forget(await images.delete(workspace, subject.id))
         elif subject.asset and "/models/" in subject.asset.url:
             await blobs.delete(model_key(workspace, subject.asset.url.rsplit("/", 1)[-1]))
     await forget_original(blobs, workspace, upload_id)
