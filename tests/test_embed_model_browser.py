@@ -3,7 +3,8 @@ Chromium with WebGL through SwiftShader: the model drawn with three.js (a chunk 
 for models), a 3D annotation a conservator adds elsewhere appearing as a pin within a
 second, choosing it (keyboard, then on the model itself) showing its text and flying to its
 saved camera; no presence either way, no console errors, nothing asked of any host but
-Sinopia. Then the iframe page of the same subject on a phone. Screenshots in
+Sinopia. Then the iframe page of the same subject on a phone, and the Embed action of the
+app's model page with its preview. Screenshots in
 tests/screenshots/embed-model-*.png."""
 
 from __future__ import annotations
@@ -226,6 +227,24 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
     assert "Casting flaw" in await viewer.locator(".item.chosen").inner_text()
     await phone.shot("model-phone-list")
     assert phone.errors == [], phone.errors
+
+    # The app's model page offers owners the Embed action; its preview shows the model.
+    from server.access import grants
+
+    directory = site.app.state.auth.directory
+    owner = await directory.user_by_name("olga")
+    secret = await grants.create_login_link(directory, owner, "test", expires_seconds=600)
+    curator = await visit(grants.login_link_url(site.url, secret, f"/w/{WS}/model/{model['id']}"))
+    await curator.page.get_by_role("button", name="Embed").click()
+    assert "Visitors see the 3D model" in await curator.page.locator(".embed-dialog").inner_text()
+    await curator.page.get_by_label("Websites allowed to show it").fill(site.museum)
+    await curator.page.get_by_role("button", name="Make the embed code").click()
+    snippet = await curator.page.get_by_label("For pages that allow scripts").input_value()
+    assert f'document="{document}"' in snippet
+    preview = curator.page.frame_locator("iframe.embed-preview")
+    await preview.locator("sinopia-viewer .model-canvas").wait_for(timeout=MODEL_WITHIN_S * 1000)
+    await curator.shot("model-app-dialog")
+    assert curator.errors == [], curator.errors
 
 
 async def _state_is(visitor: Visitor, state: str) -> bool:
