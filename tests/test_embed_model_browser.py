@@ -112,24 +112,33 @@ def _pin(scene: str, text: str) -> dict[str, Any]:
     }
 
 
-async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> None:
+async def _embedded(site: Site, page: str, lang: str = "en") -> tuple[dict[str, Any], str, str]:
+    """A box uploaded as a model subject, a share link to it for the museum, and the
+    museum's page `page` embedding it: the subject, the link's token, its Scene IRI."""
     async with site.http() as http:
         made = await http.post(
             f"/api/media/{WS}", files={"file": ("Bronze box.glb", box_glb((1.0, 0.6, 0.4)))}
         )
         assert made.status_code == 201, made.text
         (model,) = made.json()["subjects"]
-        document = model["document"]
         shared = await http.post(
             f"/api/workspaces/{WS}/shares",
-            json={"subject": document.split("/", 1)[1], "origins": [site.museum]},
+            json={"subject": model["document"].split("/", 1)[1], "origins": [site.museum]},
         )
         assert shared.status_code == 201, shared.text
         token = shared.json()["token"]
-        scene = (await http.get(f"/api/embed/{document}")).json()["canvas"]
-    (site.pages / "model.html").write_text(
-        HOST_PAGE.format(server=site.url, document=document, token=token, lang="en", extra="")
+        scene = (await http.get(f"/api/embed/{model['document']}")).json()["canvas"]
+    (site.pages / page).write_text(
+        HOST_PAGE.format(
+            server=site.url, document=model["document"], token=token, lang=lang, extra=""
+        )
     )
+    return model, token, scene
+
+
+async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> None:
+    model, token, scene = await _embedded(site, "model.html")
+    document = model["document"]
 
     visitor = await visit(f"{site.museum}/model.html")
     await until(lambda: _state_is(visitor, "live"), 30, "the live view")
@@ -249,3 +258,31 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
 
 async def _state_is(visitor: Visitor, state: str) -> bool:
     return await visitor.state() == state
+
+
+async def test_with_websockets_blocked_a_3d_view_polls(site: Site, browser: Any) -> None:
+    model, _, scene = await _embedded(site, "model-polling.html", lang="fr")
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        # A museum network's proxy that drops every websocket.
+        await context.route_web_socket("**/collab/**", lambda ws: ws.close())
+        visitor = Visitor(await context.new_page())
+        await visitor.page.goto(f"{site.museum}/model-polling.html")
+        await until(lambda: _state_is(visitor, "polling"), 20, "the polling fallback")
+        await _drawn(visitor)
+        assert (
+            "Mis à jour toutes les quelques secondes"
+            in await visitor.viewer().locator(".status").inner_text()
+        )
+        async with site.http() as http:
+            added = await http.post(
+                f"/api/annotations/{model['document']}/", json=_pin(scene, "Seen by polling")
+            )
+            assert added.status_code == 201, added.text
+        await visitor.wait_count(1, 10)
+        await visitor.viewer().locator(".item-button").first.click()
+        assert "Seen by polling" in await visitor.viewer().locator(".item.chosen").inner_text()
+        await visitor.shot("model-polling")
+        assert [e for e in visitor.errors if "WebSocket" not in e] == []
+    finally:
+        await context.close()
