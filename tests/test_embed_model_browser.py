@@ -140,6 +140,8 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
     model, token, scene = await _embedded(site, "model.html")
     document = model["document"]
 
+    blank = await visit(f"{site.museum}/blank.html")
+    bare_globals = set(await blank.page.evaluate("Object.keys(window)"))
     visitor = await visit(f"{site.museum}/model.html")
     await until(lambda: _state_is(visitor, "live"), 30, "the live view")
     await _drawn(visitor)
@@ -194,7 +196,9 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
     assert "Casting flaw" in await shadow.locator(".item.chosen").inner_text()
     await visitor.shot("model-desktop")
 
-    # No presence either way; nothing asked of any host but Sinopia (and the page's own).
+    # No presence either way; no globals left in the museum's page (three.js marks the
+    # page it runs on); nothing asked of any host but Sinopia (and the page's own).
+    assert set(await visitor.page.evaluate("Object.keys(window)")) == bare_globals
     assert _awareness(visitor.frames) == []
     assert any(way == "received" for way, _ in visitor.frames)
     own = {urlsplit(u).netloc for u in (site.museum, site.url)}
