@@ -23,7 +23,7 @@ ROOTS: dict[str, dict[str, type[Map] | type[Array] | type[Text]]] = {
         report_document.REPORT: Map,
         **dict.fromkeys(report_document.TEXTS, Text),
         **dict.fromkeys(report_document.LISTS, Array),
-        report_document.APPROVALS: Array,
+        **dict.fromkeys(report_document.LOGS, Array),
     },
 }
 
