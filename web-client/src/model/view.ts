@@ -8,7 +8,7 @@ import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetO
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
-import type { LiveSession } from '../canvas/session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
