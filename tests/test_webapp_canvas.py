@@ -380,6 +380,10 @@ async def test_the_app_stores_people_by_id_and_shows_their_name_as_it_is_now(
     await theirs.click()
     await colleague.page.get_by_role("heading", name="erased user 1").wait_for(timeout=5000)
     await colleague.page_shot("erased-author")
+    await colleague.page.set_viewport_size({"width": 390, "height": 844})
+    await colleague.page.get_by_role("heading", name="erased user 1").scroll_into_view_if_needed()
+    await colleague.page_shot("erased-author-narrow")
+    await colleague.page.set_viewport_size({"width": 1280, "height": 800})
     assert "Ferrante" not in await colleague.page.locator("main").inner_text()
     # In the reader's language, and among the people of the layers.
     await colleague.page.locator("#language").select_option("it")
