@@ -221,6 +221,8 @@ def schema_data() -> dict[str, Any]:
         "MEDIA_FRAGMENTS": selectors.MEDIA_FRAGMENTS,
         "SVG_ELEMENTS": sorted(SVG_ELEMENTS),
         "AGENT_TYPES": list(models.Agent.model_fields["type"].annotation.__args__),
+        # A Sinopia user as creator: stored by this id alone, the name looked up to show.
+        "USER_AGENT_PREFIX": models.USER_AGENT_PREFIX,
         "LIMITS": {
             "MAX_BODY_BYTES": models.MAX_BODY_BYTES,
             "MAX_BODIES": models.MAX_BODIES,

@@ -1,7 +1,9 @@
 """<sinopia-viewer> on a museum's page (another origin), in headless Chromium: how much
 JavaScript the element loads from Sinopia (gzipped, as `sinopia serve` sends it), and how
 long from navigation until the image is drawn and until the annotations are drawn, on a
-1000 x 1000 image with some annotations.
+1000 x 1000 image with some annotations; then the same for a 3D subject (a GLB box, WebGL
+through SwiftShader): the size of the 3D chunk (three.js, loaded only for models) and the
+time to the first frame with the model drawn.
 
     python bench/embed.py [--annotations 50] [--runs 5]
 
@@ -18,6 +20,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,6 +31,7 @@ from server.app import Server, create_app, server_config  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests import access, staticiiif  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
+from tests.models import box_glb  # noqa: E402
 from tests.statichttp import serve  # noqa: E402
 from tests.test_embed_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -43,6 +47,8 @@ PAGE = """<!doctype html>
 </body></html>
 """
 
+WEBGL = ["--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
 MARKS = """() => {
   const out = {};
   for (const e of performance.getEntriesByType('mark'))
@@ -51,7 +57,16 @@ MARKS = """() => {
 }"""
 
 
-async def main(count: int, runs: int) -> None:
+async def _fresh_page(browser: Any) -> Any:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    # Every run a first visit: nothing from the browser's cache.
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    return page
+
+
+async def main(count: int, runs: int, model_runs: int) -> None:
     import httpx
     from playwright.async_api import async_playwright
 
@@ -92,16 +107,24 @@ async def main(count: int, runs: int) -> None:
             (pages / "exhibition.html").write_text(
                 PAGE.format(server=url, document=subject["document"], token=share_token)
             )
+            async with httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            ) as http:
+                made = await http.post(f"/api/media/{WS}", files={"file": ("Box.glb", box_glb())})
+                (model,) = made.json()["subjects"]
+                share = await http.post(
+                    f"/api/workspaces/{WS}/shares",
+                    json={"subject": f"model/{model['id']}", "origins": [museum]},
+                )
+            (pages / "model.html").write_text(
+                PAGE.format(server=url, document=model["document"], token=share.json()["token"])
+            )
 
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
                 )
-                context = await browser.new_context(viewport={"width": 1280, "height": 800})
-                page = await context.new_page()
-                # Every run a first visit: nothing from the browser's cache.
-                cdp = await context.new_cdp_session(page)
-                await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+                page = await _fresh_page(browser)
                 image_times, drawn_times, scripts, marks = [], [], set(), {}
                 for run in range(runs + 1):
                     loaded: set[str] = set()
@@ -126,8 +149,36 @@ async def main(count: int, runs: int) -> None:
                     scripts = loaded or scripts
                     await page.goto("about:blank")
                 await browser.close()
+                # WebGL (software) for the 3D subject, as the browser tests have it.
+                browser = await playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *WEBGL]
+                )
+                page = await _fresh_page(browser)
+                model_times, model_scripts = [], set()
+                for run in range(model_runs + 1 if model_runs else 0):
+                    loaded = set()
+
+                    def keep_model(request: object, loaded: set[str] = loaded) -> None:
+                        if request.resource_type == "script":  # type: ignore[attr-defined]
+                            loaded.add(request.url)  # type: ignore[attr-defined]
+
+                    page.on("request", keep_model)
+                    await page.goto(f"{museum}/model.html", wait_until="commit")
+                    await page.wait_for_function(
+                        "() => performance.getEntriesByName('sinopia-embed:model').length",
+                        timeout=60_000,
+                        polling="raf",
+                    )
+                    marks = await page.evaluate(MARKS)
+                    page.remove_listener("request", keep_model)
+                    if run:
+                        model_times.append(marks["sinopia-embed:model"])
+                    model_scripts = loaded or model_scripts
+                    await page.goto("about:blank")
+                await browser.close()
             async with httpx.AsyncClient() as http:
                 bodies = {u: (await http.get(u)).content for u in sorted(scripts)}
+                model_bodies = {u: (await http.get(u)).content for u in sorted(model_scripts)}
             server.should_exit = True
             await task
 
@@ -147,11 +198,29 @@ async def main(count: int, runs: int) -> None:
     print(f"{'first image drawn, median (s)':40} {statistics.median(image_times):>10.3f}")
     print(f"{'annotations drawn, median (s)':40} {statistics.median(drawn_times):>10.3f}")
     print(f"{'annotations drawn, min-max (s)':40} {min(drawn_times):>5.3f}-{max(drawn_times):.3f}")
+    if not model_runs:
+        return
+    print()
+    size = len(box_glb())
+    print(f"3D subject (GLB box, {size} bytes), WebGL through SwiftShader, {model_runs} runs")
+    for name, data in sorted(model_bodies.items()):
+        if name in bodies:
+            continue
+        short = name.rsplit("/", 1)[1]
+        print(f"{'  ' + short[:38]:40} {len(gzip.compress(data, 9)) / 1024:>10.1f}  KB gzipped")
+    zipped3d = sum(len(gzip.compress(b, 9)) for b in model_bodies.values())
+    print(f"{'JavaScript files':40} {len(model_bodies):>10}")
+    print(f"{'JavaScript, KB gzipped':40} {zipped3d / 1024:>10.1f}")
+    print(f"{'first frame with the model, median (s)':40} {statistics.median(model_times):>10.3f}")
+    print(f"{'first frame, min-max (s)':40} {min(model_times):>5.3f}-{max(model_times):.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--annotations", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--model-runs", type=int, default=5, help="0: no 3D subject (a build without 3D)"
+    )
     options = parser.parse_args()
-    asyncio.run(main(options.annotations, options.runs))
+    asyncio.run(main(options.annotations, options.runs, options.model_runs))

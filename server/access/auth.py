@@ -407,6 +407,32 @@ class Auth:
         async with self.manager.hold(str(name)) as room:
             return bool(meta_json(room.doc).get("manifest") == link.manifest)
 
+    async def share_covers_file(self, link: ShareLink, workspace: str, path: str) -> bool:
+        """Whether `link` covers the subject whose 3D model file is served at `path` (the
+        request's path): the model of the subject it shares, or of one of the subjects of
+        the manifest it shares. The file belongs to the subject whose document names it as
+        its asset, so a link to another subject is refused."""
+        if link.workspace != workspace or self.manager is None:
+            return False
+        prefix = f"{workspace}/model/"
+        if link.subject is not None:
+            names = [link.subject] if link.subject.startswith(prefix) else []
+        else:
+            stored = await self.manager.store.documents(prefix)
+            names = sorted({*stored, *(n for n in self.manager.rooms if n.startswith(prefix))})
+        from annotations.subject_document import meta_json
+
+        for name in names:
+            async with self.manager.hold(name) as room:
+                meta = meta_json(room.doc)
+            asset = meta.get("asset")
+            url = asset.get("url") if isinstance(asset, dict) else None
+            if not isinstance(url, str) or urlsplit(url).path != path:
+                continue
+            if link.subject is not None or meta.get("manifest") == link.manifest:
+                return True
+        return False
+
     async def recheck(self, principal: Principal) -> Principal:
         """The principal as the directory has it now; `BadCredential` if it is gone."""
         if principal.share is not None:
@@ -537,6 +563,11 @@ class Auth:
                 # embedding page loads); a link to one subject does not list the others.
                 if not (link.manifest and subject_id(link.manifest) == params.get("id")):
                     raise HTTPProblem(403, "this share link does not cover this manifest")
+            elif "model" in params and "kind" not in params:
+                # A 3D model's file is its model subject's: a link to that subject, or to
+                # its manifest, loads it.
+                if not await self.share_covers_file(link, workspace, request.url.path):
+                    raise HTTPProblem(403, "this share link does not cover this model")
             else:
                 kind, subject = params.get("kind", ""), params.get("id", "")
                 if "image" in params and not kind:
@@ -813,12 +844,16 @@ def create_auth(settings: Settings, keyring: Keyring | None = None) -> Auth:
     from server.directory import open_directory
 
     directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
-    return Auth(settings, directory, create_signer(settings))
+    return Auth(settings, directory, create_signer(settings, keyring))
 
 
-def create_signer(settings: Settings) -> Signer:
+def create_signer(settings: Settings, keyring: Keyring | None = None) -> Signer:
+    """The JWT signer; its key file wrapped by the master key when there is one."""
     from crdt import keyfiles
+    from crdt.keyring import open_keyring
 
-    private = keyfiles.load_or_create(settings.auth_key_file)
+    if keyring is None:
+        keyring = open_keyring(settings.key_url)
+    private = keyfiles.load_or_create(settings.auth_key_file, keyring)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")
     return Signer.from_private_key(private, issuer)

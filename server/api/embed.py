@@ -4,7 +4,8 @@ on a page of Sinopia's), and oEmbed (`/oembed?url=...`), so that an editor who p
 iframe page's link into WordPress or Drupal gets the viewer.
 
 The page is framed only by the origins the share link names (`frame-ancestors`; any,
-when it names none), loads nothing but Sinopia and the subject's image service, and
+when it names none), loads nothing but Sinopia and the subject's image service (or its
+3D model, and the blob: URLs three.js makes of what the model embeds), and
 sends no referrer: its URL carries the link's token. A link that was revoked or has
 expired still gets the page, whose viewer says the view is no longer available (in the
 visitor's language).
@@ -80,8 +81,11 @@ REFUSED = """<!doctype html>
 """
 
 
-def _policy(image_origins: set[str], ancestors: tuple[str, ...]) -> str:
+def _policy(image_origins: set[str], ancestors: tuple[str, ...], model: bool = False) -> str:
     images = "".join(f" {o}" for o in sorted(image_origins))
+    # A 3D model's loader (three.js) fetches the textures and buffers a GLB embeds from
+    # the blob: and data: URLs it makes of them.
+    made = " blob: data:" if model else ""
     return "; ".join(
         [
             "default-src 'none'",
@@ -89,7 +93,7 @@ def _policy(image_origins: set[str], ancestors: tuple[str, ...]) -> str:
             "style-src 'self'",
             f"img-src 'self' data: blob:{images}",
             # 'self' covers the same-origin websocket (ws: and wss:) in CSP Level 3.
-            f"connect-src 'self'{images}",
+            f"connect-src 'self'{made}{images}",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
@@ -175,7 +179,8 @@ async def embed_page(request: Request) -> Response:
         state=f' iiif-content="{html.escape(state)}"' if state else "",
     )
     images = subject_origins(entry.subject) if entry is not None and entry.subject else set()
-    headers["Content-Security-Policy"] = _policy(images, link.origins if link else ())
+    model = entry is not None and entry.subject is not None and entry.subject.asset is not None
+    headers["Content-Security-Policy"] = _policy(images, link.origins if link else (), model)
     return HTMLResponse(body, status_code=status, headers=headers)
 
 

@@ -7,6 +7,10 @@ produced it (a handler, the auth guard's 401, a 405, a redirect):
   do no more than its own tokens allow. Origins in `SINOPIA_CORS_ORIGINS` are answered
   with credentials, as the rest of the API does. The protocol's response headers are
   exposed to scripts (ETag, Link, Location, Allow, Content-Location, Vary, ...).
+- The same CORS on the 3D model files uploads stored (`/api/media/{ws}/models/{model}`),
+  which an embed on another site loads with its share link as a bearer header, by byte
+  ranges if it likes (`Range`, `If-Range` allowed; `Content-Range`, `Accept-Ranges`,
+  `Content-Length` exposed). The rest of `/api/media/` (uploads) is the app's alone.
 - On an annotation container, the Web Annotation Protocol's `Link` headers (its LDP type
   and `constrainedBy`), which it requires on all responses.
 
@@ -22,6 +26,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIXES = ("/api/annotations/", "/iiif/", "/api/iiif/", "/api/mirador/", "/api/embed/")
+MODEL_FILE_PATH = re.compile(r"^/api/media/[^/]+/models/[^/]+$")
 CONTAINER_PATH = re.compile(r"^/api/annotations/[^/]+/[^/]+/[^/]+/$")
 
 CONTAINER_LINKS = (
@@ -30,11 +35,12 @@ CONTAINER_LINKS = (
 )
 EXPOSED = (
     "ETag, Link, Location, Allow, Content-Location, Vary, Accept-Post, "
-    "Preference-Applied, WWW-Authenticate"
+    "Preference-Applied, WWW-Authenticate, Content-Range, Accept-Ranges, Content-Length"
 )
 METHODS = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
 REQUEST_HEADERS = (
-    "Accept, Authorization, Content-Type, If-Match, If-None-Match, Prefer, Slug, X-CSRF-Token"
+    "Accept, Authorization, Content-Type, If-Match, If-None-Match, Prefer, Slug, X-CSRF-Token, "
+    "Range, If-Range"
 )
 MAX_AGE = "600"
 
@@ -60,7 +66,9 @@ class ProtocolHeaders:
                 headers["Vary"] = ", ".join([*vary, "Origin"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIXES):
+        if scope["type"] != "http" or not (
+            scope["path"].startswith(PREFIXES) or MODEL_FILE_PATH.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)

@@ -8,6 +8,7 @@ export const ANNOTATION_PROPERTY = 'sinopia:annotation';
 
 export interface ViewState {
   canvas: string;
+  type?: 'Canvas' | 'Scene' | undefined; // what `canvas` is (a 3D subject's is a Scene)
   manifest?: string | undefined;
   region?: [number, number, number, number] | undefined;
   annotation?: string | undefined;
@@ -104,7 +105,7 @@ export const viewStateJson = (state: ViewState): Record<string, unknown> => {
   const region = state.region?.map((v) => Math.max(0, Math.round(v))).join(',');
   return {
     id: region ? `${state.canvas}#xywh=${region}` : state.canvas,
-    type: 'Canvas',
+    type: state.type ?? 'Canvas',
     ...(state.manifest ? { partOf: [{ id: state.manifest, type: 'Manifest' }] } : {}),
     ...(state.annotation ? { [ANNOTATION_PROPERTY]: state.annotation } : {}),
   };

@@ -1,8 +1,8 @@
 // <sinopia-viewer server document share [lang] [iiif-content]>: a live, read-only view
 // of one subject and its annotations, for museum websites. This entry is small: it
-// defines the element and loads the viewer (OpenSeadragon, Yjs) from Sinopia only when
-// an element is on the page. Everything lives in the element's shadow root: no CSS or
-// globals reach the host page.
+// defines the element and loads the viewer (Yjs, and OpenSeadragon for an image or
+// three.js for a 3D model) from Sinopia only when an element is on the page. Everything
+// lives in the element's shadow root: no CSS or globals reach the host page.
 
 import css from './embed.css?inline';
 import { EMBED_MESSAGES, type EmbedLanguage } from './messages';
@@ -78,6 +78,11 @@ class SinopiaViewer extends HTMLElement {
       contentState: this.getAttribute('iiif-content'),
       language: languageOf(this),
     };
+    // An image's deep-zoom viewer is asked for with the viewer, not after it (the
+    // document's name says it is not a model); the viewer's own import of it then finds
+    // it loaded or on its way. (A model's 3D code is asked for by the viewer: asked for
+    // here, the code both share would become one more chunk.)
+    if (options.document.split('/')[1] !== 'model') import('openseadragon').catch(() => undefined);
     const { mountViewer } = await import('./viewer');
     if (generation !== this.generation) return;
     this.viewer = mountViewer(this, this.root, options);

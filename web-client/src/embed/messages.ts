@@ -36,6 +36,11 @@ export const embedEn = {
   'embed.replies': 'Replies',
   'embed.tags': 'Tags',
   'embed.keys': 'Arrow keys move the image, + and − zoom, 0 shows the whole image.',
+  'embed.model.home': 'Whole model',
+  'embed.model.loading': 'Loading the 3D model… {percent}%',
+  'embed.model.keys': 'Drag to turn the model, scroll or pinch to zoom. Arrow keys move it; Enter chooses the point in the middle.',
+  'embed.model.noWebgl.title': 'This browser cannot show 3D models',
+  'embed.model.noWebgl.body': 'It has WebGL switched off or does not offer it. The annotations can still be read in their list.',
 } satisfies Record<string, string>;
 
 export type EmbedKey = keyof typeof embedEn;
@@ -73,6 +78,11 @@ export const embedFr: EmbedMessages = {
   'embed.replies': 'Réponses',
   'embed.tags': 'Étiquettes',
   'embed.keys': 'Les flèches déplacent l’image, + et − zooment, 0 montre l’image entière.',
+  'embed.model.home': 'Modèle entier',
+  'embed.model.loading': 'Chargement du modèle 3D… {percent} %',
+  'embed.model.keys': 'Faites glisser pour tourner le modèle, molette ou pincement pour zoomer. Les flèches le déplacent ; Entrée choisit le point au centre.',
+  'embed.model.noWebgl.title': 'Ce navigateur ne peut pas afficher les modèles 3D',
+  'embed.model.noWebgl.body': 'WebGL y est désactivé ou absent. Les annotations restent lisibles dans leur liste.',
 };
 
 export const embedDe: EmbedMessages = {
@@ -107,6 +117,11 @@ export const embedDe: EmbedMessages = {
   'embed.replies': 'Antworten',
   'embed.tags': 'Schlagwörter',
   'embed.keys': 'Pfeiltasten verschieben das Bild, + und − zoomen, 0 zeigt das ganze Bild.',
+  'embed.model.home': 'Ganzes Modell',
+  'embed.model.loading': '3D-Modell wird geladen… {percent} %',
+  'embed.model.keys': 'Ziehen dreht das Modell, Mausrad oder zwei Finger zoomen. Pfeiltasten verschieben es; Eingabe wählt den Punkt in der Mitte.',
+  'embed.model.noWebgl.title': 'Dieser Browser kann keine 3D-Modelle zeigen',
+  'embed.model.noWebgl.body': 'WebGL ist abgeschaltet oder fehlt. Die Annotationen bleiben in ihrer Liste lesbar.',
 };
 
 export const embedIt: EmbedMessages = {
@@ -141,6 +156,11 @@ export const embedIt: EmbedMessages = {
   'embed.replies': 'Risposte',
   'embed.tags': 'Etichette',
   'embed.keys': 'Le frecce spostano l’immagine, + e − zoomano, 0 mostra l’immagine intera.',
+  'embed.model.home': 'Modello intero',
+  'embed.model.loading': 'Caricamento del modello 3D… {percent}%',
+  'embed.model.keys': 'Trascina per ruotare il modello, rotellina o due dita per lo zoom. Le frecce lo spostano; Invio sceglie il punto al centro.',
+  'embed.model.noWebgl.title': 'Questo browser non può mostrare modelli 3D',
+  'embed.model.noWebgl.body': 'WebGL è disattivato o assente. Le annotazioni restano leggibili nel loro elenco.',
 };
 
 export const EMBED_MESSAGES = { en: embedEn, fr: embedFr, de: embedDe, it: embedIt } as const;

@@ -36,6 +36,7 @@ export interface EmbedSubject {
   meta: SubjectMeta;
   kind: string;
   annotations: string;
+  model?: string; // a 3D subject's model file
 }
 
 export const fetchSubject = async (server: string, document: string, token: string): Promise<EmbedSubject> => {
@@ -52,6 +53,7 @@ export const fetchSubject = async (server: string, document: string, token: stri
     image_service?: { id: string; version: number };
     image?: { id: string; format?: string };
     annotations: string;
+    model?: string;
   };
   const meta: SubjectMeta = { iiifId: s.canvas, label: s.label };
   if (s.manifest) meta.manifest = s.manifest;
@@ -59,7 +61,7 @@ export const fetchSubject = async (server: string, document: string, token: stri
   if (s.height) meta.height = s.height;
   if (s.image_service) meta.imageService = { id: s.image_service.id, version: s.image_service.version };
   if (s.image) meta.image = { id: s.image.id, ...(s.image.format ? { format: s.image.format } : {}) };
-  return { meta, kind: s.kind, annotations: s.annotations };
+  return { meta, kind: s.kind, annotations: s.annotations, ...(s.model ? { model: s.model } : {}) };
 };
 
 const text = (v: unknown): string => {

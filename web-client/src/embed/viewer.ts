@@ -1,17 +1,22 @@
 // The embed's viewer, loaded on demand by element.ts: the subject's deep-zoom IIIF image
-// (OpenSeadragon) with its annotations drawn over it, live and read-only, a list of them
+// (OpenSeadragon, its own chunk, loaded only for images) with its annotations drawn over
+// it, or its 3D model with them as pins on its surface (three.js, in its own chunk,
+// ./model.ts, loaded only for model subjects),
+// live and read-only, a list of them
 // whose chosen one shows its text, "share this view", and a clear notice when the link is
 // withdrawn. The annotations are read with the binding's own code (src/binding/): the
 // schema and the selector formats are not copied here.
 
-import OpenSeadragon from 'openseadragon';
-import { annotationsOf, readAll, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
+import type OpenSeadragon from 'openseadragon';
+import { annotationsOf, modelAssetOf, readAll, readSubject, type AnnotationView, type SubjectMeta } from '../binding/document';
+import { surfacePointOf, type SurfacePoint } from '../binding/points';
 import { targetShape, type Canvas } from '../binding/selectors';
 import { shapePath, type Bounds, type Shape } from '../binding/shapes';
 import { h, svg, uid } from '../ui/dom';
 import { decodeContentState, withContentState, type ViewState } from './contentstate';
 import { LiveDoc, type LiveState } from './live';
 import { EMBED_MESSAGES, type EmbedKey, type EmbedLanguage } from './messages';
+import type { ModelSurface } from './model';
 import { fetchSubject, Poller, Refused, type EmbedSubject } from './rest';
 
 export interface ViewerOptions {
@@ -29,6 +34,10 @@ export interface Viewer {
 // Marks the bench (bench/embed.py) and museum scripts can read with the Performance API.
 export const MARK_IMAGE = 'sinopia-embed:image';
 export const MARK_ANNOTATIONS = 'sinopia-embed:annotations';
+// The first frame with the 3D model drawn.
+export const MARK_MODEL = 'sinopia-embed:model';
+// How much a zoom button (or key) zooms.
+const ZOOM_STEP = 1.5;
 // A click this close to a shape's edge (screen pixels) still chooses it.
 const HIT_SLOP_PX = 6;
 // Text shown in the list before "more": the chosen annotation shows all of it.
@@ -43,7 +52,8 @@ const POLL_EVERY_MS = 3000;
 
 interface Item {
   view: AnnotationView;
-  shape: Shape;
+  shape: Shape | null; // on an image
+  point: SurfacePoint | null; // on a 3D model
   number: number;
   text: string;
   tags: string[];
@@ -97,6 +107,14 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     return { destroy: () => root.replaceChildren() };
   }
 
+  // A model's 3D code, or an image's deep-zoom viewer, is asked for at once (the
+  // document's name says which), while the subject and its live document load.
+  const modelChunk = options.document.split('/')[1] === 'model' ? import('./model') : null;
+  const imageChunk = modelChunk ? null : import('openseadragon');
+  modelChunk?.catch(() => undefined); // told when it is used
+  imageChunk?.catch(() => undefined);
+  let OSD: typeof OpenSeadragon | null = null;
+
   // ------------------------------------------------------------------ the frame
 
   const stage = h('div', { class: 'stage' });
@@ -127,16 +145,19 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   frame.setAttribute('role', 'region');
   frame.setAttribute('aria-label', t('embed.viewer', { label: '' }).replace(/[:：]\s*$/, ''));
 
-  toggle.addEventListener('click', () => {
-    const open = !frame.classList.contains('panel-open');
+  const showPanel = (open: boolean) => {
     frame.classList.toggle('panel-open', open);
     toggle.setAttribute('aria-expanded', String(open));
     toggle.textContent = open ? t('embed.hideAnnotations') : t('embed.showAnnotations', { count: items.length });
-  });
+  };
+  toggle.addEventListener('click', () => showPanel(!frame.classList.contains('panel-open')));
 
   // ------------------------------------------------------------------ state
 
   let viewer: OpenSeadragon.Viewer | null = null;
+  let surface: ModelSurface | null = null; // a 3D subject's view
+  let isModel = false;
+  let began = false;
   let meta: SubjectMeta | null = null;
   let canvas: Canvas | null = null;
   let items: Item[] = [];
@@ -163,7 +184,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   fetchSubject(server, options.document, options.share).then(
     (found) => {
       subject = found;
-      if (!ended && !viewer) begin(found.meta, found.kind);
+      if (!ended && !began) begin(found.meta, found.kind, found.model ?? null);
     },
     (error: unknown) => {
       if (error instanceof Refused) showState(error.kind);
@@ -215,6 +236,8 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       clearInterval(fallback);
       viewer?.destroy();
       viewer = null;
+      surface?.destroy();
+      surface = null;
       frame.replaceChildren(
         state === 'refused'
           ? notice('embed.refused.title', 'embed.refused.body', 'notice ended')
@@ -236,9 +259,9 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     liveSince = Date.now();
     stopPolling();
     annotationsOf(live.doc).observeDeep(refresh);
-    if (!viewer) {
+    if (!began) {
       const found = readSubject(live.doc);
-      if (found) begin(found, options.document.split('/')[1] ?? 'canvas');
+      if (found) begin(found, options.document.split('/')[1] ?? 'canvas', modelAssetOf(live.doc)?.url ?? null);
       else unsupported();
     }
     refresh();
@@ -250,30 +273,97 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   };
 
   /** Show the subject (from the REST answer or the live document, whichever is first). */
-  const begin = (found: SubjectMeta, kind: string) => {
-    if (viewer || ended) return;
-    if (kind === 'model' || (!found.imageService && !found.image)) {
-      // The seam for 3D subjects: their viewer (loaded only then, its own chunk) plugs in
-      // here once the 3D subject page's code is on main.
+  const begin = (found: SubjectMeta, kind: string, model: string | null) => {
+    if (began || ended) return;
+    if (kind === 'model' ? !model : !found.imageService && !found.image) {
       unsupported();
       return;
     }
+    began = true;
     meta = found;
-    canvas = { id: found.iiifId, manifest: found.manifest, width: found.width, height: found.height };
     if (!pending) {
       const fromPage = decodeContentState(pageContentState() ?? '');
       if (fromPage && fromPage.canvas === found.iiifId) pending = fromPage;
     }
     if (pending && pending.canvas !== found.iiifId) pending = null;
     frame.setAttribute('aria-label', t('embed.viewer', { label: found.label || options.document }));
-    openImage(found);
+    if (kind === 'model') {
+      isModel = true;
+      void openModel(found, model!);
+    } else {
+      canvas = { id: found.iiifId, manifest: found.manifest, width: found.width, height: found.height };
+      void openImage(found);
+    }
     refresh();
+  };
+
+  // ------------------------------------------------------------------ 3D model
+
+  const shareButton = () =>
+    h('button', { type: 'button', class: 'tool share', onclick: () => openShare() }, h('span', { 'aria-hidden': 'true' }, '↗ '), t('embed.share'));
+
+  const openModel = async (m: SubjectMeta, url: string) => {
+    osdEl.remove();
+    shapesSvg.remove();
+    numbers.remove();
+    let made: ModelSurface;
+    try {
+      const chunk = await (modelChunk ?? import('./model'));
+      if (ended) return;
+      made = chunk.openModel(`${m.label || options.document}. ${t('embed.model.keys')}`, (id) => {
+        choose(id, true);
+        // The text is in the list: on a narrow screen (where it folds away behind the
+        // toggle) it opens to show it.
+        if (id && toggle.getClientRects().length && !frame.classList.contains('panel-open')) showPanel(true);
+      });
+    } catch {
+      // No WebGL here (or the 3D code did not load): the list still tells what is noted.
+      loading.replaceWith(notice('embed.model.noWebgl.title', 'embed.model.noWebgl.body', 'notice inline'));
+      setState('error');
+      return;
+    }
+    surface = made;
+    stage.prepend(made.node);
+    toolbar.append(
+      button('embed.zoomIn', '+', () => made.zoom(ZOOM_STEP)),
+      button('embed.zoomOut', '−', () => made.zoom(1 / ZOOM_STEP)),
+      button('embed.model.home', '⤢', () => {
+        choose(null, false);
+        made.home();
+      }),
+      shareButton(),
+    );
+    try {
+      await made.load(url, options.share, (share) => {
+        loading.textContent = share === null ? t('embed.loading') : t('embed.model.loading', { percent: Math.round(share * 100) });
+      });
+    } catch {
+      if (ended || surface !== made) return;
+      loading.replaceWith(notice('embed.error.title', 'embed.error.body', 'notice inline'));
+      setState('error');
+      return;
+    }
+    if (ended || surface !== made) return;
+    opened = true;
+    loading.remove();
+    made.afterFrame(() => performance.mark(MARK_MODEL));
+    showState(isLive() ? 'live' : synced ? 'reconnecting' : 'connecting');
+    applyPending(true);
+    draw();
   };
 
   // ------------------------------------------------------------------ image
 
-  const openImage = (m: SubjectMeta) => {
-    viewer = OpenSeadragon({
+  const openImage = async (m: SubjectMeta) => {
+    try {
+      OSD = (await (imageChunk ?? import('openseadragon'))).default;
+    } catch {
+      loading.replaceWith(notice('embed.error.title', 'embed.error.body', 'notice inline'));
+      setState('error');
+      return;
+    }
+    if (ended) return;
+    viewer = OSD({
       element: osdEl,
       tileSources: tileSource(m),
       // Works with image services that send no CORS headers (as the app does).
@@ -304,12 +394,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
         held = null;
         v.viewport.goHome();
       }),
-      h(
-        'button',
-        { type: 'button', class: 'tool share', onclick: () => openShare() },
-        h('span', { 'aria-hidden': 'true' }, '↗ '),
-        t('embed.share'),
-      ),
+      shareButton(),
     );
     v.addHandler('open', () => {
       opened = true;
@@ -343,13 +428,16 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       if (!event.quick) return;
       const p = v.viewport.viewerElementToImageCoordinates(event.position);
       const slop = HIT_SLOP_PX / imageScale();
-      const hits = items.filter(({ shape: { geometry: { bounds: b } } }) => p.x >= b.minX - slop && p.x <= b.maxX + slop && p.y >= b.minY - slop && p.y <= b.maxY + slop);
-      hits.sort((a, b) => area(a.shape.geometry.bounds) - area(b.shape.geometry.bounds));
+      const hits = items.filter(({ shape }) => {
+        const b = shape?.geometry.bounds;
+        return b && p.x >= b.minX - slop && p.x <= b.maxX + slop && p.y >= b.minY - slop && p.y <= b.maxY + slop;
+      });
+      hits.sort((a, b) => area(a.shape!.geometry.bounds) - area(b.shape!.geometry.bounds));
       choose(hits[0]?.view.id ?? null, false);
     });
   };
 
-  const toScreen = (x: number, y: number) => viewer!.viewport.imageToViewerElementCoordinates(new OpenSeadragon.Point(x, y));
+  const toScreen = (x: number, y: number) => viewer!.viewport.imageToViewerElementCoordinates(new OSD!.Point(x, y));
   const imageScale = () => {
     const a = toScreen(0, 0);
     const b = toScreen(1000, 0);
@@ -367,13 +455,13 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   }
 
   const applyPending = (immediately: boolean) => {
-    if (!viewer || !opened || !pending) return;
+    if (!(viewer || surface) || !opened || !pending) return;
     const state = pending;
     if (state.annotation) {
       const id = lastSegment(state.annotation);
       if (!items.some((i) => i.view.id === id)) {
         // Not drawn yet (or gone): the region, if any, still opens.
-        if (state.region) fitImageRect(state.region, immediately);
+        if (state.region && viewer) fitImageRect(state.region, immediately);
         return;
       }
       pending = null;
@@ -381,7 +469,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       return;
     }
     pending = null;
-    if (state.region) fitImageRect(state.region, immediately);
+    if (state.region && viewer) fitImageRect(state.region, immediately);
   };
 
   // The region asked for stays in view while the element settles into its size (a page
@@ -407,7 +495,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       .join('\n\n');
 
   function refresh(): void {
-    if (!canvas || ended) return;
+    if ((!canvas && !isModel) || ended) return;
     // The live document once in sync, unless it is lost and the page is being polled.
     const all = polled ?? (synced ? readAll(live.doc) : new Map<string, AnnotationView>());
     const found: Item[] = [];
@@ -420,11 +508,13 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
         }
     for (const view of all.values()) {
       if (view.motivation === 'replying') continue;
-      const shape = targetShape(view.target, canvas);
-      if (!shape) continue;
+      const shape = canvas ? targetShape(view.target, canvas) : null;
+      const point = isModel && meta ? surfacePointOf(view.target, meta.iiifId) : null;
+      if (!shape && !point) continue;
       found.push({
         view,
         shape,
+        point,
         number: 0,
         text: textOf(view),
         tags: view.bodies.filter(isTerm).map((b) => b.value).filter(Boolean),
@@ -444,20 +534,24 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   }
 
   function draw(): void {
+    const shaped = items.filter((item): item is Item & { shape: Shape } => item.shape !== null);
     shapesGroup.replaceChildren(
-      ...items.map((item) => {
+      ...shaped.map((item) => {
         const path = svg('path', { d: shapePath(item.shape), class: item.view.id === chosen ? 'shape chosen' : 'shape' });
         path.dataset.id = item.view.id;
         return path;
       }),
     );
     numbers.replaceChildren(
-      ...items.map((item) => {
+      ...shaped.map((item) => {
         const el = h('span', { class: item.view.id === chosen ? 'number chosen' : 'number' }, String(item.number));
         el.dataset.x = String(item.shape.geometry.bounds.minX);
         el.dataset.y = String(item.shape.geometry.bounds.minY);
         return el;
       }),
+    );
+    surface?.setPins(
+      items.flatMap((item) => (item.point ? [{ id: item.view.id, point: item.point, chosen: item.view.id === chosen, label: String(item.number) }] : [])),
     );
     const focused = root.activeElement instanceof HTMLElement ? root.activeElement.dataset.id : undefined;
     list.replaceChildren(...items.map(listItem));
@@ -501,7 +595,8 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
     chosen = id;
     draw();
     const item = items.find((i) => i.view.id === id);
-    if (item && zoom && viewer) {
+    if (item?.point && zoom && surface) surface.fly(item.point, immediately);
+    if (item?.shape && zoom && viewer) {
       const b = item.shape.geometry.bounds;
       const w = Math.max(b.maxX - b.minX, 1);
       const hh = Math.max(b.maxY - b.minY, 1);
@@ -523,8 +618,12 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
   let shareBox: HTMLElement | null = null;
 
   const currentView = (): ViewState | null => {
-    if (!viewer || !meta) return null;
+    if (!meta) return null;
     const item = items.find((i) => i.view.id === chosen);
+    const annotation = item ? `${server}/api/annotations/${options.document}/${encodeURIComponent(item.view.id)}` : undefined;
+    // A 3D view: the scene, and the annotation chosen (its saved camera is the view).
+    if (isModel) return { canvas: meta.iiifId, type: 'Scene', manifest: meta.manifest, annotation };
+    if (!viewer) return null;
     const rect = viewer.viewport.viewportToImageRectangle(viewer.viewport.getBounds());
     const W = meta.width ?? Infinity;
     const H = meta.height ?? Infinity;
@@ -535,7 +634,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       canvas: meta.iiifId,
       manifest: meta.manifest,
       region: region[2] > 0 && region[3] > 0 ? region : undefined,
-      annotation: item ? `${server}/api/annotations/${options.document}/${encodeURIComponent(item.view.id)}` : undefined,
+      annotation,
     };
   };
 
@@ -591,6 +690,7 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       clearInterval(fallback);
       annotationsOf(live.doc).unobserveDeep(refresh);
       viewer?.destroy();
+      surface?.destroy();
       live.destroy();
       root.replaceChildren();
     },

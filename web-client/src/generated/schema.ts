@@ -206,6 +206,8 @@ export const AGENT_TYPES = [
   "Organization"
 ] as const;
 
+export const USER_AGENT_PREFIX = "urn:sinopia:user:" as const;
+
 export const LIMITS = {
   "MAX_BODY_BYTES": 65536,
   "MAX_BODIES": 32,

@@ -39,6 +39,8 @@ const FLY_MS = 450;
 // A press that moves less than this many pixels is a click, not a turn of the model.
 const CLICK_SLOP = 5;
 const BACKGROUND = 0xe8e6e1;
+// A pin's head, as a share of the model's radius: visible, not hiding the surface.
+const PIN_SIZE = 0.022;
 
 const v3 = (v: THREE.Vector3): Vec3 => [v.x, v.y, v.z];
 
@@ -72,6 +74,9 @@ export class ModelScene {
       /** The person started turning, zooming or moving the model themselves. */
       personMoved(): void;
     },
+    // Pins larger than the app's (a museum's visitor looks for them, a conservator
+    // looks past them): a factor on their size.
+    private readonly pinScale = 1,
   ) {
     this.canvas = h('canvas', { class: 'model-canvas', tabindex: 0, 'aria-label': label });
     this.labels = h('div', { class: 'model-labels', 'aria-hidden': 'true' });
@@ -126,9 +131,11 @@ export class ModelScene {
   }
 
   /** Load the glTF / GLB at `url`; `progress` gets 0..1 while it downloads (when the
-   * server says how large it is). */
-  async load(url: string, progress: (share: number | null) => void): Promise<void> {
+   * server says how large it is). `headers` go with the request (the embed's share link,
+   * as a bearer header: another origin's page sends no cookies). */
+  async load(url: string, progress: (share: number | null) => void, headers: Record<string, string> = {}): Promise<void> {
     const loader = new GLTFLoader();
+    loader.setRequestHeader(headers);
     const gltf = await loader.loadAsync(url, (event) => progress(event.total ? event.loaded / event.total : null));
     this.model = gltf.scene;
     this.scene.add(gltf.scene);
@@ -138,7 +145,11 @@ export class ModelScene {
     this.camera.near = this.radius / 100;
     this.camera.far = this.radius * 100;
     this.controls.target.copy(sphere.center);
-    const distance = this.radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2));
+    // The whole model in view across the narrower side of the view (a phone held upright
+    // is narrower than it is high).
+    this.fit();
+    const half = Math.atan(Math.tan(THREE.MathUtils.degToRad(this.camera.fov / 2)) * Math.min(1, this.camera.aspect));
+    const distance = this.radius / Math.sin(half);
     this.camera.position.copy(sphere.center).add(new THREE.Vector3(0.6, 0.45, 1).normalize().multiplyScalar(distance * 1.1));
     this.camera.updateProjectionMatrix();
     this.controls.update();
@@ -151,6 +162,23 @@ export class ModelScene {
   goHome(): void {
     if (this.home) this.setView(this.home, true);
   }
+
+  /** Move the camera towards what it looks at (`factor` > 1) or away from it (< 1), as
+   * the wheel does: for buttons and keys. */
+  zoom(factor: number): void {
+    const offset = this.camera.position.clone().sub(this.controls.target);
+    const distance = THREE.MathUtils.clamp(offset.length() / factor, this.radius / 50, this.radius * 20);
+    this.camera.position.copy(this.controls.target).add(offset.setLength(distance));
+    this.controls.update();
+  }
+
+  /** Call `callback` once, right after the next frame is drawn. */
+  afterFrame(callback: () => void): void {
+    this.drawn.push(callback);
+    this.request();
+  }
+
+  private drawn: (() => void)[] = [];
 
   private ndc(x: number, y: number): THREE.Vector2 {
     const r = this.canvas.getBoundingClientRect();
@@ -221,7 +249,7 @@ export class ModelScene {
 
   setPins(pins: Pin[]): void {
     this.clear(this.pins);
-    const size = this.radius * 0.022;
+    const size = this.radius * PIN_SIZE * this.pinScale;
     for (const pin of pins) {
       // A pushpin: a stem along the surface normal and a shaded head, so a pin reads as
       // standing on the surface (and says which way the surface faces).
@@ -314,6 +342,7 @@ export class ModelScene {
         el.style.left = `${((p.x + 1) / 2) * w}px`;
         el.style.top = `${((1 - p.y) / 2) * hgt}px`;
       }
+      for (const callback of this.drawn.splice(0)) callback();
     });
   }
 
@@ -325,5 +354,7 @@ export class ModelScene {
     this.clear(this.pins);
     this.clear(this.pointers);
     this.renderer.dispose();
+    // Its WebGL context goes now, not when collected: a browser keeps only a few alive.
+    this.renderer.forceContextLoss();
   }
 }

@@ -4,19 +4,20 @@
 // following a colleague's camera.
 
 import * as Y from 'yjs';
-import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
+import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetOf, readAll, readSubject, repliesOf, type AnnotationView, type SubjectMeta } from '../binding/document';
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
-import type { LiveSession } from '../canvas/session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
-import { cameraMoved, colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { damageEntries } from '../reports/links';
 import { ModelScene, type Pin } from './scene';
+import { PeopleNames } from '../people/names';
 
 export interface ModelViewOptions {
   ws: string;
@@ -33,14 +34,6 @@ const CAMERA_MS = 120;
 
 const newId = () => crypto.randomUUID().replace(/-/g, '');
 
-export const modelUrlOf = (doc: Y.Doc): { url: string; format?: string } | null => {
-  const asset = metaOf(doc).get(M.ASSET);
-  const plain = asset instanceof Y.Map ? asset.toJSON() : asset;
-  if (!plain || typeof plain !== 'object') return null;
-  const { url, format } = plain as { url?: unknown; format?: unknown };
-  return typeof url === 'string' ? { url, ...(typeof format === 'string' ? { format } : {}) } : null;
-};
-
 export class ModelView {
   readonly node: HTMLElement;
   private readonly stageEl: HTMLElement;
@@ -52,6 +45,8 @@ export class ModelView {
   private readonly origin = { local: true };
   private scene: ModelScene | null = null;
   private panel: Panel | null = null;
+  private readonly names: PeopleNames;
+  private readonly stopNames: () => void;
   private undo: Y.UndoManager | null = null;
   private all = new Map<string, AnnotationView>();
   private points = new Map<string, SurfacePoint>();
@@ -60,6 +55,7 @@ export class ModelView {
   private adding = false;
   private ready = false; // the model is shown: points can be placed
   private peers: Peer[] = [];
+  private myColor = '';
   private following: number | null = null;
   private lastFollowed: CameraView | null = null;
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -71,6 +67,9 @@ export class ModelView {
     private readonly session: LiveSession,
     private readonly o: ModelViewOptions,
   ) {
+    // People are named by id in the document: their names are looked up to show.
+    this.names = new PeopleNames(o.ws, o.me);
+    this.stopNames = this.names.onChange(() => this.panel?.refresh());
     this.statusEl = h('p', { class: 'model-status', role: 'status', 'aria-live': 'polite' }, t('model.opening'));
     this.stageEl = h('div', { class: 'viewer model-viewer', role: 'region', 'aria-label': t('model.stage') });
     this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('model.tools') });
@@ -91,7 +90,7 @@ export class ModelView {
   start(): boolean {
     const doc = this.session.doc;
     const meta = readSubject(doc);
-    const asset = modelUrlOf(doc);
+    const asset = modelAssetOf(doc);
     if (!meta || !asset) return false;
     this.meta = meta;
     const scene = new ModelScene(t('model.canvasLabel'), {
@@ -141,6 +140,7 @@ export class ModelView {
       all: () => this.all,
       actor: () => this.actor,
       creator: () => this.creator(),
+      nameOf: (agent) => this.names.nameOf(agent),
       visible: () => true,
       colorOf: (v) => colorFor(v.creator?.id ?? v.creator?.name ?? ''),
       tagSources,
@@ -173,7 +173,7 @@ export class ModelView {
   private damageOf: ((id: string) => HTMLElement | null) | null = null;
 
   private creator() {
-    return { id: this.o.me.id, type: 'Person', name: this.o.me.name };
+    return { id: this.o.me.id, type: 'Person' };
   }
 
   private status(message: string | null): void {
@@ -331,6 +331,7 @@ export class ModelView {
     awareness.setLocalState({ ...localPresence(this.o.me), pointer3d: null, camera: null });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -393,7 +394,7 @@ export class ModelView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',
@@ -443,5 +444,6 @@ export class ModelView {
     this.undo?.destroy();
     this.panel?.destroy();
     this.scene?.destroy();
+    this.stopNames();
   }
 }

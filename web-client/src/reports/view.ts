@@ -5,10 +5,10 @@
 
 import { ApiError, enc, get, post, request } from '../api/http';
 import { hasReport, lockOf, readImages, readReport, setPart, type ReportView } from '../binding/report';
-import type { LiveSession } from '../canvas/session';
+import type { LiveSession } from '../binding/session';
 import { ENVIRONMENT_FIELDS as EF, LOAN_FIELDS as LF, OBJECT_FIELDS as OF, REPORT_FIELDS as F, REPORT_LIMITS, REQUIREMENT_FIELDS } from '../generated/schema';
 import { formatTime, t, tn, type Key } from '../i18n';
-import { colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { atLeast } from '../roles/rules';
 import { h, replace, uid } from '../ui/dom';
 import { subjectPath } from '../app/routes';
@@ -97,6 +97,7 @@ export class ReportScreen {
   private subjects: SubjectInfo[] = [];
   private loadingSubjects = new Set<string>();
   private peers: Peer[] = [];
+  private myColor = '';
   private shape = '';
   private busy = false;
   private workflowMessage: HTMLElement = h('div', { class: 'workflow-message', role: 'alert' });
@@ -601,6 +602,7 @@ export class ReportScreen {
     awareness.setLocalState({ ...localPresence(this.o.me), field: null });
     const read = () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
     };
     awareness.on('change', read);
@@ -648,7 +650,7 @@ export class ReportScreen {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) => {
           const field = where(p);
           return h(
