@@ -5,6 +5,7 @@ tracked across three reports, and the workspace's own vocabulary."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -73,7 +74,7 @@ class Museum:
             "title": "Annual check: panel painting",
             "reference": "CC-2025-7",
             "object": {"identifier": "1987.12", "title": "Saint Jerome", "materials": "oil on oak"},
-            "checker": {"id": "urn:sinopia:user:ed", "name": "Ed Kowalski"},
+            "checker": {"id": "https://museum.example/staff/ed-kowalski", "name": "Ed Kowalski"},
             "date": "2025-05-02",
             "method": "visual",
             "reason": "survey",
@@ -478,7 +479,10 @@ async def test_the_review_discussion_is_attributed_live_and_apart_from_the_workf
             )
             assert asked.status_code == 201, asked.text
             question = asked.json()
-            assert question["author"]["id"] == f"urn:sinopia:user:{await user_id(server, 'li')}"
+            assert question["author"] == {
+                "id": f"urn:sinopia:user:{await user_id(server, 'li')}",
+                "type": "Person",
+            }  # by id alone: the name is looked up when read
             assert question["role"] == "lead" and question["at"].endswith("Z")
             await watcher.wait_for(
                 lambda: len(watcher.doc.get("comments", type=Array)) == 1, what="the comment"
@@ -520,6 +524,7 @@ async def test_the_review_discussion_is_attributed_live_and_apart_from_the_workf
                 "In the ground: raking light shows it.",
             ]
             assert report["comments"][1]["reply_to"] == question["id"]
+            assert [c["author"]["name"] for c in report["comments"]] == ["li", "ed"]
             assert not report["approvals"][-1]["note"]  # the workflow's notes are apart
 
             assert (await _act(li, "talk", "approve")).status_code == 200
@@ -532,3 +537,45 @@ async def test_the_review_discussion_is_attributed_live_and_apart_from_the_workf
             ]
         finally:
             await watcher.close()
+
+
+async def test_people_stored_by_id_are_named_in_every_output(
+    museum: Museum, tmp_path: Path
+) -> None:
+    """A member picked as checker is stored by id alone; JSON, JSON-LD and the PDF show
+    their name as the directory has it now (renamed: the new name); someone from outside
+    keeps the name typed."""
+    server = museum.server
+    ana = f"urn:sinopia:user:{await user_id(server, 'ana')}"
+    directory = server.app.state.auth.directory
+    user = await directory.user_by_name("ana")
+    await directory.update_user(dataclasses.replace(user, display_name="Ana Ferreira"))
+    async with museum.http("ed") as ed:
+        body = museum.report(
+            id="named",
+            checker={"id": ana, "type": "Person"},
+            recorder={"type": "Person", "name": "Anna Verdi (Uffizi)"},
+        )
+        assert (await ed.post(f"/api/reports/{WS}", json=body)).status_code == 201
+        client = await YClient(server.ws(f"{WS}/report/named", museum.tokens["vi"])).connect()
+        try:
+            fields = client.doc.get("report", type=Map)
+            await client.wait_for(lambda: "checker" in fields, what="the report")
+            assert "name" not in fields["checker"]
+        finally:
+            await client.close()
+        base = f"/api/reports/{WS}/named"
+        report = (await ed.get(base)).json()["report"]
+        assert report["checker"] == {"id": ana, "type": "Person", "name": "Ana Ferreira"}
+        assert report["recorder"]["name"] == "Anna Verdi (Uffizi)"
+        linked = (await ed.get(base, headers={"Accept": "application/ld+json"})).json()
+        assert linked["carried_out_by"][0]["_label"] == "Ana Ferreira"
+        pdf = await ed.get(base, headers={"Accept": "application/pdf"})
+        path = tmp_path / "named.pdf"
+        path.write_bytes(pdf.content)
+        text = " ".join(
+            subprocess.run(
+                ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout.split()
+        )
+        assert "Ana Ferreira" in text and "Anna Verdi (Uffizi)" in text

@@ -39,7 +39,7 @@ from starlette.responses import Response
 from annotations import Agent, Invalid, Problem, now
 from annotations.collectionspace import to_csv
 from annotations.linked_art import to_linked_art
-from annotations.models import ID_PATTERN
+from annotations.models import ID_PATTERN, is_user_agent
 from annotations.report_document import (
     APPROVALS,
     COMMENTS,
@@ -66,10 +66,11 @@ from crdt import DocumentName
 from crdt.errors import InvalidName
 from crdt.history import state_at
 from server.access import roles
-from server.access.caller import access_of, agent
+from server.access.caller import access_of, agent, auth_of
 from server.api import media, report_output
 from server.api.documents import live, manager_of, store_of, write
 from server.api.vocabularies import term_iri, workspace_terms
+from server.directory.people import People
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
@@ -431,6 +432,11 @@ async def get_report(request: Request) -> Response:
         raise HTTPProblem(404, f"no such report: {name.id}")
     async with live(request, name) as room:
         view = _view(room.doc)
+    # People stored by id alone (members picked as checker, recorder, ...; comment
+    # authors) are shown by their name now, in every format (the signed record as signed).
+    await People(auth_of(request).directory).name_creators(
+        {k: v for k, v in view.items() if k != "signature"}
+    )
     if offer is JSON:
         if not view:
             raise HTTPProblem(404, "no report in this document yet")
@@ -799,8 +805,11 @@ async def comment(request: Request) -> Response:
             raise HTTPProblem(404, "no report in this document yet")
         if reason := lock_reason(before):
             raise HTTPProblem(409, reason)
+        # A Sinopia user by id alone, as an annotation's creator: the name is looked up
+        # when the discussion is read, so that it can be erased.
+        author = Agent(id=actor.id, type="Person") if is_user_agent(actor.id) else actor
         made = ReviewComment(
-            author=actor, role=role, at=now(), text=wanted.text, reply_to=wanted.reply_to
+            author=author, role=role, at=now(), text=wanted.text, reply_to=wanted.reply_to
         )
         earlier = [c.get("id") for c in before.get(COMMENTS, []) if isinstance(c, dict)]
         if len(earlier) >= MAX_COMMENTS:

@@ -20,6 +20,7 @@ export interface DiscussionOptions {
   /** Why not, when they may not (shown instead of the form). */
   whyNot: () => string | null;
   people: PersonOptions;
+  namesSeen: () => number;
   toast: (message: string, kind?: 'info' | 'error') => void;
 }
 
@@ -58,7 +59,7 @@ export class Discussion {
   show(): void {
     const comments = readComments(this.o.doc);
     const can = this.o.canComment();
-    const key = JSON.stringify([comments, can, this.o.whyNot(), this.o.people.members().length]);
+    const key = JSON.stringify([comments, can, this.o.whyNot(), this.o.people.members().length, this.o.namesSeen()]);
     if (key === this.drawn) return;
     this.drawn = key;
     const byId = new Map(comments.map((c) => [c.id, c]));

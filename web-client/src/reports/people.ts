@@ -1,12 +1,14 @@
 // Who observed, who recorded, who did a treatment step: a workspace member picked from the
-// list (stored by their pseudonymous agent id, `urn:sinopia:user:<user id>` as an
-// annotation's creator, with the name as it was then), or a person from outside typed by
-// name (a courier from another institution), stored by name only. A member is shown by the
-// name the directory gives now (a renamed colleague shows the new name); the reports'
-// PDF and JSON-LD print the stored name.
+// list, stored by their pseudonymous agent id alone (`urn:sinopia:user:<user id>`, as an
+// annotation's creator: erasing the person leaves no name in the report or its history),
+// or a person from outside typed by name (a courier from another institution), stored by
+// name. A member is shown by the name the server gives now (src/people/names.ts: renamed,
+// the new name; erased, "erased user N"); the report's PDF, JSON-LD and JSON name them
+// the same way on the server (server/directory/people.py).
 
 import { enc, get } from '../api/http';
-import type { Agent } from '../binding/document';
+import { isUserAgent, type Agent } from '../binding/document';
+import type { PeopleNames } from '../people/names';
 import { setField, setPart, type ReportView } from '../binding/report';
 import { t, type Key } from '../i18n';
 import { h, uid } from '../ui/dom';
@@ -22,6 +24,8 @@ export interface Member {
 
 export interface PersonOptions {
   members: () => Member[];
+  /** The names of people stored by id (looked up as they are shown). */
+  names?: PeopleNames;
 }
 
 /** The workspace's members as people to pick (an empty list when they cannot be read). */
@@ -34,7 +38,9 @@ export const loadMembers = async (ws: string): Promise<Member[]> => {
 export const shownName = (people: PersonOptions, agent: Agent | undefined): string => {
   if (!agent) return '';
   const member = agent.id ? people.members().find((m) => m.id === agent.id) : undefined;
-  return member?.name ?? agent.name ?? '';
+  if (member) return member.name;
+  if (isUserAgent(agent.id) && people.names) return people.names.nameOf(agent);
+  return agent.name ?? '';
 };
 
 /** What a typed or picked name is stored as: the member of that name, else a person
@@ -44,7 +50,7 @@ export const personOf = (people: PersonOptions, text: string, before?: Agent): A
   if (!name) return undefined;
   if (before && shownName(people, before) === name) return before;
   const member = people.members().find((m) => m.name.toLowerCase() === name.toLowerCase());
-  if (member) return { type: 'Person', id: member.id, name: member.name };
+  if (member) return { type: 'Person', id: member.id };
   return { type: 'Person', name };
 };
 

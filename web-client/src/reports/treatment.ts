@@ -9,7 +9,7 @@
 // until then the page says so instead of offering a form the server would refuse.
 
 import type * as Y from 'yjs';
-import type { Agent } from '../binding/document';
+import { isUserAgent, type Agent } from '../binding/document';
 import {
   addEntry,
   readAnalyses,
@@ -43,6 +43,8 @@ export interface RecordOptions {
   /** The workspace's canvases, for the image picker. */
   canvases: () => { ref: string; label: string }[];
   people: PersonOptions;
+  /** How many times names arrived (the entries showing people are redrawn then). */
+  namesSeen: () => number;
   toast: (message: string, kind?: 'info' | 'error') => void;
   focus: (field: string | null) => void;
 }
@@ -146,6 +148,8 @@ export class TreatmentRecord {
   private readonly steps = new Part('report-steps', 'sec-steps', true, 'steps', 'report.record.noSteps');
   private readonly analyses = new Part('report-analyses', 'sec-analyses', true, 'analyses', 'report.record.noAnalyses');
   private readonly images = new Part('report-images', 'sec-record-images', false, 'images', 'report.record.noImages');
+  private refreshRegions: () => void = () => undefined;
+
   constructor(private readonly o: RecordOptions) {
     this.steps.heading.textContent = t('report.record.steps');
     this.analyses.heading.textContent = t('report.record.analyses');
@@ -156,7 +160,7 @@ export class TreatmentRecord {
     const editable = this.o.editable();
     const approved = this.o.proposalApproved();
     const treatment = this.o.type() === 'treatment';
-    const context = JSON.stringify([editable, this.o.subjects().map((s) => [s.ref, s.service]), this.o.people.members().length]);
+    const context = JSON.stringify([editable, this.o.subjects().map((s) => [s.ref, s.service]), this.o.people.members().length, this.o.namesSeen()]);
     this.steps.node.hidden = !treatment;
     if (treatment) {
       const steps = readSteps(this.o.doc);
@@ -172,6 +176,12 @@ export class TreatmentRecord {
     this.images.heading.textContent = t(treatment ? 'report.record.imagesTreatment' : 'report.record.images');
     this.images.sync(images, context, (im) => this.image(im));
     this.images.form(JSON.stringify([editable, this.o.canvases(), images.length >= REPORT_LIMITS.MAX_IMAGES]), () => (editable ? this.imageAdder(images.length) : null));
+    this.refreshRegions();
+  }
+
+  /** This person as the record stores them: a Sinopia user by id alone. */
+  private meAgent(): Agent {
+    return isUserAgent(this.o.me.id) ? { type: 'Person', id: this.o.me.id } : { type: 'Person', ...this.o.me };
   }
 
   // ---------------------------------------------------------------- shared controls
@@ -369,7 +379,7 @@ export class TreatmentRecord {
       addEntry(
         this.o.doc,
         REPORT_LIST.STEPS,
-        { [S.DATE]: date.value, [S.DESCRIPTION]: description.value, [S.BY]: { type: 'Person', ...this.o.me } },
+        { [S.DATE]: date.value, [S.DESCRIPTION]: description.value, [S.BY]: this.meAgent() },
         this.o.origin,
       );
       description.value = '';
@@ -397,7 +407,7 @@ export class TreatmentRecord {
         {
           type: 'button',
           disabled: count >= REPORT_LIMITS.MAX_ANALYSES,
-          onclick: () => addEntry(this.o.doc, REPORT_LIST.ANALYSES, { [AN.KIND]: kind, [AN.DATE]: today(), [AN.BY]: { type: 'Person', ...this.o.me } }, this.o.origin),
+          onclick: () => addEntry(this.o.doc, REPORT_LIST.ANALYSES, { [AN.KIND]: kind, [AN.DATE]: today(), [AN.BY]: this.meAgent() }, this.o.origin),
         },
         t('report.record.addAnalysis'),
       ),
@@ -563,6 +573,10 @@ export class TreatmentRecord {
       regions.value = [...regions.options].some((o) => o.value === chosen) ? chosen : REGION.test(region.value) && boxes.some((b) => b.value === region.value) ? region.value : region.value === 'full' ? 'full' : '';
     };
     fillRegions();
+    // The canvas's annotations may arrive after the form is made.
+    this.refreshRegions = () => {
+      if (document.activeElement !== regions) fillRegions();
+    };
     subject.addEventListener('change', () => {
       region.value = 'full';
       fillRegions();

@@ -15,6 +15,7 @@ import { subjectPath } from '../app/routes';
 import { Attachments } from './attachments';
 import { Discussion } from './discussion';
 import { DamageList, loadSubject, type SubjectInfo } from './damage';
+import { PeopleNames } from '../people/names';
 import { loadMembers, personFieldControl, type Member, type PersonOptions } from './people';
 import { TreatmentRecord } from './treatment';
 import { fieldControl, textControl, type Control, type FieldSpec, type FormContext } from './fields';
@@ -80,6 +81,7 @@ export class ReportScreen {
   // on a narrow screen, where the page is one long column.
   private readonly navEl = h('nav', { class: 'report-nav', 'aria-label': t('report.nav.label') });
   private navKey = '';
+  private readonly stopNames: () => void;
   private navObserver: IntersectionObserver | null = null;
   private readonly formEl = h('div', { class: 'report-form' });
   private readonly presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
@@ -90,7 +92,9 @@ export class ReportScreen {
   private readonly attachments: Attachments;
   private readonly discussion: Discussion;
   private members: Member[] = [];
-  private readonly people: PersonOptions = { members: () => this.members };
+  private readonly names: PeopleNames;
+  private readonly people: PersonOptions;
+  private namesSeen = 0;
   private canvases: { ref: string; label: string }[] = [];
   private view: ReportView;
   private answer: Answer | null = null;
@@ -110,6 +114,14 @@ export class ReportScreen {
     private readonly o: ScreenOptions,
   ) {
     this.view = readReport(session.doc);
+    this.names = new PeopleNames(o.ws, o.me);
+    this.people = { members: () => this.members, names: this.names };
+    this.stopNames = this.names.onChange(() => {
+      this.namesSeen += 1;
+      for (const c of this.controls) c.show(this.view);
+      this.record.show();
+      this.discussion.show();
+    });
     this.damage = new DamageList({
       ws: o.ws,
       doc: session.doc,
@@ -131,6 +143,7 @@ export class ReportScreen {
       subjects: () => this.subjects,
       canvases: () => this.canvases,
       people: this.people,
+      namesSeen: () => this.namesSeen,
       toast: o.toast,
       focus: (field) => this.focus(field),
     });
@@ -150,6 +163,7 @@ export class ReportScreen {
       canComment: () => atLeast(this.o.role, 'commenter') && !lockOf(this.view).locked,
       whyNot: () => (lockOf(this.view).locked ? t('report.discuss.locked') : atLeast(this.o.role, 'commenter') ? null : t('report.discuss.role')),
       people: this.people,
+      namesSeen: () => this.namesSeen,
       toast: o.toast,
     });
     this.node = h(
@@ -905,6 +919,7 @@ export class ReportScreen {
 
   destroy(): void {
     this.navObserver?.disconnect();
+    this.stopNames();
     if (this.answerTimer) clearTimeout(this.answerTimer);
     this.session.doc.off('update', this.observer);
     for (const c of this.controls) c.destroy();
