@@ -542,9 +542,9 @@ async def test_the_review_discussion_is_attributed_live_and_apart_from_the_workf
 async def test_people_stored_by_id_are_named_in_every_output(
     museum: Museum, tmp_path: Path
 ) -> None:
-    """A member picked as checker is stored by id alone; JSON, JSON-LD and the PDF show
-    their name as the directory has it now (renamed: the new name); someone from outside
-    keeps the name typed."""
+    """A member picked as checker is stored by id alone; JSON, JSON-LD, the PDF and the
+    CSV (of the report and of the list) show their name as the directory has it now
+    (renamed: the new name); someone from outside keeps the name typed."""
     server = museum.server
     ana = f"urn:sinopia:user:{await user_id(server, 'ana')}"
     directory = server.app.state.auth.directory
@@ -579,3 +579,6 @@ async def test_people_stored_by_id_are_named_in_every_output(
             ).stdout.split()
         )
         assert "Ana Ferreira" in text and "Anna Verdi (Uffizi)" in text
+        for path_ in (base, f"/api/reports/{WS}"):
+            csv_text = (await ed.get(path_, headers={"Accept": "text/csv"})).text
+            assert "Ana Ferreira" in csv_text and ana not in csv_text, path_

@@ -317,16 +317,22 @@ async def create_report(request: Request) -> Response:
     )
 
 
-async def _load(request: Request, name: DocumentName, terms: Vocabulary) -> Report:
-    """A report from the store (not held live): for previous reports and series."""
+async def _load(
+    request: Request, name: DocumentName, terms: Vocabulary, people: People | None = None
+) -> Report:
+    """A report from the store (not held live): for previous reports and series. With
+    `people`, those stored by id are named (for showing; never for writing back)."""
     store = store_of(request)
     head = await store.head(str(name))
     if head == 0:
         raise HTTPProblem(404, f"no such report: {name.id}")
     doc = Doc()
     doc.apply_update(await state_at(store, str(name), head))
+    view = _view(doc)
+    if people is not None:
+        await people.name_creators({k: v for k, v in view.items() if k != "signature"})
     try:
-        return _read(_view(doc), terms)
+        return _read(view, terms)
     except Invalid as error:
         raise HTTPProblem(409, f"report {name.id} is incomplete: {error}") from None
 
@@ -364,11 +370,13 @@ async def list_reports(request: Request) -> Response:
         raise HTTPProblem(400, f"due must be a date (YYYY-MM-DD), not {due_text!r}") from None
     store = store_of(request)
     terms = await workspace_terms(request, workspace)
+    # The CSV names the checker and recorder: people stored by id are named for it.
+    people = People(auth_of(request).directory) if offer is CSV else None
     found: list[tuple[DocumentName, Report]] = []
     for doc_name in (await store.documents(f"{workspace}/report/"))[:MAX_LISTED]:
         name = DocumentName.parse(doc_name)
         try:
-            report = await _load(request, name, terms)
+            report = await _load(request, name, terms, people)
         except HTTPProblem:
             continue  # an empty or incomplete draft: not listed until it reads
         if status and report.status != status:
