@@ -11,6 +11,7 @@ go to tests/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -274,6 +275,10 @@ async def test_a_viewer_reads_a_report_but_cannot_change_it(site: Site, people: 
     assert await vera.page.get_by_label("Report title").get_attribute("readonly") is not None
     assert not await vera.page.get_by_role("button", name="Add damage").count()
     assert not await vera.page.get_by_role("button", name="Submit for review").count()
+    # The attachments and the discussion are read, not added to.
+    await vera.page.get_by_text("Your role lets you read the discussion").wait_for(timeout=5000)
+    assert not await vera.page.get_by_role("button", name="Attach").count()
+    assert not await vera.page.get_by_label("Your comment").count()
     await vera.page.get_by_label("Summary").press("a")
     before = await _live_report(site, "view-1")
     assert before["summary"] == ""
@@ -572,6 +577,11 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
                 path=str(SHOTS / f"report-{part}-{size}.png")
             )
     await chiara.page.set_viewport_size({"width": 1280, "height": 800})
+    # Marco takes the attachment off again (once he confirms); Chiara sees it go.
+    marco.page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await marco.page.locator("#report-attachments").get_by_role("button", name="Remove").click()
+    await attach.get_by_text("Nothing attached.").wait_for(timeout=5000)
+    await _until_stored(site, "treat-1", lambda r: not r["attachments"], "the removal")
     # The browser logs the refused upload's 415; nothing else went wrong.
     unexpected = [e for e in chiara.errors + marco.errors if "status of 415" not in e]
     assert not unexpected, unexpected
