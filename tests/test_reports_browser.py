@@ -582,6 +582,15 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     await marco.page.locator("#report-attachments").get_by_role("button", name="Remove").click()
     await attach.get_by_text("Nothing attached.").wait_for(timeout=5000)
     await _until_stored(site, "treat-1", lambda r: not r["attachments"], "the removal")
+    # Nothing serious for axe-core on the record with every list filled in.
+    await chiara.page.evaluate(f"() => {{ {AXE.read_text()}\n}}")
+    result = await chiara.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not found, found
     # The browser logs the refused upload's 415; nothing else went wrong.
     unexpected = [e for e in chiara.errors + marco.errors if "status of 415" not in e]
     assert not unexpected, unexpected

@@ -137,7 +137,8 @@ export class Attachments {
     this.progress.hidden = false;
     this.progress.value = 0;
     this.status.textContent = t('report.attach.sending', { name: file.name, percent: 0 });
-    const say = (text: string, error: boolean) => this.messages.append(h('li', { class: error ? 'notice notice-error' : 'notice', role: error ? 'alert' : null }, text));
+    // The alert inside the item: an item that is itself an alert is no list item any more.
+    const say = (text: string, error: boolean) => this.messages.append(h('li', { class: error ? 'notice notice-error' : 'notice' }, h('span', { role: error ? 'alert' : null }, text)));
     try {
       await upload(`/api/reports/${enc(this.o.ws)}/${enc(this.o.id)}/attachments`, form, (fraction) => {
         if (fraction >= 1) {
