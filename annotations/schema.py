@@ -23,7 +23,7 @@ ROOTS: dict[str, dict[str, type[Map] | type[Array] | type[Text]]] = {
         report_document.REPORT: Map,
         **dict.fromkeys(report_document.TEXTS, Text),
         **dict.fromkeys(report_document.LISTS, Array),
-        report_document.APPROVALS: Array,
+        **dict.fromkeys(report_document.LOGS, Array),
     },
 }
 
@@ -100,6 +100,8 @@ class CheckedCopy:
         self.terms = terms
         self.doc: Doc = Doc()
         self.doc.apply_update(doc.get_update())
+        # Creators stored with a name before names were looked up: may be written again.
+        self._named = subject_document.named_creators(self.doc) if kind != "report" else set()
         self._touched: set[str] = set()
         # Annotations whose creator this update set (a new one, or the field replaced).
         self._creators: set[str] = set()
@@ -210,7 +212,7 @@ class CheckedCopy:
             ]
         if kind != "report":
             # Only a creator set now: names stored before this rule stay editable.
-            problems += subject_document.creator_problems(self.doc, self._creators)
+            problems += subject_document.creator_problems(self.doc, self._creators, self._named)
             for key, index in sorted(self._typed):
                 if key not in self._touched:
                     problems += subject_document.body_problems(self.doc, key, index)

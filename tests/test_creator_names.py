@@ -8,15 +8,20 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import bson
 import httpx
-from pycrdt import Array, Map, Text
+import pytest
+from pycrdt import Array, Doc, Map, Text
+from pymongo import MongoClient
 
 from server.api.people import MAX_IDS
 from server.directory import operations
 
 from .access import user_id, user_token
 from .conftest import Running, ServerFactory, eventually
-from .test_annotations_live import WORKSPACE, _subject, comment
+from .jsclients import JsClients
+from .test_annotations_live import TIMEOUT_MS, WORKSPACE, _client_change, _subject, comment
+from .test_annotations_live import js as js  # the npm y-websocket clients' fixture
 from .test_backup import sinopia
 from .test_commenters_rest import _as
 from .yclient import YClient
@@ -28,6 +33,19 @@ RENAMED = "Artemisia Q. Brunnen"
 
 def bytes_at_rest(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+def _collections(mongo_url: str) -> dict[str, bytes]:
+    """Every document of every collection of the MongoDB database, as BSON."""
+    client: MongoClient[dict] = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
+    try:
+        db = client.get_default_database()
+        return {
+            f"mongo:{name}": b"".join(bson.encode(d) for d in db[name].find())
+            for name in db.list_collection_names()
+        }
+    finally:
+        client.close()
 
 
 def _names_in(data: bytes) -> list[str]:
@@ -48,10 +66,12 @@ async def _live_annotation(client: YClient, key: str, canvas: str, creator: dict
     )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "mongodb"])
 async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
-    make_server: ServerFactory,
+    make_server: ServerFactory, js: JsClients, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    server = await make_server(seal_interval_seconds=0.05)
+    mongo = str(request.getfixturevalue("mongo_database")) if backend == "mongodb" else None
+    server = await make_server(seal_interval_seconds=0.05, mongo_url=mongo)
     assert server.app is not None
     directory = server.app.state.auth.directory
     await operations.add_user(directory, LOGIN, "test", display_name=SHOWN)
@@ -94,6 +114,24 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
     await _live_annotation(old, "old-client", subject["iiif_id"], {"id": me, "name": SHOWN})
     code, reason = await old.wait_closed()
     assert code == 4400 and "creator/name" in reason and "by id alone" in reason, reason
+    # The same from an npm y-websocket client (what other apps would use).
+    await js.open("other-app", server.ws_base, doc, params={"token": token})
+    await js.wait_synced("other-app", TIMEOUT_MS)
+    since = len(js.events)
+
+    def named(ydoc: Doc) -> None:
+        annotations = ydoc.get("annotations", type=Map)
+        annotations["js-client"] = Map(
+            {
+                "motivation": "commenting",
+                "target": subject["iiif_id"],
+                "creator": {"id": me, "name": SHOWN},
+            }
+        )
+
+    await _client_change(js, "other-app", named)
+    closed = await js.wait_event("connection-close", name="other-app", since=since, timeout=15)
+    assert closed["code"] == 4400 and "by id alone" in closed["reason"], closed
     new = await YClient(server.ws(doc, token)).connect()
     await _live_annotation(new, "new-client", subject["iiif_id"], {"id": me, "type": "Person"})
     async with _as(server, token) as http:
@@ -104,7 +142,7 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
 
         await eventually(arrived, what="the live annotation over REST")
         items = (await http.get(container)).json()["first"]["items"]
-        assert not [a for a in items if a["id"].endswith("/old-client")]
+        assert not [a for a in items if a["id"].endswith(("/old-client", "/js-client"))]
         assert {a["creator"]["name"] for a in items} == {SHOWN}
     await new.close()
 
@@ -118,15 +156,21 @@ async def test_names_are_looked_up_never_stored_and_leave_with_erasure(
     await server.stop()  # flushed, checkpointed and sealed
     # Before erasure the directory holds the names, and only the directory.
     files = {p.name: p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file()}
-    assert [n for n, data in files.items() if _names_in(data)] == ["directory.db"]
+    if mongo:
+        files.update(_collections(mongo))
+        assert [n for n, data in files.items() if _names_in(data)] == ["mongo:directory"]
+    else:
+        assert [n for n, data in files.items() if _names_in(data)] == ["directory.db"]
 
-    data = ["--data-dir", str(server.data_dir)]
+    data = ["--data-dir", str(server.data_dir), *(["--mongo-url", mongo] if mongo else [])]
     code, _, err = await sinopia("admin", "user", "erase", LOGIN, "--yes", *data)
     assert code == 0, err
     assert _names_in(bytes_at_rest(server.data_dir)) == []
+    if mongo:
+        assert [n for n, d in _collections(mongo).items() if _names_in(d)] == []
     code, out, err = await sinopia("history", "verify", *data)
     assert code == 0 and "FAIL" not in out, out + err
-    again: Running = await make_server(data_dir=server.data_dir)
+    again: Running = await make_server(data_dir=server.data_dir, mongo_url=mongo)
     async with again.http() as http:
         items = (await http.get(container)).json()["first"]["items"]
         assert {a["creator"]["name"] for a in items} == {"erased user 1"}

@@ -3,7 +3,8 @@ Chromium with WebGL through SwiftShader: the model drawn with three.js (a chunk 
 for models), a 3D annotation a conservator adds elsewhere appearing as a pin within a
 second, choosing it (keyboard, then on the model itself) showing its text and flying to its
 saved camera; no presence either way, no console errors, nothing asked of any host but
-Sinopia. Then the iframe page of the same subject on a phone. Screenshots in
+Sinopia. Then the iframe page of the same subject on a phone, and the Embed action of the
+app's model page with its preview. Screenshots in
 tests/screenshots/embed-model-*.png."""
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def _pin(scene: str, text: str) -> dict[str, Any]:
                 "z": 0.1,
                 "sinopia:normal": [0, 1, 0],
                 "sinopia:camera": {
-                    "position": [0.5, 2.2, 1.1],
+                    # From above, 12 degrees off the normal: the pin stands up at the
+                    # middle of the saved view.
+                    "position": [0.45, 2.4, 0.4],
                     "target": [0.2, 0.6, 0.1],
                     "fieldOfView": 45,
                 },
@@ -109,25 +112,36 @@ def _pin(scene: str, text: str) -> dict[str, Any]:
     }
 
 
-async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> None:
+async def _embedded(site: Site, page: str, lang: str = "en") -> tuple[dict[str, Any], str, str]:
+    """A box uploaded as a model subject, a share link to it for the museum, and the
+    museum's page `page` embedding it: the subject, the link's token, its Scene IRI."""
     async with site.http() as http:
         made = await http.post(
             f"/api/media/{WS}", files={"file": ("Bronze box.glb", box_glb((1.0, 0.6, 0.4)))}
         )
         assert made.status_code == 201, made.text
         (model,) = made.json()["subjects"]
-        document = model["document"]
         shared = await http.post(
             f"/api/workspaces/{WS}/shares",
-            json={"subject": document.split("/", 1)[1], "origins": [site.museum]},
+            json={"subject": model["document"].split("/", 1)[1], "origins": [site.museum]},
         )
         assert shared.status_code == 201, shared.text
         token = shared.json()["token"]
-        scene = (await http.get(f"/api/embed/{document}")).json()["canvas"]
-    (site.pages / "model.html").write_text(
-        HOST_PAGE.format(server=site.url, document=document, token=token, lang="en", extra="")
+        scene = (await http.get(f"/api/embed/{model['document']}")).json()["canvas"]
+    (site.pages / page).write_text(
+        HOST_PAGE.format(
+            server=site.url, document=model["document"], token=token, lang=lang, extra=""
+        )
     )
+    return model, token, scene
 
+
+async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> None:
+    model, token, scene = await _embedded(site, "model.html")
+    document = model["document"]
+
+    blank = await visit(f"{site.museum}/blank.html")
+    bare_globals = set(await blank.page.evaluate("Object.keys(window)"))
     visitor = await visit(f"{site.museum}/model.html")
     await until(lambda: _state_is(visitor, "live"), 30, "the live view")
     await _drawn(visitor)
@@ -160,22 +174,31 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
     assert await item.get_attribute("aria-expanded") == "true"
     assert "Casting flaw on the lid" in await shadow.locator(".item.chosen").inner_text()
 
+    last = pinned
+
     async def flown() -> bool:
-        return _difference(pinned, await _stage(visitor, "chosen")) > 0.05
+        # Arrived: the view differs from before, and no longer moves.
+        nonlocal last
+        now = await _stage(visitor, "chosen")
+        moved, still = _difference(pinned, now) > 0.02, _difference(last, now) < 0.001
+        last = now
+        return moved and still
 
     await until(flown, 5, "the view moved to the annotation's saved camera")
     await visitor.page.keyboard.press("Escape")
     assert await shadow.locator(".item.chosen").count() == 0
 
-    # On the model itself: the saved view looks at the point, so Enter on the view (the
-    # middle of it) chooses its pin.
+    # On the model itself: the saved view looks at the point along its pin, so Enter on
+    # the view (the middle of it) chooses the pin.
     await shadow.locator(".model-canvas").focus()
     await visitor.page.keyboard.press("Enter")
     await shadow.locator(".item.chosen").wait_for(timeout=5_000)
     assert "Casting flaw" in await shadow.locator(".item.chosen").inner_text()
     await visitor.shot("model-desktop")
 
-    # No presence either way; nothing asked of any host but Sinopia (and the page's own).
+    # No presence either way; no globals left in the museum's page (three.js marks the
+    # page it runs on); nothing asked of any host but Sinopia (and the page's own).
+    assert set(await visitor.page.evaluate("Object.keys(window)")) == bare_globals
     assert _awareness(visitor.frames) == []
     assert any(way == "received" for way, _ in visitor.frames)
     own = {urlsplit(u).netloc for u in (site.museum, site.url)}
@@ -218,6 +241,52 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
     await phone.shot("model-phone-list")
     assert phone.errors == [], phone.errors
 
+    # The app's model page offers owners the Embed action; its preview shows the model.
+    from server.access import grants
+
+    directory = site.app.state.auth.directory
+    owner = await directory.user_by_name("olga")
+    secret = await grants.create_login_link(directory, owner, "test", expires_seconds=600)
+    curator = await visit(grants.login_link_url(site.url, secret, f"/w/{WS}/model/{model['id']}"))
+    await curator.page.get_by_role("button", name="Embed").click()
+    assert "Visitors see the 3D model" in await curator.page.locator(".embed-dialog").inner_text()
+    await curator.page.get_by_label("Websites allowed to show it").fill(site.museum)
+    await curator.page.get_by_role("button", name="Make the embed code").click()
+    snippet = await curator.page.get_by_label("For pages that allow scripts").input_value()
+    assert f'document="{document}"' in snippet
+    preview = curator.page.frame_locator("iframe.embed-preview")
+    await preview.locator("sinopia-viewer .model-canvas").wait_for(timeout=MODEL_WITHIN_S * 1000)
+    await curator.shot("model-app-dialog")
+    assert curator.errors == [], curator.errors
+
 
 async def _state_is(visitor: Visitor, state: str) -> bool:
     return await visitor.state() == state
+
+
+async def test_with_websockets_blocked_a_3d_view_polls(site: Site, browser: Any) -> None:
+    model, _, scene = await _embedded(site, "model-polling.html", lang="fr")
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        # A museum network's proxy that drops every websocket.
+        await context.route_web_socket("**/collab/**", lambda ws: ws.close())
+        visitor = Visitor(await context.new_page())
+        await visitor.page.goto(f"{site.museum}/model-polling.html")
+        await until(lambda: _state_is(visitor, "polling"), 20, "the polling fallback")
+        await _drawn(visitor)
+        assert (
+            "Mis à jour toutes les quelques secondes"
+            in await visitor.viewer().locator(".status").inner_text()
+        )
+        async with site.http() as http:
+            added = await http.post(
+                f"/api/annotations/{model['document']}/", json=_pin(scene, "Seen by polling")
+            )
+            assert added.status_code == 201, added.text
+        await visitor.wait_count(1, 10)
+        await visitor.viewer().locator(".item-button").first.click()
+        assert "Seen by polling" in await visitor.viewer().locator(".item.chosen").inner_text()
+        await visitor.shot("model-polling")
+        assert [e for e in visitor.errors if "WebSocket" not in e] == []
+    finally:
+        await context.close()

@@ -25,8 +25,23 @@ const noYjsGlobal = (): Plugin => ({
   },
 });
 
+// three.js marks the page (`window.__THREE__ = REVISION`) and warns when it finds the mark
+// already there. On a museum page that runs three.js itself (model-viewer, a Sketchfab
+// embed) the warning would be false, and the mark is a global we would leak: the 3D
+// chunk drops both, nothing else.
+const THREE_MARK = /if \( typeof window !== 'undefined' \) \{\s*if \( window\.__THREE__ \) \{[^}]*\} else \{\s*window\.__THREE__ = REVISION;\s*\}\s*\}/;
+const noThreeGlobal = (): Plugin => ({
+  name: 'sinopia-embed-no-three-global',
+  enforce: 'pre',
+  transform(code, id) {
+    if (!/[\\/]three[\\/]build[\\/]three\.core\.js$/.test(id)) return null;
+    if (!THREE_MARK.test(code)) this.error('three.js global mark not found: check vite.embed.config.ts');
+    return { code: code.replace(THREE_MARK, ''), map: null };
+  },
+});
+
 export default defineConfig({
-  plugins: [noYjsGlobal()],
+  plugins: [noYjsGlobal(), noThreeGlobal()],
   // Chunks are found relative to the entry's own URL, not the page's.
   base: './',
   build: {

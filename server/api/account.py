@@ -323,6 +323,7 @@ async def logout(request: Request) -> Response:
     principal = caller(request)
     if principal.session_id is not None:
         await auth.directory.revoke_session(principal.session_id)
+        await auth.watch_once()  # this instance knows at once
         await auth.audit(
             "sign-out", principal.label, target=principal.label, address=_address(request)
         )
@@ -463,6 +464,7 @@ async def revoke_token(request: Request) -> Response:
     if token is None or (token.user_id != principal.user.id and not principal.is_admin):
         raise HTTPProblem(404, "no such token of yours")
     await grants.revoke_token(auth.directory, token, principal.label)
+    await auth.watch_once()  # this instance knows at once (others within their poll)
     revoked = await auth.directory.token(token.id)
     assert revoked is not None
     return json(token_out(revoked))

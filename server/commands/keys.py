@@ -121,7 +121,8 @@ def _rotate(args: argparse.Namespace) -> int:
 
     done = asyncio.run(main())
     print(
-        f"rewrapped {done} data keys: from {old.key_id} to {new.key_id}; now set "
+        f"rewrapped {done} keys (data keys and signing key files): from {old.key_id} to "
+        f"{new.key_id}; now set "
         f"SINOPIA_KEY_URL=file://{args.file.absolute()} and restart; {old.key_id} opens "
         "nothing any more",
         file=sys.stderr,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeContentState, encodeContentState, viewStateJson, withContentState } from '../src/embed/contentstate';
 import { EMBED_MESSAGES } from '../src/embed/messages';
 import { pageAnnotations } from '../src/embed/rest';
+import { surfacePointOf } from '../src/binding/points';
 
 // What iiif/content_state.py's ContentState(...).encode() gives for this view.
 const FROM_SERVER =
@@ -76,6 +77,54 @@ describe('the polled AnnotationPage', () => {
       ['flaking', true],
     ]);
     expect(view.created).toBe('2026-01-01T00:00:00Z');
+  });
+});
+
+describe('a 3D subject in the embed', () => {
+  const scene = 'https://museum.example/manifest/scene/bronze';
+
+  it('shares a view of a Scene: the annotation chosen, its saved camera the view', () => {
+    const annotation = 'https://sinopia.example/api/annotations/w/model/m/a1';
+    const json = viewStateJson({ canvas: scene, type: 'Scene', annotation });
+    expect(json).toEqual({ id: scene, type: 'Scene', 'sinopia:annotation': annotation });
+    expect(decodeContentState(encodeContentState(json))).toEqual({ canvas: scene, annotation });
+  });
+
+  it('reads the points of a polled draft AnnotationPage (websockets blocked)', () => {
+    // The shape iiif/scenes.py scene_annotation_page gives.
+    const page = {
+      type: 'AnnotationPage',
+      items: [
+        {
+          id: 'https://sinopia.example/api/annotations/w/model/m/a1',
+          type: 'Annotation',
+          motivation: ['commenting'],
+          body: { type: 'TextualBody', value: 'Casting flaw' },
+          target: {
+            type: 'SpecificResource',
+            source: [{ id: scene, type: 'Scene' }],
+            selector: [
+              {
+                type: 'PointSelector',
+                x: 0.2,
+                y: 0.6,
+                z: 0.1,
+                'sinopia:normal': [0, 1, 0],
+                'sinopia:camera': { position: [1, 2, 3], target: [0.2, 0.6, 0.1], fieldOfView: 40 },
+              },
+            ],
+            scope: { type: 'Annotation', motivation: ['contentState'] },
+          },
+        },
+      ],
+    };
+    const view = pageAnnotations(page).get('a1')!;
+    expect(surfacePointOf(view.target, scene)).toEqual({
+      point: [0.2, 0.6, 0.1],
+      normal: [0, 1, 0],
+      camera: { position: [1, 2, 3], target: [0.2, 0.6, 0.1], fieldOfView: 40 },
+    });
+    expect(surfacePointOf(view.target, 'https://museum.example/other')).toBeNull();
   });
 });
 

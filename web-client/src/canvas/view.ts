@@ -19,7 +19,7 @@ import type { Picture, Refusal } from './image';
 import { Overlay, type Outline } from './overlay';
 import { Panel, tagsOf } from './panel';
 import { helpDialog, listen, type Action } from './shortcuts';
-import type { LiveSession } from './session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from './tagpicker';
 import { PeopleNames } from '../people/names';
 import { damageEntries, damageTagSource } from '../reports/links';

@@ -125,7 +125,7 @@ export const embedDialog = (document_: string, subjectLabel: string): HTMLDialog
     'dialog',
     { class: 'dialog embed-dialog', 'aria-labelledby': titleId },
     h('h2', { id: titleId }, t('embed.dialog.title')),
-    h('p', null, t('embed.dialog.intro')),
+    h('p', null, t(document_.split('/')[1] === 'model' ? 'embed.dialog.introModel' : 'embed.dialog.intro')),
     form,
     result,
     h('form', { method: 'dialog' }, h('button', { value: 'close' }, t('dialog.close'))),

@@ -354,5 +354,7 @@ export class ModelScene {
     this.clear(this.pins);
     this.clear(this.pointers);
     this.renderer.dispose();
+    // Its WebGL context goes now, not when collected: a browser keeps only a few alive.
+    this.renderer.forceContextLoss();
   }
 }

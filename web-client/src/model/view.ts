@@ -8,13 +8,14 @@ import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetO
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
-import type { LiveSession } from '../canvas/session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
 import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
+import { damageEntries } from '../reports/links';
 import { ModelScene, type Pin } from './scene';
 import { PeopleNames } from '../people/names';
 
@@ -117,6 +118,9 @@ export class ModelView {
         this.drawPins();
         this.publishCamera();
         this.followPeer();
+        // Opened from a report's damage entry (?annotation=ID): the point, chosen and
+        // shown from where it was seen when it was made.
+        if (this.wanted && this.all.has(this.wanted)) this.select(this.wanted, true);
       })
       .catch((error: unknown) => {
         console.error(error);
@@ -143,8 +147,14 @@ export class ModelView {
       onSelect: (id) => this.select(id, true),
       onDelete: (id) => this.remove(id),
       toast: this.o.toast,
+      damageOf: (id) => this.damageOf?.(id) ?? null,
     });
     replace(this.sideEl, this.presenceEl, this.panel.node);
+    // The damage entries of condition reports that point at these annotations.
+    void damageEntries(this.o.ws, `model/${this.o.id}`).then((of) => {
+      this.damageOf = of;
+      this.panel?.refresh();
+    });
     this.read();
     this.panel.refresh();
     annotationsOf(doc).observeDeep(this.observer);
@@ -154,8 +164,13 @@ export class ModelView {
     this.presence();
     this.drawToolbar();
     if (!canDraw(this.actor)) this.say(t('canvas.viewerBanner'));
+    // Chosen in the list at once; the camera moves to it once the model is drawn.
+    if (this.wanted && this.all.has(this.wanted)) this.select(this.wanted, false);
     return true;
   }
+
+  private readonly wanted = new URLSearchParams(location.search).get('annotation');
+  private damageOf: ((id: string) => HTMLElement | null) | null = null;
 
   private creator() {
     return { id: this.o.me.id, type: 'Person' };
@@ -289,6 +304,8 @@ export class ModelView {
     if (id !== null && !this.all.has(id)) id = null;
     this.selected = id;
     this.panel?.select(id);
+    // Which point is lit on the model (the selected pin is larger, with a ring).
+    this.stageEl.dataset.selected = id ?? '';
     this.drawPins();
     this.drawToolbar();
     this.session.provider.awareness.setLocalStateField('selection', id ? [id] : []);

@@ -7,7 +7,7 @@
 // from before kept a name beside the id: it is shown until the lookup answers, and
 // creators that are no Sinopia user (imported ones) keep the name they came with.
 
-import { enc, get } from '../api/http';
+import { ApiError, enc, get } from '../api/http';
 import { isUserAgent, type Agent } from '../binding/document';
 import { t } from '../i18n';
 
@@ -15,6 +15,14 @@ import { t } from '../i18n';
 const MAX_IDS = 100;
 // Ids seen within this many ms go in one request (a canvas opening shows dozens at once).
 const BATCH_MS = 30;
+// What the server says for an erased person (server/commands/person.py ERASED), shown in
+// the reader's language.
+const ERASED = /^erased user (\d+)$/;
+
+const shown = (name: string): string => {
+  const erased = ERASED.exec(name);
+  return erased ? t('people.erased', { n: erased[1]! }) : name;
+};
 
 interface PeopleAnswer {
   people: { id: string; name: string }[];
@@ -43,7 +51,7 @@ export class PeopleNames {
     const id = agent?.id;
     if (isUserAgent(id)) {
       const known = this.known.get(id);
-      if (known !== undefined) return known;
+      if (known !== undefined) return shown(known);
       this.want(id);
     }
     return agent?.name || t('canvas.someone');
@@ -76,8 +84,9 @@ export class PeopleNames {
           this.known.set(p.id, p.name);
         }
       } catch (error) {
-        // Offline or refused: the stored name (or "someone") stays; asked again next time.
-        for (const id of batch) this.asked.delete(id);
+        // The stored name (or "someone") stays. Offline: asked again when next shown;
+        // refused (a share link may not look people up): not asked again.
+        if (!(error instanceof ApiError && error.status < 500)) for (const id of batch) this.asked.delete(id);
         console.warn('names not looked up', error);
       }
     }
