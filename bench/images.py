@@ -124,10 +124,15 @@ class Serve:
         raise RuntimeError(f"the server did not start: see {self.log.name}")
 
     def pin(self, core: int) -> None:
-        if shutil.which("taskset"):
-            subprocess.run(
-                ["taskset", "-acp", str(core), str(self.proc.pid)], check=True, capture_output=True
-            )
+        """Every thread of the server on `core` (threads made later inherit it); checked."""
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), {core})
+        pinned = {os.sched_getaffinity(int(t.name)) == {core} for t in self._tasks()}
+        assert pinned == {True}, "the server is not on one core"
+        PINNED[0] = core
+
+    def _tasks(self) -> list[Path]:
+        return list(Path(f"/proc/{self.proc.pid}/task").iterdir())
 
     def stop(self) -> None:
         if self.proc.poll() is not None:
@@ -206,6 +211,8 @@ async def load(
 # whatever else the machine is doing.
 LAST_CPU = [0.0]
 RETRIED = [0]
+# The core the server was pinned to (-1: not pinned).
+PINNED = [-1]
 # This load generator's own CPU time per request in the last load (seconds).
 GENERATOR_CPU = [0.0]
 
@@ -365,6 +372,7 @@ async def main(args: argparse.Namespace) -> None:
     print()
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"requests asked again after a closed keep-alive connection: {RETRIED[0]}")
+    print(f"server pinned to core {PINNED[0]}, this load generator to the other")
     print(f"{'measure'.ljust(width)}  {'value':<22} note")
     print(f"{'-' * width}  {'-' * 22} {'-' * 24}")
     for name, value, note in rows:

@@ -46,10 +46,11 @@ ALLOWED_CLASSES = (
 
 
 # JPEG 2000 where libvips cannot read it (the binary wheel has no openjpeg): Pillow's
-# wheel bundles openjpeg, but decodes a whole image at once (no region by region), so the
-# child holds it whole in memory (3-4 bytes a pixel) before it is streamed into the
-# pyramid like any TIFF. Up to this many pixels (about 300 MB decoded); a larger JPEG 2000
-# is refused (413) with the advice to convert it to TIFF.
+# wheel bundles openjpeg, but decodes a whole image at once (no region by region), so a
+# first child holds it whole in memory (measured: about 7 bytes a pixel, 200 MB for 24
+# million pixels, so some 750 MB at this limit) and writes it as a TIFF, which a second
+# child streams into the pyramid like any TIFF. A larger JPEG 2000 is refused (413) with
+# the advice to convert it to TIFF.
 JP2_MAX_PIXELS = 100_000_000
 
 
@@ -103,39 +104,12 @@ async def convert(source: Path, fmt: str, out: Path, limits: Limits) -> list[Pag
         "memory_bytes": limits.memory_bytes,
         "jp2_max_pixels": limits.jp2_max_pixels,
     }
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.media.convert",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        said, errors = await asyncio.wait_for(
-            child.communicate(json.dumps(job).encode()), limits.seconds
-        )
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await child.wait()
-        raise Refused(413, f"converting the image took more than {limits.seconds:g} s") from None
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-        await child.wait()
-        raise
-    try:
-        answer = json.loads(said.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        # Killed by a signal (out of memory, a decoder crash): the file is to blame.
-        why = errors.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise Refused(
-            400,
-            f"the image could not be decoded (the converter stopped: code {child.returncode}"
-            + (f", {why[0][:200]}" if why[0] else "")
-            + ")",
-        ) from None
+    deadline = asyncio.get_running_loop().time() + limits.seconds
+    answer = await _child(job, deadline, limits.seconds)
+    if "again" in answer:
+        # A JPEG 2000 decoded into a TIFF by one child (whose memory is returned to the
+        # system as it ends), which a second child streams into the pyramid.
+        answer = await _child({**job, **answer["again"]}, deadline, limits.seconds)
     if "error" in answer:
         raise Refused(int(answer["error"]["status"]), str(answer["error"]["detail"]))
     return [
@@ -149,6 +123,46 @@ async def convert(source: Path, fmt: str, out: Path, limits: Limits) -> list[Pag
         )
         for p in answer["pages"]
     ]
+
+
+async def _child(job: dict[str, Any], deadline: float, seconds: float) -> dict[str, Any]:
+    """One converter child's answer to `job`, killed at `deadline` (loop time)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.media.convert",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        said, errors = await asyncio.wait_for(
+            child.communicate(json.dumps(job).encode()),
+            max(0.1, deadline - asyncio.get_running_loop().time()),
+        )
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
+        raise Refused(413, f"converting the image took more than {seconds:g} s") from None
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
+        raise
+    try:
+        parsed = json.loads(said.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        # Killed by a signal (out of memory, a decoder crash): the file is to blame.
+        why = errors.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        raise Refused(
+            400,
+            f"the image could not be decoded (the converter stopped: code {child.returncode}"
+            + (f", {why[0][:200]}" if why[0] else "")
+            + ")",
+        ) from None
+    answer: dict[str, Any] = parsed
+    return answer
 
 
 # ---------------------------------------------------------------------------- the child
@@ -214,7 +228,7 @@ def _normalise(pyvips: Any, image: Any) -> Any:
 def _jp2_as_tiff(job: dict[str, Any]) -> dict[str, Any]:
     """A JPEG 2000 decoded by Pillow (within JP2_MAX_PIXELS and the pixel limit, checked
     from its header) and written as an uncompressed TIFF beside the output, for libvips to
-    stream into the pyramid: the job to run instead."""
+    stream into the pyramid: what to change in the job to run next."""
     from PIL import Image
 
     # Pillow's own bomb check: never past our limit (it warns first, then refuses).
@@ -249,7 +263,7 @@ def _jp2_as_tiff(job: dict[str, Any]) -> dict[str, Any]:
         raise Refused(400, f"the JPEG 2000 image is damaged or truncated: {exc}") from None
     finally:
         image.close()
-    return {**job, "source": str(target), "format": "tiff"}
+    return {"source": str(target), "format": "tiff"}
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -260,7 +274,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if source.stat().st_size == 0:
         raise Refused(400, "the file is empty")
     if job["format"] == "jp2" and not hasattr(pyvips.Image, LOADERS["jp2"]):
-        job = _jp2_as_tiff(job)
+        return {"again": _jp2_as_tiff(job)}
     # Only the header is read here (libvips decodes lazily).
     first = _load(pyvips, job, access="sequential")
     pages = _pages(pyvips, job, first)

@@ -5,12 +5,12 @@
 
 import { enc, get } from '../api/http';
 import type { Workspace } from '../api/types';
-import type { Connection } from '../binding/session';
+import type { Connection, LiveSession, SessionEvents } from '../binding/session';
 import { embedDialog } from '../embed/dialog';
 import { t, type Key } from '../i18n';
-import { h } from '../ui/dom';
+import { h, replace } from '../ui/dom';
 import { roleIn, type AppContext } from './context';
-import type { Trouble } from './errors';
+import { errorPage, type Trouble } from './errors';
 
 const CONNECTION: Record<Connection, Key> = {
   connecting: 'connection.connecting',
@@ -32,7 +32,7 @@ export const connectionBadge = (): { node: HTMLElement; show: (state: Connection
 };
 
 /** Closing codes that end the page (the others reconnect): what to tell the reader. */
-export const closedTrouble = (code: number, missing: Trouble): Trouble | undefined =>
+const closedTrouble = (code: number, missing: Trouble): Trouble | undefined =>
   code === 4401 || code === 4403 ? 'forbidden' : code === 4404 ? missing : undefined;
 
 /** Who we are in a document: our agent (a pseudonymous id; names are looked up). */
@@ -42,7 +42,7 @@ export const meOf = (ctx: AppContext): { id: string; name: string } => {
 };
 
 /** Our role in `ws` as the server says now: a refused update often means it changed. */
-export const roleNow = (ctx: AppContext, ws: string, fallback: string | null): Promise<string | null> =>
+const roleNow = (ctx: AppContext, ws: string, fallback: string | null): Promise<string | null> =>
   get<Workspace>(`/api/workspaces/${enc(ws)}`)
     .then((w) => w.role ?? roleIn(ctx.me, ws))
     .catch(() => fallback);
@@ -57,3 +57,51 @@ export const embedAction = (doc: string, title: () => string): HTMLButtonElement
   });
   return embed;
 };
+
+/** What a live page holds that the endings below read and change. */
+export interface LivePage {
+  session: LiveSession | null;
+  disposed: boolean;
+  role: string | null;
+}
+
+/**
+ * The two ways a live page's document ends. A refused update (the server said no: a
+ * locked report, a role that changed) shows why, drops the view, and opens the document
+ * afresh once our role has been asked again (Yjs would hold back everything after the
+ * refused update). A closing code that ends the page (forbidden, gone) shows its error;
+ * the others reconnect by themselves.
+ */
+export const endings = (
+  page: LivePage,
+  current: () => LiveSession,
+  o: {
+    ctx: AppContext;
+    ws: string;
+    host: HTMLElement;
+    back: { href: string; label: string };
+    missing: Trouble;
+    refusedMessage: (reason: string) => string;
+    drop: () => void;
+    reopen: () => LiveSession;
+  },
+): Pick<SessionEvents, 'refused' | 'closed'> => ({
+  refused: (reason) => {
+    if (page.session !== current()) return;
+    o.ctx.toast(o.refusedMessage(reason), 'error');
+    o.drop();
+    current().destroy();
+    replace(o.host, h('p', { class: 'loading' }, t('canvas.reloading')));
+    void roleNow(o.ctx, o.ws, page.role).then((now) => {
+      page.role = now;
+      if (!page.disposed) page.session = o.reopen();
+    });
+  },
+  closed: (code, reason) => {
+    if (page.session !== current() || page.disposed) return;
+    const trouble = closedTrouble(code, o.missing);
+    if (!trouble) return;
+    o.drop();
+    replace(o.host, errorPage(trouble, { detail: reason, back: o.back }).node);
+  },
+});

@@ -5,7 +5,7 @@ import { enc, get } from '../api/http';
 import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf } from '../app/errors';
-import { closedTrouble, connectionBadge, embedAction, meOf, roleNow } from '../app/live';
+import { connectionBadge, endings, embedAction, meOf, type LivePage } from '../app/live';
 import { workspacePath } from '../app/routes';
 import { t } from '../i18n';
 import { h, replace } from '../ui/dom';
@@ -92,18 +92,16 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
   const host = h('div', { class: 'canvas-host' }, h('p', { class: 'loading' }, t('canvas.opening')));
   const node = h('section', { class: 'page page-canvas', 'aria-labelledby': 'canvas-title' }, title, host);
 
-  let session: LiveSession | null = null;
+  const live: LivePage = { session: null, disposed: false, role: null };
   let view: CanvasView | null = null;
-  let disposed = false;
   // Filled by the REST calls below, which run while the document syncs.
   let workspace: Workspace | null = null;
-  let role: string | null = null;
   let tags: Tag[] = [];
   let waiting: LiveSession | null = null; // synced before the REST answers came
   let picture: Promise<Picture> | null = null; // asked for once the document says where
 
   const build = (current: LiveSession, keepViewport: ReturnType<CanvasView['currentViewport']>) => {
-    if (view || disposed || session !== current) return;
+    if (view || live.disposed || live.session !== current) return;
     if (!workspace || !node.isConnected) {
       waiting = current;
       return;
@@ -112,10 +110,10 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
     picture ??= meta ? loadPicture(meta) : null;
     void loadView().then(
       ({ CanvasView }) => {
-        if (view || disposed || session !== current || !workspace) return;
+        if (view || live.disposed || live.session !== current || !workspace) return;
         const made = new CanvasView(
           current,
-          { ws, id, role, me, tags, toast: ctx.toast, picture: picture ?? Promise.resolve({ kind: 'refused', origin: '', why: 'bad' }) },
+          { ws, id, role: live.role, me, tags, toast: ctx.toast, picture: picture ?? Promise.resolve({ kind: 'refused', origin: '', why: 'bad' }) },
           keepViewport,
         );
         if (!made.start()) {
@@ -135,6 +133,7 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
 
   const open = (keepViewport: ReturnType<CanvasView['currentViewport']> = null, adopted?: { session: LiveSession; relay: Relay }) => {
     let current: LiveSession;
+    let viewport: ReturnType<CanvasView['currentViewport']> = null; // kept across a reopening
     const events: SessionEvents = {
       connection: badge.show,
       synced: () => {
@@ -144,32 +143,24 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
         if (meta && !picture) picture = loadPicture(meta);
         build(current, keepViewport);
       },
-      refused: (reason) => {
-        if (session !== current) return;
-        ctx.toast(t('canvas.refusedByServer', { reason }), 'error');
-        const viewport = view?.currentViewport() ?? null;
-        view?.destroy();
-        view = null;
-        current.destroy();
-        replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        // A refusal often means our role changed: ask again before reopening.
-        void roleNow(ctx, ws, role).then((now) => {
-          role = now;
-          if (!disposed) session = open(viewport);
-        });
-      },
-      closed: (code, reason) => {
-        if (session !== current || disposed) return;
-        const trouble = closedTrouble(code, 'no-subject');
-        if (!trouble) return;
-        view?.destroy();
-        view = null;
-        replace(host, errorPage(trouble, { detail: reason, back }).node);
-      },
+      ...endings(live, () => current, {
+        ctx,
+        ws,
+        host,
+        back,
+        missing: 'no-subject',
+        refusedMessage: (reason) => t('canvas.refusedByServer', { reason }),
+        drop: () => {
+          viewport = view?.currentViewport() ?? null;
+          view?.destroy();
+          view = null;
+        },
+        reopen: () => open(viewport),
+      }),
     };
     if (adopted) {
       current = adopted.session;
-      session = current; // before the relay replays what happened
+      live.session = current; // before the relay replays what happened
       adopted.relay.attach(events);
     } else current = new LiveSession(`${ws}/canvas/${id}`, events);
     return current;
@@ -181,21 +172,21 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
     if (!taken) early.session.destroy();
     early = null;
   }
-  session = open(null, taken ?? undefined);
+  live.session = open(null, taken ?? undefined);
   try {
     const [w, , t2] = await (taken?.answers ?? ask(ws, id));
     workspace = w;
-    role = w.role ?? roleIn(ctx.me, ws);
+    live.role = w.role ?? roleIn(ctx.me, ws);
     tags = t2;
   } catch (error) {
-    disposed = true;
-    session.destroy();
+    live.disposed = true;
+    live.session.destroy();
     const trouble = troubleOf(error, 'no-subject');
     return errorPage(trouble, { detail: errorDetail(error), ...(trouble === 'no-subject' ? { back } : {}) });
   }
   ctx.status(badge.node);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
-  if (role === 'owner') title.after(embedAction(`${ws}/canvas/${id}`, () => title.textContent || id));
+  if (live.role === 'owner') title.after(embedAction(`${ws}/canvas/${id}`, () => title.textContent || id));
   // Built once the shell has put the page in the document (OpenSeadragon measures it).
   if (waiting) {
     const ready = waiting;
@@ -206,9 +197,9 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
     title: id,
     node,
     dispose: () => {
-      disposed = true;
+      live.disposed = true;
       view?.destroy();
-      session?.destroy();
+      live.session?.destroy();
     },
   };
 };

@@ -6,7 +6,7 @@ import { enc, get } from '../api/http';
 import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf } from '../app/errors';
-import { closedTrouble, connectionBadge, embedAction, meOf, roleNow } from '../app/live';
+import { connectionBadge, endings, embedAction, meOf, type LivePage } from '../app/live';
 import { workspacePath } from '../app/routes';
 import { LiveSession } from '../binding/session';
 import { t } from '../i18n';
@@ -22,21 +22,19 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
   const host = h('div', { class: 'canvas-host' }, h('p', { class: 'loading' }, t('model.opening')));
   const node = h('section', { class: 'page page-canvas page-model', 'aria-labelledby': 'canvas-title' }, title, host);
 
-  let session: LiveSession | null = null;
+  const live: LivePage = { session: null, disposed: false, role: null };
   let view: ModelView | null = null;
-  let disposed = false;
   let workspace: Workspace | null = null;
-  let role: string | null = null;
   let tags: Tag[] = [];
   let waiting: LiveSession | null = null;
 
   const build = (current: LiveSession) => {
-    if (view || disposed || session !== current) return;
+    if (view || live.disposed || live.session !== current) return;
     if (!workspace || !node.isConnected) {
       waiting = current;
       return;
     }
-    const made = new ModelView(current, { ws, id, role, me, tags, toast: ctx.toast });
+    const made = new ModelView(current, { ws, id, role: live.role, me, tags, toast: ctx.toast });
     replace(host, made.node);
     if (!made.start()) {
       made.destroy();
@@ -50,33 +48,26 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
   };
 
   const open = (): LiveSession => {
-    const current = new LiveSession(`${ws}/model/${id}`, {
+    const current: LiveSession = new LiveSession(`${ws}/model/${id}`, {
       connection: badge.show,
       synced: () => build(current),
-      refused: (reason) => {
-        if (session !== current) return;
-        ctx.toast(t('canvas.refusedByServer', { reason }), 'error');
-        view?.destroy();
-        view = null;
-        current.destroy();
-        replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        void roleNow(ctx, ws, role).then((now) => {
-          role = now;
-          if (!disposed) session = open();
-        });
-      },
-      closed: (code, reason) => {
-        if (session !== current || disposed) return;
-        const trouble = closedTrouble(code, 'no-subject');
-        if (!trouble) return;
-        view?.destroy();
-        view = null;
-        replace(host, errorPage(trouble, { detail: reason, back }).node);
-      },
+      ...endings(live, () => current, {
+        ctx,
+        ws,
+        host,
+        back,
+        missing: 'no-subject',
+        refusedMessage: (reason) => t('canvas.refusedByServer', { reason }),
+        drop: () => {
+          view?.destroy();
+          view = null;
+        },
+        reopen: () => open(),
+      }),
     });
     return current;
   };
-  session = open();
+  live.session = open();
   try {
     const [w, , t2] = await Promise.all([
       get<Workspace>(`/api/workspaces/${enc(ws)}`),
@@ -84,17 +75,17 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
       loadTags(ws),
     ]);
     workspace = w;
-    role = w.role ?? roleIn(ctx.me, ws);
+    live.role = w.role ?? roleIn(ctx.me, ws);
     tags = t2;
   } catch (error) {
-    disposed = true;
-    session.destroy();
+    live.disposed = true;
+    live.session.destroy();
     const trouble = troubleOf(error, 'no-subject');
     return errorPage(trouble, { detail: errorDetail(error), ...(trouble === 'no-subject' ? { back } : {}) });
   }
   ctx.status(badge.node);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
-  if (role === 'owner') title.after(embedAction(`${ws}/model/${id}`, () => title.textContent || id));
+  if (live.role === 'owner') title.after(embedAction(`${ws}/model/${id}`, () => title.textContent || id));
   if (waiting) {
     const ready = waiting;
     setTimeout(() => build(ready), 0);
@@ -103,9 +94,9 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
     title: id,
     node,
     dispose: () => {
-      disposed = true;
+      live.disposed = true;
       view?.destroy();
-      session?.destroy();
+      live.session?.destroy();
     },
   };
 };

@@ -7,7 +7,7 @@ import { loadDamageTerms } from './terms';
 import type { Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
 import { errorDetail, errorPage, troubleOf } from '../app/errors';
-import { closedTrouble, connectionBadge, meOf, roleNow } from '../app/live';
+import { connectionBadge, endings, meOf, type LivePage } from '../app/live';
 import { workspacePath } from '../app/routes';
 import { LiveSession } from '../binding/session';
 import { t } from '../i18n';
@@ -23,11 +23,9 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
   const host = h('div', { class: 'report-host' }, h('p', { class: 'loading' }, t('report.opening')));
   const node = h('section', { class: 'page page-report', 'aria-labelledby': 'report-title' }, host);
 
-  let session: LiveSession | null = null;
+  const live: LivePage = { session: null, disposed: false, role: null };
   let screen: ReportScreen | null = null;
-  let disposed = false;
   let workspace: Workspace | null = null;
-  let role: string | null = null;
   let terms: DamageTerm[] = CURATED;
   let waiting: LiveSession | null = null;
 
@@ -37,7 +35,7 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
   };
 
   const build = (current: LiveSession) => {
-    if (screen || disposed || session !== current) return;
+    if (screen || live.disposed || live.session !== current) return;
     if (!workspace) {
       waiting = current;
       return;
@@ -45,7 +43,7 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
     const made = new ReportScreen(current, {
       ws,
       id,
-      role,
+      role: live.role,
       me,
       terms,
       toast: (message, kind) => ctx.toast(message, kind),
@@ -62,29 +60,22 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
   };
 
   const open = (): LiveSession => {
-    const current = new LiveSession(`${ws}/report/${id}`, {
+    const current: LiveSession = new LiveSession(`${ws}/report/${id}`, {
       connection: badge.show,
       synced: () => build(current),
-      refused: (reason) => {
-        if (session !== current) return;
-        ctx.toast(t('report.refusedLive', { reason }), 'error');
-        screen?.destroy();
-        screen = null;
-        current.destroy();
-        replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        void roleNow(ctx, ws, role).then((now) => {
-          role = now;
-          if (!disposed) session = open();
-        });
-      },
-      closed: (code, reason) => {
-        if (session !== current || disposed) return;
-        const trouble = closedTrouble(code, 'not-found');
-        if (!trouble) return;
-        screen?.destroy();
-        screen = null;
-        replace(host, errorPage(trouble, { detail: reason, back }).node);
-      },
+      ...endings(live, () => current, {
+        ctx,
+        ws,
+        host,
+        back,
+        missing: 'not-found',
+        refusedMessage: (reason) => t('report.refusedLive', { reason }),
+        drop: () => {
+          screen?.destroy();
+          screen = null;
+        },
+        reopen: () => open(),
+      }),
     });
     return current;
   };
@@ -93,12 +84,12 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
     // 404 before a socket is opened for a report that does not exist.
     const [w] = await Promise.all([get<Workspace>(`/api/workspaces/${enc(ws)}`), get(`/api/reports/${enc(ws)}/${enc(id)}`)]);
     workspace = w;
-    role = w.role ?? roleIn(ctx.me, ws);
+    live.role = w.role ?? roleIn(ctx.me, ws);
   } catch (error) {
     const trouble = troubleOf(error, 'not-found');
     return errorPage(trouble, { detail: errorDetail(error), back });
   }
-  session = open();
+  live.session = open();
   terms = await loadDamageTerms(ws);
   ctx.status(badge.node);
   titled(id);
@@ -110,9 +101,9 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
     title: id,
     node,
     dispose: () => {
-      disposed = true;
+      live.disposed = true;
       screen?.destroy();
-      session?.destroy();
+      live.session?.destroy();
     },
   };
 };
