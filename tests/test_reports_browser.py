@@ -158,6 +158,8 @@ async def _narrow_page_is_navigable(page: Any) -> None:
         timeout=5000,
     )
     await nav.get_by_text("Draft").wait_for(timeout=5000)
+    # Nothing wider than the phone: no sideways scrolling of the page.
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
     await nav.get_by_role("link", name="Damage", exact=True).click()
     heading = page.locator("#damage-title")
     await page.wait_for_function(
@@ -572,6 +574,8 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     await _shots(chiara.page, "report-treatment")
     for width, height, size in ((1280, 800, "desktop"), (390, 844, "narrow")):
         await chiara.page.set_viewport_size({"width": width, "height": height})
+        width_used = await chiara.page.evaluate("() => document.documentElement.scrollWidth")
+        assert width_used <= width, f"the page scrolls sideways at {width}px"
         for part in ("steps", "images", "attachments"):
             await chiara.page.locator(f"#report-{part}").screenshot(
                 path=str(SHOTS / f"report-{part}-{size}.png")
