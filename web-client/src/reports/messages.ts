@@ -352,6 +352,7 @@ export const reportsEn = {
   "report.record.wholeImage": "The whole image",
   "report.record.regionOf": "Region: {label}",
   "report.record.otherRegion": "Another region (type it)",
+  "report.nav.toStep": "{action}: go to the review",
 } satisfies Record<string, string>;
 
 export const reportsFr: Record<keyof typeof reportsEn, string> = {
@@ -703,6 +704,7 @@ export const reportsFr: Record<keyof typeof reportsEn, string> = {
   "report.record.wholeImage": "L'image entière",
   "report.record.regionOf": "Zone : {label}",
   "report.record.otherRegion": "Une autre zone (à saisir)",
+  "report.nav.toStep": "{action} : aller à la relecture",
 };
 
 export const reportsDe: Record<keyof typeof reportsEn, string> = {
@@ -1054,6 +1056,7 @@ export const reportsDe: Record<keyof typeof reportsEn, string> = {
   "report.record.wholeImage": "Das ganze Bild",
   "report.record.regionOf": "Bereich: {label}",
   "report.record.otherRegion": "Anderer Ausschnitt (eingeben)",
+  "report.nav.toStep": "{action}: zur Prüfung",
 };
 
 export const reportsIt: Record<keyof typeof reportsEn, string> = {
@@ -1405,4 +1408,5 @@ export const reportsIt: Record<keyof typeof reportsEn, string> = {
   "report.record.wholeImage": "L'immagine intera",
   "report.record.regionOf": "Zona: {label}",
   "report.record.otherRegion": "Un'altra regione (da scrivere)",
+  "report.nav.toStep": "{action}: vai alla revisione",
 };

@@ -354,6 +354,8 @@ export class ReportScreen {
               {
                 class: 'button primary nav-step',
                 href: '#workflow-title',
+                // It leads to the step (with its note), it does not take it.
+                'aria-label': t('report.nav.toStep', { action: t(ACTION_LABEL[next.action]) }),
                 onclick: jump('workflow-title', () => {
                   const wanted = t(ACTION_LABEL[next.action]);
                   return [...this.workflowEl.querySelectorAll('button')].find((b) => b.textContent === wanted) ?? null;
