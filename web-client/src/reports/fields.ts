@@ -71,7 +71,8 @@ export interface FieldSpec {
   part?: string;
   label: Key;
   hint?: Key;
-  kind?: 'text' | 'date' | 'number' | 'textarea' | 'list' | 'agent';
+  // People (checker, recorder, ...) have their own control: people.ts.
+  kind?: 'text' | 'date' | 'number' | 'textarea' | 'list';
   max?: number;
   min?: number;
   maxValue?: number;
@@ -100,7 +101,7 @@ export const fieldControl = (ctx: FormContext, spec: FieldSpec): Control => {
   } else {
     input = h('input', {
       type: kind === 'date' ? 'date' : kind === 'number' ? 'number' : 'text',
-      maxlength: kind === 'text' || kind === 'list' || kind === 'agent' ? (spec.max ?? REPORT_LIMITS.SHORT) : null,
+      maxlength: kind === 'text' || kind === 'list' ? (spec.max ?? REPORT_LIMITS.SHORT) : null,
       min: spec.min ?? null,
       max: spec.maxValue ?? null,
       step: spec.step ?? (kind === 'number' ? 'any' : null),
@@ -114,7 +115,6 @@ export const fieldControl = (ctx: FormContext, spec: FieldSpec): Control => {
     const value = get(v, spec.key, spec.part);
     if (value === undefined || value === null) return '';
     if (kind === 'list') return Array.isArray(value) ? value.map((x) => (typeof x === 'string' ? x : (x as { name?: string }).name ?? '')).join('; ') : '';
-    if (kind === 'agent') return typeof value === 'object' ? String((value as { name?: unknown }).name ?? '') : '';
     return String(value);
   };
 
@@ -125,11 +125,6 @@ export const fieldControl = (ctx: FormContext, spec: FieldSpec): Control => {
     if (kind === 'list') {
       const items = trimmed.split(';').map((s) => s.trim()).filter(Boolean);
       return spec.key === 'conservators' ? items.map((n) => ({ type: 'Person', name: n })) : items;
-    }
-    if (kind === 'agent') {
-      const before = get(view!, spec.key, spec.part) as { id?: string; name?: string } | undefined;
-      // A person typed by name; the id stays only while the name is theirs.
-      return before?.id && before.name === trimmed ? before : { type: 'Person', name: trimmed };
     }
     return kind === 'text' || kind === 'textarea' ? text : trimmed;
   };
