@@ -242,7 +242,6 @@ class _WalSync:
         self._path = path
         self._wal = Path(f"{path}-wal")
         self._fd: int | None = None
-        self._ino = 0
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._grown = threading.Event()
@@ -269,16 +268,11 @@ class _WalSync:
         self._grown.set()
 
     def _open(self) -> int:
-        # The WAL is truncated in place; a file deleted and made again (every connection
-        # to it closed meanwhile, in another process) is a new inode: follow it.
-        ino = os.stat(self._wal).st_ino
-        if self._fd is not None and ino == self._ino:
-            return self._fd
+        # Opened once: the WAL is truncated and rewritten in place, never removed while a
+        # connection to the database is open (ours is, as long as appends are made).
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            return self._fd
         self._fd = os.open(self._wal, os.O_RDONLY)
-        self._ino = os.fstat(self._fd).st_ino
         # A new file is durable once its directory entry is (SQLite syncs the directory
         # of a new WAL likewise).
         dirfd = os.open(self._path.parent, os.O_RDONLY)
