@@ -772,10 +772,10 @@ class Room:
     def retire(self) -> None:
         """The room leaves memory: stop watching for missed updates."""
         self.retired = True
-        for timer in (self._gap_timer, self._catch_up_retry):
+        for timer in (self._gap_timer, self._catch_up_retry, self._build_timer):
             if timer is not None:
                 timer.cancel()
-        self._gap_timer = self._catch_up_retry = None
+        self._gap_timer = self._catch_up_retry = self._build_timer = None
         self._resolve_catch_up(None)
 
     # -- upkeep ------------------------------------------------------------------------
