@@ -21,8 +21,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, create_sync_message
 
+from crdt import RoomManager
+from crdt.buses.memory import MemoryBus
 from crdt.groupcommit import GroupCommit
 from crdt.history import state_at
 from crdt.store import Store
@@ -113,6 +115,38 @@ async def open_document(store: Store, doc: str) -> Doc:
     return ydoc
 
 
+class _Joiner:
+    """A client joining the room: notes when the SyncStep2 answering its SyncStep1 is in."""
+
+    id = principal = "bench"
+    can_write = presence = True
+
+    def __init__(self) -> None:
+        self.synced_at = 0.0
+
+    def send(self, message: bytes) -> None:
+        if message[:2] == b"\x00\x01" and not self.synced_at:
+            self.synced_at = time.perf_counter()
+
+    def close(self, code: int, reason: str) -> None:
+        pass
+
+
+async def first_sync(store: Store, doc: str) -> tuple[float, float]:
+    """A room opening on a first join: ms until the joiner is synced, and until the
+    room's document is built (the room answers from the stored bytes meanwhile)."""
+    manager = RoomManager(store, MemoryBus("bench"))
+    joiner = _Joiner()
+    started = time.perf_counter()
+    room = await manager.join(doc, joiner)
+    room.receive(joiner, create_sync_message(Doc()))
+    synced = joiner.synced_at
+    room.doc  # noqa: B018 (built now, if it was not)
+    built = time.perf_counter()
+    await manager.close()
+    return (synced - started) * 1000, (built - started) * 1000
+
+
 async def timed(coro) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     await coro
@@ -144,6 +178,7 @@ async def run(args: argparse.Namespace) -> None:
                 await fill(store, checked, updates, args.checkpoint_every)
                 without = await timed(open_document(store, plain))
                 with_cp = await timed(open_document(store, checked))
+                synced, built = await first_sync(store, checked)
                 listing = await timed(store.read_newest(checked, limit=50))
                 middle = await timed(state_at(store, checked, n // 2 + 123))
                 near_head = await timed(state_at(store, checked, n - 7))
@@ -154,6 +189,7 @@ async def run(args: argparse.Namespace) -> None:
                         f"{n / fill_ms * 1000:,.0f}",
                         f"{without:,.0f}",
                         f"{with_cp:,.0f}",
+                        f"{synced:,.0f} / {built:,.0f}",
                         f"{listing:.1f}",
                         f"{middle:,.0f}",
                         f"{near_head:,.0f}",
@@ -170,6 +206,7 @@ async def run(args: argparse.Namespace) -> None:
                 "batched appends/s",
                 "open, no checkpoints",
                 f"open, checkpoint every {args.checkpoint_every}",
+                "room: first joiner synced / document built",
                 "newest 50 changes",
                 "state at the middle",
                 "state near the head",

@@ -106,7 +106,7 @@ class RoomManager:
             await self.bus.subscribe(name, early.append)
             loaded = await self.store.load(name)
             await self._verify(name, loaded)
-            room.load(loaded)
+            room.load(loaded, lazily=True)
             for message in early:
                 room.on_bus(message)
             await self.bus.subscribe(name, room.on_bus)

@@ -186,6 +186,27 @@ def update_message(update: bytes) -> bytes:
     return create_update_message(update)
 
 
+def _varuint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def sync_step2_message(update: bytes) -> bytes:
+    """A SyncStep2 carrying `update` (pycrdt makes these only from a `Doc`)."""
+    return b"".join(
+        (
+            _varuint(YMessageType.SYNC),
+            _varuint(YSyncMessageType.SYNC_STEP2),
+            _varuint(len(update)),
+            update,
+        )
+    )
+
+
 def awareness_message(payload: bytes) -> bytes:
     return create_awareness_message(payload)
 

@@ -8,6 +8,15 @@ send again on reconnect.
 
 Everything that touches the document runs synchronously on the event loop; the only
 awaits are the store and the bus, in the room's flush task.
+
+A room opens without building its document: applying a big checkpoint takes pycrdt a
+tenth of a second or more, and the first joiner need not wait for it. Until the document
+is needed (an update, a REST call, anything that reads `room.doc`) or a moment has
+passed, a joiner's SyncStep1 is answered from the stored bytes themselves: the log's tail
+merged (small updates, cheap to merge) and then the checkpoint, as a SyncStep2. Yjs keeps
+an update whose dependencies it lacks until they arrive, so the client is in sync once
+the SyncStep2 is in. The room's own SyncStep1 (what it lacks of the client's) follows
+once the document is built.
 """
 
 from __future__ import annotations
@@ -55,6 +64,10 @@ CATCH_UP_PAGE = 500
 # to a client's socket at once, so a merge must not grow past what back-pressure allows
 # for (see server/live); most updates are a few hundred bytes.
 MERGED_FRAME_BYTES = 256 * 1024
+# A room opened from a checkpoint builds its document this long after opening, unless
+# something needs it sooner: long enough for the joiners that opened it to have their
+# SyncStep1 answered from the stored bytes first.
+BUILD_DELAY_SECONDS = 0.02
 
 
 @dataclass(slots=True)
@@ -132,8 +145,14 @@ class Room:
         self.on_stored = on_stored
         self.check = check
 
-        self.doc: Doc = Doc()
-        self.awareness = Awareness(self.doc)
+        self._doc: Doc = Doc()
+        # What the document is to be built from, until it is (see the module docstring);
+        # the SyncStep1 reply made from it; peers still owed the room's SyncStep1.
+        self._unbuilt: Loaded | None = None
+        self._stored_reply: list[bytes] | None = None
+        self._sync_later: list[Peer] = []
+        self._build_timer: asyncio.TimerHandle | None = None
+        self.awareness = Awareness(self._doc)
         # The server itself is not a participant: no presence of its own.
         self.awareness.set_local_state(None)
         # peer -> awareness client ids it has announced (removed when it leaves)
@@ -175,7 +194,7 @@ class Room:
         # Transactions that changed the live document, by any path: a check that keeps a
         # copy of it knows from this whether the copy is still in step.
         self.changes = 0
-        self.doc.observe(self._on_transaction)
+        self._doc.observe(self._on_transaction)
 
         # Applied, not yet stored: (delta, from whom, future of a server-side writer).
         self._pending: list[tuple[bytes, Peer, asyncio.Future[int] | None]] = []
@@ -194,15 +213,74 @@ class Room:
 
     # -- loading -----------------------------------------------------------------------
 
-    def load(self, loaded: Loaded) -> None:
+    @property
+    def doc(self) -> Doc:
+        """The live document, built from the store first if it is not yet."""
+        if self._unbuilt is not None:
+            self._build()
+        return self._doc
+
+    @property
+    def built(self) -> bool:
+        return self._unbuilt is None
+
+    def load(self, loaded: Loaded, *, lazily: bool = False) -> None:
+        """Take what the store holds; `lazily`: build the document only when it is needed
+        (or after BUILD_DELAY_SECONDS), answering joiners from the stored bytes until then.
+        Only worth it from a checkpoint: a log alone is cheap to apply or too long to
+        answer from."""
         if loaded.checkpoint:
-            self.doc.apply_update(loaded.checkpoint.state)
             self.checkpoint_seq = loaded.checkpoint.seq
-        for entry in loaded.entries:
-            self.doc.apply_update(entry.update)
         self.head = self.applied_upto = loaded.head
         self._applied_above.clear()
-        self.size = len(self.doc.get_update())
+        self._unbuilt = loaded
+        # What is stored, until the build says exactly (limits are checked against it).
+        self.size = len(loaded.checkpoint.state) if loaded.checkpoint else 0
+        self.size += sum(len(e.update) for e in loaded.entries)
+        if lazily and loaded.checkpoint is not None:
+            self._build_timer = asyncio.get_running_loop().call_later(
+                BUILD_DELAY_SECONDS, self._build
+            )
+        else:
+            self._build()
+
+    def _build(self) -> None:
+        loaded, self._unbuilt = self._unbuilt, None
+        self._stored_reply = None
+        if self._build_timer is not None:
+            self._build_timer.cancel()
+            self._build_timer = None
+        if loaded is None:
+            return
+        doc = self._doc
+        # Built on first use, which may be in the middle of taking an update: what the
+        # load applies is no delta of that update's.
+        capture, self._capture = self._capture, False
+        try:
+            if loaded.checkpoint:
+                doc.apply_update(loaded.checkpoint.state)
+            for entry in loaded.entries:
+                doc.apply_update(entry.update)
+        finally:
+            self._capture = capture
+        self.size = len(doc.get_update())
+        waiting, self._sync_later = self._sync_later, []
+        for peer in waiting:
+            if peer in self.peers:
+                peer.send(create_sync_message(doc))
+
+    def _reply_from_store(self) -> list[bytes]:
+        """Everything stored, as messages answering any SyncStep1 (see the docstring)."""
+        if self._stored_reply is None:
+            loaded = self._unbuilt
+            assert loaded is not None and loaded.checkpoint is not None
+            reply = []
+            if loaded.entries:
+                tail = merge_updates(*(e.update for e in loaded.entries))
+                reply.append(protocol.update_message(tail))
+            reply.append(protocol.sync_step2_message(loaded.checkpoint.state))
+            self._stored_reply = reply
+        return self._stored_reply
 
     # -- peers -------------------------------------------------------------------------
 
@@ -231,8 +309,12 @@ class Room:
             self._aware[peer] = None
         self.idle_since = None
         # As the y-websocket server does: our state vector, so the client sends what we
-        # lack, then everyone's presence (to those who take part in it).
-        peer.send(create_sync_message(self.doc))
+        # lack (once there is a document to say it of), then everyone's presence (to
+        # those who take part in it).
+        if self._unbuilt is None:
+            peer.send(create_sync_message(self._doc))
+        else:
+            self._sync_later.append(peer)
         if peer.presence and self.awareness.states:
             ids = list(self.awareness.states)
             peer.send(protocol.awareness_message(self.awareness.encode_awareness_update(ids)))
@@ -259,6 +341,11 @@ class Room:
             raise TooLarge(f"message exceeds {self.limits.max_message_bytes} bytes")
         message = protocol.parse(frame)
         if isinstance(message, protocol.SyncStep1):
+            if self._unbuilt is not None:
+                # Nothing applied since the load, so all of it is stored: sent at once.
+                for reply_message in self._reply_from_store():
+                    peer.send(reply_message)
+                return
             try:
                 reply = handle_sync_message(frame[1:], self.doc)
             except ValueError:
@@ -685,10 +772,10 @@ class Room:
     def retire(self) -> None:
         """The room leaves memory: stop watching for missed updates."""
         self.retired = True
-        for timer in (self._gap_timer, self._catch_up_retry):
+        for timer in (self._gap_timer, self._catch_up_retry, self._build_timer):
             if timer is not None:
                 timer.cancel()
-        self._gap_timer = self._catch_up_retry = None
+        self._gap_timer = self._catch_up_retry = self._build_timer = None
         self._resolve_catch_up(None)
 
     # -- upkeep ------------------------------------------------------------------------

@@ -179,6 +179,27 @@ async def test_late_joiner_after_everyone_left(scenario: Scenario) -> None:
     assert await js.get("late") == content
 
 
+async def test_joiners_of_a_room_opened_from_its_checkpoint(
+    server: Any, scenario: Scenario
+) -> None:
+    # The room is evicted (checkpointed) and opened again by the next joiner, which is
+    # answered from the stored bytes before the room builds its document: the npm client
+    # reports synced with everything, and edits after that go round as before.
+    js = scenario.js
+    content = await _populate(scenario)
+    await js.call("close", name="a")
+    await js.call("close", name="b")
+    manager = server.app.state.manager
+    await manager.evict(scenario.room)
+    assert scenario.room not in manager.rooms
+    await scenario.open("late", "later")
+    assert await js.get("late") == content
+    await js.call("set", name="later", key="after", value=1)
+    await js.call("text_insert", name="late", index=-1, value="?")
+    final = await scenario.converged("late", "later")
+    assert final["m"]["after"] == 1 and final["t"] == content["t"] + "?"
+
+
 async def test_awareness_is_relayed(scenario: Scenario) -> None:
     js = scenario.js
     await scenario.open("a", "b")

@@ -348,6 +348,7 @@ async def test_sqlite_synchronous_is_chosen_in_the_url(tmp_path: Path) -> None:
     [
         ("sqlite:?synchronous=off", "synchronous must be one of full, normal"),
         ("sqlite:?sync=normal", "unknown sqlite store option"),
+        ("sqlite:?commit=later", "commit must be one of loop, thread"),
     ],
 )
 def test_sqlite_url_options_are_checked(tmp_path: Path, url: str, message: str) -> None:
@@ -439,8 +440,12 @@ async def test_sqlite_append_returns_once_its_log_is_synced(
     await store.close()
 
 
-async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(tmp_path: Path) -> None:
-    store = open_store("sqlite:", tmp_path)
+@pytest.mark.parametrize("options", ["", "?commit=thread"])
+async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(
+    tmp_path: Path, options: str
+) -> None:
+    store = open_store(f"sqlite:{options}", tmp_path)
+    assert store.describe() == f"sqlite:{tmp_path}/sinopia.db{options}"
     await store.open()
     await store.append_batch([(DOC, _new(_edits(1, "a")))])
     # Another process (a `sinopia admin` command) holds the write lock for a while.
