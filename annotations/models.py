@@ -81,6 +81,17 @@ class _Model(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+# The creator id of a Sinopia user (`urn:sinopia:user:<user id>`): pseudonymous, only the
+# directory maps it to the person (server.directory.people). Such a creator is stored
+# without a name, which readers look up when they read, so that erasing the person leaves
+# no name in a document or its history.
+USER_AGENT_PREFIX = "urn:sinopia:user:"
+
+
+def is_user_agent(iri: object) -> bool:
+    return isinstance(iri, str) and iri.startswith(USER_AGENT_PREFIX)
+
+
 class Agent(_Model):
     """Who made an annotation: a person, or software such as an importer or a model."""
 
@@ -375,6 +386,13 @@ class Annotation(_Model):
         for target in self.target:
             out.append(target if isinstance(target, str) else target.source.id)
         return out
+
+    def as_stored(self) -> Annotation:
+        """This annotation as documents keep it: a Sinopia user as creator by id alone
+        (the name is looked up when read, so that it can be erased)."""
+        if self.creator is None or not is_user_agent(self.creator.id) or not self.creator.name:
+            return self
+        return self.model_copy(update={"creator": self.creator.model_copy(update={"name": None})})
 
     def to_json(self) -> dict[str, Any]:
         """The stored JSON form: W3C properties with the local id, no `@context`."""

@@ -10,13 +10,16 @@ Schema (top-level shared types):
                            annotations, photographs, tracks
     steps, analyses, images, attachments: Array of Map, one map per entry, by id
     approvals: Array       JSON objects {action, agent, role, at, note}, appended in order
+    comments: Array        JSON objects {id, author, role, at, text, reply_to}: the review
+                           discussion, appended in order by the server
 
 The free texts and lists are top-level types, not values inside `report`: two people who
 open a new report at once and both start typing would otherwise each create their own Text,
 and one of them would lose what they wrote.
 
 What only the workflow writes (`status`, `signature`, `superseded_by`, `supersedes` and
-the `approvals`): `workflow_problems` refuses any other change to them, and
+the `approvals`) and the discussion, which only the comments route appends to (so who
+said what cannot be forged): `workflow_problems` refuses any other change to them, and
 `lock_problems` any change at all to a locked report.
 
 Reports written before this schema (an `examiner`, a `purpose`, a `lender`, status
@@ -33,7 +36,7 @@ from pydantic import ValidationError
 
 from .crdt_values import plain, replace_text, update_map
 from .problems import Invalid, Problem, from_validation_error, join_path
-from .reports import LOCKED_STATUSES, Approval, DamageEntry, Report
+from .reports import LOCKED_STATUSES, Approval, DamageEntry, Report, ReviewComment
 from .vocabularies import Vocabulary
 
 REPORT = "report"
@@ -48,9 +51,12 @@ ANALYSES = "analyses"
 IMAGES = "images"
 ATTACHMENTS = "attachments"
 APPROVALS = "approvals"
+COMMENTS = "comments"
 TEXTS = (SUMMARY, RECOMMENDATIONS, ASSESSMENT, PROPOSAL, TREATMENT)
 LISTS = (DAMAGE, STEPS, ANALYSES, IMAGES, ATTACHMENTS)
-ROOTS = (REPORT, *TEXTS, *LISTS, APPROVALS)
+ROOTS = (REPORT, *TEXTS, *LISTS, APPROVALS, COMMENTS)
+# Appended to in order, one plain JSON object per entry, by the server only.
+LOGS = (APPROVALS, COMMENTS)
 
 REPORT_KEYS = frozenset(
     {
@@ -151,14 +157,15 @@ def write_report(doc: Doc, report: Report) -> None:
             replace_text(doc.get(name, type=Text), getattr(report, name))
         for name in LISTS:
             _write_list(doc.get(name, type=Array), [e.to_json() for e in getattr(report, name)])
-        approvals = doc.get(APPROVALS, type=Array)
-        new = [a.to_json() for a in report.approvals]
-        old = [plain(a) for a in approvals]
-        if old != new[: len(old)]:
-            approvals.clear()
-            old = []
-        for approval in new[len(old) :]:
-            approvals.append(approval)
+        for name in LOGS:
+            log = doc.get(name, type=Array)
+            new = [a.to_json() for a in getattr(report, name)]
+            old = [plain(a) for a in log]
+            if old != new[: len(old)]:
+                log.clear()
+                old = []
+            for item in new[len(old) :]:
+                log.append(item)
 
 
 def add_damage(doc: Doc, entry: DamageEntry) -> None:
@@ -197,6 +204,12 @@ def add_approval(doc: Doc, approval: Approval, **fields: Any) -> None:
                 report[key] = value
 
 
+def add_comment(doc: Doc, comment: ReviewComment) -> None:
+    """Append a comment to the report's discussion. For the comments route only."""
+    with doc.transaction():
+        doc.get(COMMENTS, type=Array).append(comment.to_json())
+
+
 def set_fields(doc: Doc, **fields: Any) -> None:
     """Set (or, with None, remove) report fields in one transaction. For the workflow."""
     with doc.transaction():
@@ -214,7 +227,7 @@ def report_json(doc: Doc) -> dict[str, Any]:
     data = plain(doc.get(REPORT, type=Map))
     for name in TEXTS:
         data[name] = str(doc.get(name, type=Text))
-    for name in (*LISTS, APPROVALS):
+    for name in (*LISTS, *LOGS):
         data[name] = plain(doc.get(name, type=Array))
     return data
 
@@ -320,11 +333,12 @@ def validate_report_document(doc: Doc, *, terms: Vocabulary | None = None) -> li
                 for k in entry.keys()
                 if k not in ENTRY_KEYS[name]
             ]
-    for index, entry in enumerate(doc.get(APPROVALS, type=Array)):
-        if isinstance(entry, Map | Array | Text):
-            problems.append(
-                Problem(path=join_path(APPROVALS, index), message="must be a plain JSON object")
-            )
+    for name in LOGS:
+        for index, entry in enumerate(doc.get(name, type=Array)):
+            if isinstance(entry, Map | Array | Text):
+                problems.append(
+                    Problem(path=join_path(name, index), message="must be a plain JSON object")
+                )
     if problems:
         return problems
     try:
@@ -386,6 +400,10 @@ def workflow_problems(before: dict[str, Any], after: dict[str, Any]) -> list[Pro
     if before.get(APPROVALS, []) != after.get(APPROVALS, []):
         problems.append(
             Problem(path=APPROVALS, message="change only through the workflow", denied=True)
+        )
+    if before.get(COMMENTS, []) != after.get(COMMENTS, []):
+        problems.append(
+            Problem(path=COMMENTS, message="are added only through the comments route", denied=True)
         )
     return problems
 

@@ -69,6 +69,9 @@ MAX_DAMAGE_ENTRIES = 500
 MAX_STEPS = 500
 MAX_ANALYSES = 200
 MAX_IMAGES = 200
+MAX_ATTACHMENTS = 50  # legacy reports attached to one report
+MAX_STEP_ITEMS = 50  # methods, materials added or materials removed of one treatment step
+MAX_COMMENTS = 500  # review comments on one report (a long review has a few dozen)
 MAX_LINKS = 100  # annotations or photographs of one damage entry
 SHORT = 500  # a name, a place, a one-line field
 NOTE = 5000  # a note on one entry
@@ -250,6 +253,33 @@ class Approval(_Model):
     note: str = Field("", max_length=2000)
 
 
+class ReviewComment(_Model):
+    """A comment in the discussion of a report under review: a lead asking, the author
+    answering. Written by the server for the person who sent it (who and when cannot be
+    forged), appended in order, never changed afterwards; separate from the workflow's
+    notes (a return's note says what to change, the discussion is everything else)."""
+
+    id: str = Field(default_factory=_new_id)
+    author: Agent
+    role: str | None = Field(None, max_length=20)
+    at: Timestamp
+    text: str = Field(min_length=1, max_length=NOTE)
+    # The comment this one answers (an earlier one of the same report).
+    reply_to: str | None = None
+
+    @field_validator("id", "reply_to")
+    @classmethod
+    def _ids(cls, value: str | None) -> str | None:
+        return _safe_id(value, "comment") if value is not None else None
+
+    @field_validator("text")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a comment says something")
+        return value
+
+
 class ObjectInfo(_Model):
     """The object examined, as the collection record names it."""
 
@@ -312,9 +342,9 @@ class TreatmentStep(_Model):
     id: str = Field(default_factory=_new_id)
     date: Day
     description: str = Field(max_length=NOTE)
-    methods: list[str] = Field(default_factory=list, max_length=50)
-    materials_added: list[str] = Field(default_factory=list, max_length=50)
-    materials_removed: list[str] = Field(default_factory=list, max_length=50)
+    methods: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
+    materials_added: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
+    materials_removed: list[str] = Field(default_factory=list, max_length=MAX_STEP_ITEMS)
     by: Agent | None = None
 
     @field_validator("id")
@@ -421,8 +451,9 @@ class Report(_Model):
     steps: list[TreatmentStep] = Field(default_factory=list, max_length=MAX_STEPS)
     analyses: list[Analysis] = Field(default_factory=list, max_length=MAX_ANALYSES)
     images: list[ReportImage] = Field(default_factory=list, max_length=MAX_IMAGES)
-    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     approvals: list[Approval] = Field(default_factory=list)
+    comments: list[ReviewComment] = Field(default_factory=list, max_length=MAX_COMMENTS)
     # The signed record made at approval (`signed_record.py`); written by the workflow.
     signature: dict[str, Any] | None = None
 
@@ -536,4 +567,11 @@ class Report(_Model):
             ids = [item.id for item in items]
             if len(ids) != len(set(ids)):
                 raise ValueError(f"{name}: two entries have the same id")
+        earlier: set[str] = set()
+        for comment in self.comments:
+            if comment.id in earlier:
+                raise ValueError("comments: two comments have the same id")
+            if comment.reply_to is not None and comment.reply_to not in earlier:
+                raise ValueError(f"comments: {comment.reply_to!r} is not an earlier comment")
+            earlier.add(comment.id)
         return self

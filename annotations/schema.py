@@ -23,7 +23,7 @@ ROOTS: dict[str, dict[str, type[Map] | type[Array] | type[Text]]] = {
         report_document.REPORT: Map,
         **dict.fromkeys(report_document.TEXTS, Text),
         **dict.fromkeys(report_document.LISTS, Array),
-        report_document.APPROVALS: Array,
+        **dict.fromkeys(report_document.LOGS, Array),
     },
 }
 
@@ -100,7 +100,11 @@ class CheckedCopy:
         self.terms = terms
         self.doc: Doc = Doc()
         self.doc.apply_update(doc.get_update())
+        # Creators stored with a name before names were looked up: may be written again.
+        self._named = subject_document.named_creators(self.doc) if kind != "report" else set()
         self._touched: set[str] = set()
+        # Annotations whose creator this update set (a new one, or the field replaced).
+        self._creators: set[str] = set()
         self._typed: set[tuple[str, int]] = set()  # (annotation id, body index)
         self._meta_touched = False
         self._schema_touched = False
@@ -137,9 +141,15 @@ class CheckedCopy:
                 self._typed.add((str(path[0]), int(path[2])))
             elif path:
                 self._touched.add(str(path[0]))
+                if len(path) == 1 and subject_document.CREATOR in (
+                    getattr(event, "keys", None) or {}
+                ):
+                    self._creators.add(str(path[0]))
             else:
                 self._root_changed = True
-                self._touched.update(str(k) for k in (getattr(event, "keys", None) or {}))
+                added = [str(k) for k in (getattr(event, "keys", None) or {})]
+                self._touched.update(added)
+                self._creators.update(added)
 
     def _on_meta(self, events: list[Any]) -> None:
         self._schema_touched = self._meta_touched = True
@@ -167,7 +177,7 @@ class CheckedCopy:
         changes nothing) for an update pycrdt cannot decode."""
         kind = self.kind
         roots_before = set(self.doc.keys()) if not self.other_roots else set()
-        self._touched, self._typed = set(), set()
+        self._touched, self._typed, self._creators = set(), set(), set()
         self._meta_touched = self._schema_touched = self._root_changed = False
         if kind == "report" and self._report is None:
             self._report = (
@@ -201,6 +211,8 @@ class CheckedCopy:
                 if self._meta_touched or not p.path.startswith(subject_document.META)
             ]
         if kind != "report":
+            # Only a creator set now: names stored before this rule stay editable.
+            problems += subject_document.creator_problems(self.doc, self._creators, self._named)
             for key, index in sorted(self._typed):
                 if key not in self._touched:
                     problems += subject_document.body_problems(self.doc, key, index)

@@ -26,6 +26,7 @@ Clients write this same shape (e.g. `Y.Map` / `Y.Array` / `Y.Text` in y-websocke
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,7 +38,14 @@ from iiif import Subject
 from .checks import check_annotation
 from .crdt_values import plain, replace_text, update_map
 from .jsonld import to_jsonld
-from .models import ID_PATTERN, Annotation, Resource, SpecificResourceBody, TextualBody
+from .models import (
+    ID_PATTERN,
+    Annotation,
+    Resource,
+    SpecificResourceBody,
+    TextualBody,
+    is_user_agent,
+)
 from .problems import Invalid, Problem, from_validation_error, join_path
 
 ANNOTATIONS = "annotations"
@@ -99,7 +107,8 @@ def write_annotation(doc: Doc, annotation: Annotation) -> None:
     Replacing keeps each textual body's `Text` where the body is still textual, editing only
     the changed part, so people typing in it keep their keystrokes.
     """
-    data = annotation.to_json()
+    # A Sinopia user's name is looked up when read, never stored (erasure).
+    data = annotation.as_stored().to_json()
     kept = (MOTIVATION, TARGET, CREATOR, CREATED, MODIFIED, CANONICAL, VIA)
     fields = {k: data[k] for k in kept if k in data}
     with doc.transaction():
@@ -266,6 +275,43 @@ def validate_document(
     keys = list(annotations.keys()) if only is None else [k for k in only if k in annotations]
     for key in keys:
         problems += _entry_problems(key, annotations.get(key), subject, kind)
+    return problems
+
+
+def _named_creator(entry: Any) -> str | None:
+    """A creator with a Sinopia user id and a name, as a comparable string."""
+    creator = entry.get(CREATOR) if isinstance(entry, Map) else None
+    if isinstance(creator, dict) and is_user_agent(creator.get("id")) and "name" in creator:
+        return json.dumps(creator, sort_keys=True)
+    return None
+
+
+def named_creators(doc: Doc) -> set[str]:
+    """The named creators that annotations of `doc` carry (written before names were
+    looked up when read): `creator_problems` lets these be written again."""
+    found = (_named_creator(entry) for entry in _annotations(doc).values())
+    return {c for c in found if c is not None}
+
+
+def creator_problems(
+    doc: Doc, annotation_ids: Iterable[str], known: set[str] | frozenset[str] = frozenset()
+) -> list[Problem]:
+    """A Sinopia user's name written into an annotation's creator: refused, since a name
+    in the document and its hash-chained history could never be erased. Such a creator is
+    `{id, type}`; readers look the name up (server.directory.people). A creator in `known`
+    passes: it is in the history already (undoing the deletion of an old annotation
+    writes it again), so writing it again adds nothing erasure could remove."""
+    problems = []
+    annotations = _annotations(doc)
+    for key in sorted(annotation_ids):
+        named = _named_creator(annotations.get(key))
+        if named is not None and named not in known:
+            problems.append(
+                Problem(
+                    path=join_path(ANNOTATIONS, key, CREATOR, "name"),
+                    message="a Sinopia user is stored by id alone (names are looked up)",
+                )
+            )
     return problems
 
 

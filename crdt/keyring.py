@@ -177,6 +177,30 @@ class Keyring:
                 "(the key record is damaged, or the key file is not the one it claims)"
             ) from None
 
+    def wrap_raw(self, scope: str, key_id: str, secret: bytes) -> bytes:
+        """A small secret other than a data key (a signing key file, crdt.keyfiles)
+        wrapped by the master key, bound to `scope` and `key_id`."""
+        return self.master.wrap(secret, _wrap_context(scope, key_id))
+
+    def unwrap_raw(
+        self, scope: str, key_id: str, master_id: str, wrapped: bytes, what: str
+    ) -> bytes:
+        """What `wrap_raw` wrapped (by this master key or a retired one); `what` names
+        it in the error."""
+        master = self._masters.get(master_id)
+        if master is None:
+            raise MasterKeyError(
+                f"{what} is wrapped by master key {master_id}; SINOPIA_KEY_URL gives "
+                f"{self.master_id}: point it at the file of key {master_id}"
+            )
+        try:
+            return master.unwrap(wrapped, _wrap_context(scope, key_id))
+        except MasterKeyError:
+            raise MasterKeyError(
+                f"master key {master.key_id} does not open {what} (damaged, or the key "
+                "file is not the one it claims)"
+            ) from None
+
     def rewrap(self, key: WrappedKey) -> WrappedKey:
         """The same data key, wrapped by this keyring's master key (a rotation)."""
         if key.master_id == self.master_id:

@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             store, settings.data_dir / "spool.db", settings.spool_max_bytes, keyring=keyring
         )
     bus = open_bus(settings.bus_location, instance)
-    key = keyfiles.load_or_create(settings.seal_key_file)
+    key = keyfiles.load_or_create(settings.seal_key_file, keyring)
     sealer = Sealer(store, key, settings.seal_interval_seconds)
     # Who may do what (server/auth.py): every REST route, socket and update goes through it.
     auth = create_auth(settings, keyring)

@@ -454,3 +454,62 @@ def test_backups_of_an_encrypted_data_directory_are_encrypted(
     one_line_error(sinopia("history", "verify", "--data-dir", str(new)), key.key_id)
     verified = sinopia("history", "verify", "--data-dir", str(new), **env)
     assert verified.returncode == 0 and "FAIL" not in verified.stdout, verified
+
+
+def _raw(key: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    return bytes(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+
+async def test_signing_key_files_are_wrapped_and_follow_rotation(
+    make_server: ServerFactory, tmp_path: Path, key: keyfile.FileMasterKey
+) -> None:
+    from crdt import keyfiles
+
+    data = encrypted_data_dir(tmp_path, key)
+    # Key files as a server made them before they were wrapped: plain PEM.
+    seal_file, auth_file = data / "seal-key.pem", data / "auth-key.pem"
+    plain = {p: keyfiles.load_or_create(p) for p in (seal_file, auth_file)}
+    secrets = [_raw(k) for k in plain.values()]
+    server = await make_server(data_dir=data, key_url=f"file://{key.path}")
+    assert server.app is not None
+    # Migrated on first start: the files hold the keys wrapped, and the same keys sign.
+    at_rest = b"".join(p.read_bytes() for p in (seal_file, auth_file))
+    assert b"PRIVATE KEY" not in at_rest and not [s for s in secrets if s in at_rest]
+    assert key.key_id.encode() in seal_file.read_bytes()
+    assert _raw(server.app.state.seal_key) == secrets[0]
+    assert oct(seal_file.stat().st_mode & 0o777) == "0o600"
+    doc = await annotate(server)
+    assert server.stop is not None
+    await server.stop()  # seals what was written, with the wrapped key
+    where = ["--data-dir", str(data)]
+    old = {"SINOPIA_KEY_URL": f"file://{key.path}"}
+    verified = sinopia("history", "verify", *where, **old)
+    assert verified.returncode == 0 and "FAIL" not in verified.stdout, verified.stdout
+    assert "sealed" in verified.stdout, verified.stdout
+
+    # Without the master key the key files say which key they need.
+    bundle = tmp_path / "bundle.json"
+    refused = sinopia("history", "export", doc, str(bundle), *where, SINOPIA_KEY_URL="")
+    one_line_error(refused, key.key_id, "SINOPIA_KEY_URL")
+
+    # Rotation rewraps them: the new key opens them, the old one no longer does.
+    new_path = tmp_path / "keys" / "new.key"
+    new = keyfile.create(new_path)
+    rotated = sinopia("admin", "key", "rotate", str(new_path), *where, **old)
+    assert rotated.returncode == 0, rotated.stderr
+    for path in (seal_file, auth_file):
+        content = path.read_bytes()
+        assert new.key_id.encode() in content and key.key_id.encode() not in content
+    wrong = serve_process(*where, "--port", "0", **old)
+    one_line_error(wrong, new.key_id)
+    env = {"SINOPIA_KEY_URL": f"file://{new_path}"}
+    exported = sinopia("history", "export", doc, str(bundle), *where, **env)
+    assert exported.returncode == 0, exported.stderr
+    offline = sinopia("history", "verify-bundle", str(bundle))
+    assert offline.stdout.startswith("ok") and "sealed up to" in offline.stdout, offline.stdout
+    again = await make_server(data_dir=data, key_url=f"file://{new_path}")
+    assert again.app is not None and _raw(again.app.state.seal_key) == secrets[0]
+    assert again.stop is not None
+    await again.stop()

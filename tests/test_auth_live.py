@@ -613,12 +613,15 @@ async def test_audit_log_is_readable_by_owners_only(server: Running, people: Peo
         )
         log = await owner.get(f"/api/workspaces/{WS}/audit")
         assert log.status_code == 200, log.text
-        actions = [(e["action"], e["target"]) for e in log.json()["events"]]
+        # Events name people by id (what erasure leaves), shown with their names now.
+        actions = [(e["action"], e.get("target_name")) for e in log.json()["events"]]
         assert actions[0] == ("member-added", "newbie")
         assert ("member-role-changed", "vic") in actions
         changed = next(e for e in log.json()["events"] if e["action"] == "member-role-changed")
         assert changed["detail"] == {"role": "commenter", "previous": "viewer"}
         assert changed["actor"].startswith(f"token:{people.ids['olga']}/")
+        assert changed["actor_name"] == "olga"
+        assert changed["target"] == f"user:{people.ids['vic']}"
         members = (await owner.get(f"/api/workspaces/{WS}/members")).json()["members"]
         assert {"user": "newbie", "role": "viewer"}.items() <= next(
             m for m in members if m["user"] == "newbie"

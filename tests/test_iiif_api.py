@@ -363,6 +363,9 @@ async def test_search_relevance_paging_filters_and_isolation(make_server: Server
         assert [i["id"] for i in tagged["items"]] == [tag]
         by_anna = (await http.get(search, params={"user": "Anna"})).json()
         assert [i["id"] for i in by_anna["items"]] == [flaking]
+        # A Sinopia user is stored by id: found by their name as it is now.
+        mine = (await http.get(search, params={"q": "flaking", "user": "tester"})).json()
+        assert [i["id"] for i in mine["items"]] == [both]
         dated = (
             await http.get(search, params={"date": "2019-12-31T00:00:00Z/2020-01-02T00:00:00Z"})
         ).json()

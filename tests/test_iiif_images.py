@@ -262,3 +262,34 @@ async def test_a_viewer_zooming_fast_is_never_refused_tiles(make_server, tmp_pat
         assert [t.status_code for t in tiles] == [200] * 90
         rest = [(await client.get(f"/api/workspaces/{WS}")).status_code for _ in range(20)]
     assert 429 in rest, rest
+
+
+async def test_tiles_show_the_picture_at_every_level_and_edge(server, tmp_path: Path) -> None:
+    # Whole tiles and edge tiles are stored bytes (the edges cut to size when the pyramid
+    # was made), tiles asked smaller are decoded scaled down from one stored tile, other
+    # regions read through the TIFF: each shows the picture's pixels there.
+    picture = pictures.picture(1300, 700)
+    await store(server, tmp_path, picture, "edgy")
+    async with server.http() as client:
+        for x, y, w, h, size in [
+            (0, 0, 512, 512, 512),
+            (1024, 0, 276, 512, 276),
+            (0, 512, 512, 188, 512),
+            (1024, 512, 276, 188, 276),
+            (0, 0, 1300, 700, 325),  # the smallest level, one tile smaller than 512
+            (0, 0, 512, 512, 256),  # a tile asked at half size
+            (1024, 512, 276, 188, 69),  # an edge tile asked at a quarter
+            (0, 0, 1024, 700, 256),  # a tile of level 1, asked at half its size
+            (300, 100, 700, 500, 350),  # not a tile
+        ]:
+            for fmt in ("jpg", "png"):
+                got = await client.get(
+                    f"/iiif/{WS}/image/edgy/{x},{y},{w},{h}/{size},/0/default.{fmt}"
+                )
+                assert got.status_code == 200, got.text
+                tile = decode(got).convert("RGB")
+                height = round(h * size / w)
+                assert tile.size == (size, height), (x, y, w, h, size)
+                expected = picture.crop(x, y, w, h).resize(size / w, vscale=height / h)
+                shown = pyvips.Image.new_from_memory(tile.tobytes(), size, height, 3, "uchar")
+                assert (shown - expected).abs().avg() < 4, (x, y, w, h, size, fmt)

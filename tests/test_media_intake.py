@@ -5,6 +5,7 @@ stored; every readable format becomes a tiled pyramid per page."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ async def test_an_image_over_the_pixel_limit_is_refused_from_its_header(
         (b"%PDF-1.7\n" + b"\x00" * 100, 415, "PDF"),
         (b"GIF89a" + b"\x00" * 100, 415, "GIF"),
         (b"", 400, "empty"),
-        (pictures.JP2_SIGNATURE, 415, "jp2"),
+        (pictures.JP2_SIGNATURE, 400, "JPEG 2000"),
     ],
 )
 async def test_what_is_not_an_image_we_read_is_refused_whatever_its_name(
@@ -225,3 +226,52 @@ async def test_pyramids_in_gridfs_are_read_from_a_local_copy(
         levels_ok(found, copies[0])
     finally:
         await blobs.close()
+
+
+def jp2(path: Path, width: int, height: int, mode: str = "RGB") -> Path:
+    """A JPEG 2000 made by Pillow (its wheel's openjpeg): the picture, tiled as scanners do."""
+    from PIL import Image
+
+    picture = pictures.picture(width, height)
+    image = Image.frombytes("RGB", (width, height), picture.write_to_memory()).convert(mode)
+    # A .j2k is a bare codestream (no JP2 boxes), as some cameras and archives write.
+    codestream = path.suffix == ".j2k"
+    image.save(path, format="JPEG2000", tile_size=(256, 256), no_jp2=codestream)
+    return path
+
+
+async def test_a_jpeg_2000_becomes_a_pyramid(images: Images, tmp_path: Path) -> None:
+    # libvips' binary wheel reads no JPEG 2000: Pillow decodes it in the converter child.
+    [colour] = await take(images, jp2(tmp_path / "scan.jp2", 1100, 700), "colour")
+    [grey] = await take(images, jp2(tmp_path / "grey.j2k", 600, 400, "L"), "grey")
+    assert (colour.width, colour.height, colour.bands, colour.source_format) == (
+        1100,
+        700,
+        3,
+        "jp2",
+    )
+    assert (grey.width, grey.height, grey.bands, grey.source_format) == (600, 400, 1, "jp2")
+    path = await images.pyramid_file(colour)
+    levels_ok(colour, path)
+    # Lossless in the JPEG 2000, JPEG at quality 90 in the pyramid: the same picture.
+    stored = pyvips.Image.tiffload(str(path))
+    assert (stored - pictures.picture(1100, 700)).abs().avg() < 3
+
+
+async def test_a_jpeg_2000_over_its_decoding_limit_says_to_send_tiff(tmp_path: Path) -> None:
+    blobs = FileBlobs(tmp_path / "blobs")
+    await blobs.open()
+    limits = Limits(max_pixels=50_000_000, max_pages=8, seconds=120, memory_bytes=0)
+    images = Images(blobs, tmp_path / "work", replace(limits, jp2_max_pixels=500_000))
+    with pytest.raises(Refused) as refused:
+        await take(images, jp2(tmp_path / "big.jp2", 1000, 600))
+    assert refused.value.status == 413
+    assert "1000 x 600" in refused.value.detail and "TIFF" in refused.value.detail
+    assert stored_files(images) == []
+    # A truncated one is damaged, and leaves nothing either.
+    whole = jp2(tmp_path / "cut.jp2", 800, 600).read_bytes()
+    (tmp_path / "cut.jp2").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(Refused) as cut:
+        await take(images, tmp_path / "cut.jp2")
+    assert cut.value.status == 400
+    assert stored_files(images) == []

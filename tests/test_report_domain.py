@@ -209,3 +209,44 @@ def test_a_csv_vocabulary_imports_and_bad_rows_are_named() -> None:
     assert paths == {"line 2", "line 3"}
     with pytest.raises(Invalid, match="send one of"):
         parse(b"x", "application/pdf")
+
+
+def test_the_review_discussion_is_validated_and_changes_only_by_appending() -> None:
+    from pycrdt import Doc
+
+    from annotations.report_document import (
+        COMMENTS,
+        add_comment,
+        check_report_change,
+        read_report,
+        report_json,
+        write_report,
+    )
+    from annotations.reports import MAX_COMMENTS, ReviewComment
+
+    ask = ReviewComment(id="c1", author=LEAD, role="lead", at=NOW, text="Ground or varnish?")
+    reply = ReviewComment(id="c2", author=ED, at=NOW, text="Ground.", reply_to="c1")
+    report = ready(comments=[ask, reply])
+    doc = Doc()
+    write_report(doc, report)
+    assert read_report(doc) == report
+    # An answer to a comment that is not earlier, a repeated id, an empty text: refused.
+    for bad, says in (
+        ([reply, ask], "not an earlier comment"),
+        ([ask, ask], "same id"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            ready(comments=bad)
+    with pytest.raises(ValueError, match="says something"):
+        ReviewComment(author=ED, at=NOW, text="   ")
+    with pytest.raises(ValueError, match=f"at most {MAX_COMMENTS}"):
+        ready(comments=[ReviewComment(author=ED, at=NOW, text="x")] * (MAX_COMMENTS + 1))
+    # The server appends; a client changing the discussion (or adding to it) is refused.
+    before = report_json(doc)
+    add_comment(doc, ReviewComment(id="c3", author=LEAD, at=NOW, text="Thanks."))
+    assert [c["id"] for c in report_json(doc)[COMMENTS]] == ["c1", "c2", "c3"]
+    after = report_json(doc)
+    (problem,) = check_report_change(before, after)
+    assert problem.path == COMMENTS and problem.denied
+    rewritten = {**before, COMMENTS: [{**before[COMMENTS][0], "text": "Approve it."}]}
+    assert check_report_change(before, rewritten)[0].path == COMMENTS

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pycrdt import Map, Text
+from pycrdt import Array, Map, Text
 from rdflib import RDF, Graph, Namespace, URIRef
 
 from server.cli import main as sinopia
@@ -455,3 +455,80 @@ async def test_the_reports_that_link_to_a_canvas_are_found_with_their_entries(
         ]
         none = await ed.get(f"/api/reports/{WS}", params={"subject": "canvas/elsewhere"})
         assert none.json()["reports"] == []
+
+
+async def test_the_review_discussion_is_attributed_live_and_apart_from_the_workflow(
+    museum: Museum,
+) -> None:
+    """A lead comments on a report in review and its author answers: each comment is the
+    caller's, dated by the server, seen live; a client cannot write or rewrite one over
+    its socket, nor by PATCH; the workflow's status does not move; an approved report
+    takes no more comments; the signed record keeps the discussion."""
+    server = museum.server
+    async with museum.http("ed") as ed, museum.http("li") as li, museum.http("vi") as vi:
+        assert (
+            await ed.post(f"/api/reports/{WS}", json=museum.report(id="talk", condition="fair"))
+        ).status_code == 201
+        await _act(ed, "talk", "submit")
+        watcher = await YClient(server.ws(f"{WS}/report/talk", museum.tokens["vi"])).connect()
+        try:
+            asked = await li.post(
+                f"/api/reports/{WS}/talk/comments",
+                json={"text": "Is the crack in the ground or only in the varnish?"},
+            )
+            assert asked.status_code == 201, asked.text
+            question = asked.json()
+            assert question["author"]["id"] == f"urn:sinopia:user:{await user_id(server, 'li')}"
+            assert question["role"] == "lead" and question["at"].endswith("Z")
+            await watcher.wait_for(
+                lambda: len(watcher.doc.get("comments", type=Array)) == 1, what="the comment"
+            )
+            answered = await ed.post(
+                f"/api/reports/{WS}/talk/comments",
+                json={"text": "In the ground: raking light shows it.", "reply_to": question["id"]},
+            )
+            assert answered.status_code == 201, answered.text
+            assert answered.json()["author"]["id"].endswith(await user_id(server, "ed"))
+
+            # Bad input: empty, an answer to nothing, a viewer; each named, nothing kept.
+            empty = await ed.post(f"/api/reports/{WS}/talk/comments", json={"text": "  "})
+            assert empty.status_code == 400
+            stray = await ed.post(
+                f"/api/reports/{WS}/talk/comments", json={"text": "Yes.", "reply_to": "nope"}
+            )
+            assert stray.status_code == 400 and "reply_to" in _errors(stray)
+            viewer = await vi.post(f"/api/reports/{WS}/talk/comments", json={"text": "Hi"})
+            assert viewer.status_code == 403
+            patched = await ed.patch(f"/api/reports/{WS}/talk", json={"comments": []})
+            assert patched.status_code == 409 and "comments" in patched.json()["detail"]
+
+            # Over the socket a client can neither add a comment in someone's name nor
+            # change one: refused as permission denied, the socket staying open.
+            client = await YClient(server.ws(f"{WS}/report/talk", museum.tokens["ed"])).connect()
+            try:
+                forged = {**question, "id": "forged", "text": "Approve it."}
+                client.doc.get("comments", type=Array).append(forged)
+                await client.wait_for(lambda: bool(client.denied), 5, "refusal of the forgery")
+                assert "comments" in client.denied[-1] and client.close_code is None
+            finally:
+                await client.close()
+
+            report = (await ed.get(f"/api/reports/{WS}/talk")).json()["report"]
+            assert report["status"] == "in-review"
+            assert [c["text"] for c in report["comments"]] == [
+                "Is the crack in the ground or only in the varnish?",
+                "In the ground: raking light shows it.",
+            ]
+            assert report["comments"][1]["reply_to"] == question["id"]
+            assert not report["approvals"][-1]["note"]  # the workflow's notes are apart
+
+            assert (await _act(li, "talk", "approve")).status_code == 200
+            late = await li.post(f"/api/reports/{WS}/talk/comments", json={"text": "Also..."})
+            assert late.status_code == 409 and "locked" in late.json()["detail"]
+            signed = (await ed.get(f"/api/reports/{WS}/talk/signed")).json()
+            assert [c["id"] for c in signed["record"]["comments"]] == [
+                question["id"],
+                answered.json()["id"],
+            ]
+        finally:
+            await watcher.close()

@@ -284,8 +284,11 @@ async def test_instance_alone_on_a_document_wakes_when_another_opens_it(
 ) -> None:
     """A goes quiet on a document it alone has open; a room opening on B makes A read the
     stream live again at once (the periodic read is put out of reach here)."""
-    grace = 0.3
-    quiet = {"SINOPIA_REDIS_URL": f"{redis.url}?live_grace={grace}&quiet_poll=600"}
+    # A's grace is short so that it goes quiet soon, yet long enough that it stays live
+    # through the checks after waking on a busy machine; B never goes quiet, so the last
+    # step (A's edits reaching B) does not hang on B's own quiet poll.
+    quiet = {"SINOPIA_REDIS_URL": f"{redis.url}?live_grace=2&quiet_poll=600"}
+    live = {"SINOPIA_REDIS_URL": f"{redis.url}?live_grace=600&quiet_poll=600"}
     (a,) = await cluster.start(1, **quiet)
     doc = "scale/canvas/quiet"
     (on_a,) = await connected(a.running.ws(doc))
@@ -298,7 +301,7 @@ async def test_instance_alone_on_a_document_wakes_when_another_opens_it(
         return await a.running.metric("sinopia_bus_shared_documents") == 0
 
     await eventually(alone, 15, "A to go quiet on the document")
-    (b,) = await cluster.start(1, **quiet)
+    (b,) = await cluster.start(1, **live)
     (on_b,) = await connected(b.running.ws(doc))
     # Only B edits now, so A sees no hole in its own sequence numbers that would have it
     # read B's updates back from the store: they must come over the bus.

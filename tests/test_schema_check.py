@@ -4,7 +4,7 @@ through writes that bypass it and through refusals."""
 
 from __future__ import annotations
 
-from pycrdt import Doc, Map, Text
+from pycrdt import Doc, Map, Text, UndoManager
 
 from annotations import parse_annotation, write_annotation, write_subject
 from annotations.models import MAX_BODY_BYTES
@@ -134,3 +134,51 @@ def test_the_copy_follows_writes_that_bypass_the_check() -> None:
 
     assert _accepts(check, live, _update(live, retarget))
     assert "other" not in live.get("m", type=Map)
+
+
+OLD = {"id": "urn:sinopia:user:u00000000000000aa", "type": "Person", "name": "Ada Old"}
+
+
+def test_names_of_sinopia_users_are_refused_but_old_ones_come_back_with_undo() -> None:
+    live = _live()
+    # An annotation from before names were looked up: its creator carries the name.
+    live.get("annotations", type=Map)["c1"]["creator"] = dict(OLD)
+    check = SchemaCheck()
+
+    def rename(doc: Doc) -> None:
+        doc.get("annotations", type=Map)["c1"]["creator"] = {**OLD, "name": "Ada Other"}
+
+    refusal = _check(check, live, _update(live, rename))
+    assert refusal is not None and refusal.close
+    assert "annotations/c1/creator/name" in refusal.reason and "by id alone" in refusal.reason
+
+    # Editing the old annotation's text is fine (its creator is not written anew) ...
+    def typing(doc: Doc) -> None:
+        doc.get("annotations", type=Map)["c1"]["body"][0]["value"].insert(0, "Old: ")
+
+    assert _accepts(check, live, _update(live, typing))
+    # ... and so are deleting it and undoing the deletion, which writes the same creator.
+    client = Doc()
+    client.apply_update(live.get_update())
+    undo = UndoManager(scopes=[client.get("annotations", type=Map)], capture_timeout_millis=0)
+    before = client.get_state()
+    del client.get("annotations", type=Map)["c1"]
+    assert _accepts(check, live, client.get_update(before))
+    before = client.get_state()
+    assert undo.undo()
+    assert _accepts(check, live, client.get_update(before))
+    assert live.get("annotations", type=Map)["c1"]["creator"] == OLD
+
+    # A new annotation: by id alone is taken, with a name refused.
+    def new(creator: dict) -> object:
+        def change(doc: Doc) -> None:
+            data = {**comment(id=CONTAINER + "c3"), "creator": creator}
+            annotations = doc.get("annotations", type=Map)
+            write_annotation(doc, parse_annotation(data, CONTAINER))
+            annotations["c3"]["creator"] = creator  # as a client writes it, name and all
+
+        return change
+
+    refusal = _check(check, live, _update(live, new({**OLD, "name": "Ada Now"})))
+    assert refusal is not None and "by id alone" in refusal.reason
+    assert _accepts(check, live, _update(live, new({"id": OLD["id"], "type": "Person"})))

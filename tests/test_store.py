@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -410,3 +411,50 @@ def test_sqlite_file_opened_by_many_processes_at_once(tmp_path: Path) -> None:
         with sqlite3.connect(tmp_path / f"shared{attempt}.db") as db:
             seqs = [row[0] for row in db.execute("SELECT seq FROM entries ORDER BY seq")]
         assert seqs == list(range(1, 6 * 20 + 1))  # every append, numbered once
+
+
+async def test_sqlite_append_returns_once_its_log_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Appends commit on the event loop without syncing; the WAL is then fdatasync'd off
+    # the loop (what synchronous=FULL does in WAL mode), and only then does the append
+    # return: a relayed update is on disk, power loss included.
+    store = open_store("sqlite:", tmp_path)
+    await store.open()
+    synced: list[tuple[str, int]] = []
+    returned = 0
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        real(fd)
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), returned))
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    for i in range(3):
+        await store.append_batch([(DOC, _new(_edits(1, f"s{i}")))])
+        returned += 1
+    wal = str(tmp_path / "sinopia.db-wal")
+    # Each append saw a sync of the log start after it committed and end before it returned.
+    assert [n for path, n in synced if path == wal] == [0, 1, 2]
+    await store.close()
+
+
+async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(tmp_path: Path) -> None:
+    store = open_store("sqlite:", tmp_path)
+    await store.open()
+    await store.append_batch([(DOC, _new(_edits(1, "a")))])
+    # Another process (a `sinopia admin` command) holds the write lock for a while.
+    other = sqlite3.connect(tmp_path / "sinopia.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    append = asyncio.ensure_future(store.append_batch([(DOC, _new(_edits(1, "b")))]))
+    started = time.monotonic()
+    for _ in range(20):  # the loop keeps turning meanwhile, never stuck in a busy wait
+        await asyncio.sleep(0.005)
+    assert time.monotonic() - started < 2.0
+    assert not append.done()
+    other.execute("COMMIT")
+    other.close()
+    (stored,) = await asyncio.wait_for(append, 10)
+    assert [e.seq for e in stored] == [2]
+    _assert_chain(await store.read(DOC))
+    await store.close()

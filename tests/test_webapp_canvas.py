@@ -310,3 +310,87 @@ async def test_the_history_says_what_happened_in_the_readers_language(
     await chiara.page_shot("history-in-french")
     await chiara.page.locator("#language").select_option("en")
     await chiara.page.get_by_role("button", name="History").wait_for(timeout=10_000)
+
+
+def _at_rest(data_dir: Path, skip_directory: bool) -> bytes:
+    return b"".join(
+        p.read_bytes()
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file() and not (skip_directory and p.name.startswith("directory.db"))
+    )
+
+
+async def test_the_app_stores_people_by_id_and_shows_their_name_as_it_is_now(
+    site: Site, people: Any
+) -> None:
+    from server.commands.person import erase_user
+    from server.directory import operations
+
+    directory = site.app.state.auth.directory
+    ottavia = await operations.add_user(
+        directory, "ottavia", "test", display_name="Ottavia Ferrante"
+    )
+    await operations.set_member(directory, WS, ottavia, "editor", "test")
+    author = await people("ottavia")
+    await author.open_canvas(1)
+    before = {a["id"] for a in await annotations_of(site, 1)}
+    await author.viewer.focus()
+    await author.page.keyboard.press("r")
+    await author.page.get_by_role("button", name="Draw in the middle").wait_for(timeout=5000)
+    await author.page.keyboard.press("d")
+    await author.page.keyboard.press("c")
+    marker = "Blistered varnish near the seal"
+    await author.page.keyboard.type(marker)
+
+    async def mine() -> list[dict[str, Any]]:
+        return [a for a in await annotations_of(site, 1) if a["id"] not in before]
+
+    async def commented() -> bool:
+        found = await mine()
+        return len(found) == 1 and marker in str(found[0].get("body"))
+
+    await until(commented, 10, "the annotation drawn and commented in the app")
+    (made,) = await mine()
+    key = made["id"].rsplit("/", 1)[1].encode()
+
+    async def stored() -> bool:
+        # The annotation (its creator beside its id) has reached the update log's file:
+        # so would her name have, had the app written it.
+        return key in _at_rest(site.settings.data_dir, skip_directory=True)
+
+    await until(stored, 10, "the annotation written to the update log")
+    assert made["creator"] == {
+        "id": f"urn:sinopia:user:{ottavia.id}",
+        "type": "Person",
+        "name": "Ottavia Ferrante",  # looked up for the answer, not stored
+    }
+    assert b"Ferrante" not in _at_rest(site.settings.data_dir, skip_directory=True)
+    # Her own panel names her at once (the app knows its own user).
+    item = author.page.locator(".annotation-item").filter(has_text=marker)
+    await item.filter(has_text="Ottavia Ferrante").wait_for(timeout=5000)
+
+    # A colleague's app looks her name up; after erasure it says "erased user 1".
+    colleague = await people("marco")
+    await colleague.open_canvas(1)
+    theirs = colleague.page.locator(".annotation-item").filter(has_text=marker)
+    await theirs.filter(has_text="Ottavia Ferrante").wait_for(timeout=5000)
+    await erase_user(directory, ottavia, "test")
+    await colleague.open_canvas(1)
+    await theirs.filter(has_text="erased user 1").wait_for(timeout=5000)
+    await theirs.click()
+    await colleague.page.get_by_role("heading", name="erased user 1").wait_for(timeout=5000)
+    await colleague.page_shot("erased-author")
+    await colleague.page.set_viewport_size({"width": 390, "height": 844})
+    await colleague.page.get_by_role("heading", name="erased user 1").scroll_into_view_if_needed()
+    await colleague.page_shot("erased-author-narrow")
+    await colleague.page.set_viewport_size({"width": 1280, "height": 800})
+    assert "Ferrante" not in await colleague.page.locator("main").inner_text()
+    # In the reader's language, and among the people of the layers.
+    await colleague.page.locator("#language").select_option("it")
+    await colleague.page.locator(".connection-live").wait_for(timeout=10_000)
+    await theirs.filter(has_text="utente cancellato 1").wait_for(timeout=5000)
+    await colleague.page.get_by_role("button", name="Livelli").click()
+    await colleague.page.get_by_label("utente cancellato 1").wait_for(timeout=5000)
+    await colleague.page.locator("#language").select_option("en")
+    await colleague.page.get_by_role("button", name="Layers").wait_for(timeout=10_000)
+    assert not _page_errors(colleague)

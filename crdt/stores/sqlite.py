@@ -1,12 +1,21 @@
 """The embedded default store: one SQLite file in WAL mode.
 
-One connection writes (on its own thread, so a commit's fsync never blocks the event
-loop) and one reads; WAL lets reads proceed while a write is in flight.
+Appends (the live path: every update a client sends) are written on the event loop, on a
+connection of their own, and made durable by an fdatasync of the write-ahead log on a
+thread of its own, so the loop never waits for the disk and hands nothing else to a
+thread: in WAL mode, synchronous=FULL is exactly "sync the WAL after each commit", and
+that is what the sync thread does before `append_batch` returns (see `_WalSync`). Where
+the loop cannot write at once (another process holds the write lock, a workspace needs
+a new data key), the append goes to the writer thread instead, which waits for the lock.
+Everything else that writes goes to that thread too, and reads to a reader thread; WAL
+lets reads proceed while a write is in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import queue
 import sqlite3
 import threading
@@ -206,6 +215,136 @@ def _head(conn: sqlite3.Connection, doc: str) -> Entry | None:
     return _entry(row) if row else None
 
 
+# Log heads kept between appends on the loop's connection, for at most this many
+# documents (then forgotten all at once: a head costs one indexed query to read again).
+HEAD_CACHE_DOCS = 10_000
+# The write-ahead log is copied into the database (a PASSIVE checkpoint, by a thread of
+# its own, never blocking a writer) every this many commits on the loop's connection,
+# which does not checkpoint itself as that would fsync on the loop. A commit adds a few
+# pages to the log: this is about SQLite's own default of 1000 pages.
+CHECKPOINT_EVERY_COMMITS = 256
+
+
+class _WalSync:
+    """fdatasync of the database's write-ahead log, on a thread of its own.
+
+    `sync()` resolves once every commit made before it was called is on disk: a commit in
+    WAL mode is its frames appended to the WAL, and recovery replays every committed
+    frame it finds there, so syncing the WAL after a commit is what synchronous=FULL does
+    (SQLite syncs a restarted WAL's header itself, before the frames that follow it).
+    Requests that arrive while a sync is in flight share the next one. A second thread
+    copies the WAL into the database when it has grown (a PASSIVE checkpoint, which never
+    blocks a writer, and syncs the database file: slow on a busy disk, so never in the way
+    of a sync that commits wait for); the loop's connection never checkpoints.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._wal = Path(f"{path}-wal")
+        self._fd: int | None = None
+        self._ino = 0
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._grown = threading.Event()
+        self._stopping = False
+        self._copier: threading.Thread | None = None
+
+    def _put(self, call: Any) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="sqlite-sync", daemon=True)
+            self._thread.start()
+        self._calls.put(call)
+
+    def sync(self) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._put((loop, future))
+        return future
+
+    def copy_back(self) -> None:
+        """Have the WAL copied into the database, soon, off the loop."""
+        if self._copier is None:
+            self._copier = threading.Thread(target=self._copy, name="sqlite-wal", daemon=True)
+            self._copier.start()
+        self._grown.set()
+
+    def _open(self) -> int:
+        # The WAL is truncated in place; a file deleted and made again (every connection
+        # to it closed meanwhile, in another process) is a new inode: follow it.
+        ino = os.stat(self._wal).st_ino
+        if self._fd is not None and ino == self._ino:
+            return self._fd
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._fd = os.open(self._wal, os.O_RDONLY)
+        self._ino = os.fstat(self._fd).st_ino
+        # A new file is durable once its directory entry is (SQLite syncs the directory
+        # of a new WAL likewise).
+        dirfd = os.open(self._path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
+        return self._fd
+
+    def _serve(self) -> None:
+        stop = False
+        while not stop:
+            calls = [self._calls.get()]
+            while not self._calls.empty():
+                calls.append(self._calls.get_nowait())
+            if None in calls:
+                stop = True
+            waiting = [c for c in calls if c is not None]
+            if not waiting:
+                continue
+            error: BaseException | None = None
+            try:
+                os.fdatasync(self._open())
+            except BaseException as exc:
+                error = exc
+            for loop, future in waiting:
+                try:
+                    loop.call_soon_threadsafe(_settle, future, None, error)
+                except RuntimeError:
+                    pass  # the loop is closed: nobody is waiting any more
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _copy(self) -> None:
+        conn: sqlite3.Connection | None = None
+        while True:
+            self._grown.wait()
+            self._grown.clear()
+            if self._stopping:
+                break
+            try:
+                if conn is None:
+                    conn = sqlitefiles.connect(self._path)
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error:
+                pass  # busy (another process checkpoints): the next look tries again
+        if conn is not None:
+            conn.close()
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._calls.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._copier is not None:
+            self._stopping = True
+            self._grown.set()
+            await asyncio.to_thread(self._copier.join)
+            self._copier = None
+
+
+class _Busy(Exception):
+    """Another connection holds the write lock: the loop does not wait for it."""
+
+
 _KEY_COLUMNS = "scope, key_id, master_id, wrapped, created_ms"
 
 
@@ -223,6 +362,13 @@ class SQLiteStore(Store):
         self.keyring = keyring
         self._writer = _Connection(path, "sqlite-writer", synchronous)
         self._reader = _Connection(path, "sqlite-reader")
+        # Appends on the event loop (see the module's docstring), with the heads of the
+        # logs it appended to, good while no other connection has written since.
+        self._appender: sqlite3.Connection | None = None
+        self._heads: dict[str, Entry] = {}
+        self._data_version = -1
+        self._sync = _WalSync(path)
+        self._commits = 0
 
     def describe(self) -> str:
         sync = "" if self.synchronous == "full" else f"?synchronous={self.synchronous}"
@@ -232,6 +378,16 @@ class SQLiteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._writer.run(lambda conn: sqlitefiles.create_schema(conn, _SCHEMA))
         await self._writer.run(self._check_keys)
+        self._appender = await self._writer.run(lambda _: self._connect_appender())
+
+    def _connect_appender(self) -> sqlite3.Connection:
+        # NORMAL: the commit itself does not sync; _WalSync does, off the loop (unless
+        # the store was asked for NORMAL). No busy wait, no checkpoints: neither may
+        # block the loop.
+        conn = sqlitefiles.connect(self.path, "normal")
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
 
     def _check_keys(self, conn: sqlite3.Connection) -> None:
         """Encrypted data needs its master key, and the two never mix in one file."""
@@ -284,6 +440,10 @@ class SQLiteStore(Store):
             keyring.add_all(_data_keys(conn))
 
     async def close(self) -> None:
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None
+        await self._sync.close()
         await self._writer.close()
         await self._reader.close()
 
@@ -291,6 +451,89 @@ class SQLiteStore(Store):
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def append_batch(
+        self, batch: Sequence[tuple[str, Sequence[NewEntry]]]
+    ) -> list[list[Entry]]:
+        conn = self._appender
+        keyring = self.keyring
+        if conn is not None and (
+            keyring is None or all(keyring.has(workspace_of(doc)) for doc, _ in batch)
+        ):
+            try:
+                results = self._append_now(conn, batch)
+            except _Busy:
+                pass  # the writer thread waits for the lock instead
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+            else:
+                self._commits += 1
+                if self._commits % CHECKPOINT_EVERY_COMMITS == 0:
+                    self._sync.copy_back()
+                if self.synchronous == "full":
+                    try:
+                        await self._sync.sync()
+                    except OSError as exc:
+                        raise StoreError(f"{self.path}: syncing the log failed: {exc}") from exc
+                return results
+        return await self._append_on_thread(batch)
+
+    def _append_now(
+        self, conn: sqlite3.Connection, batch: Sequence[tuple[str, Sequence[NewEntry]]]
+    ) -> list[list[Entry]]:
+        """The append, on the loop: no waiting for a lock, no sync (the caller's)."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _Busy from exc
+            raise
+        heads = self._heads
+        try:
+            # Another connection (a process, our writer thread) wrote since our last
+            # commit: the heads we know may be stale.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                heads.clear()
+            results = []
+            new_heads: dict[str, Entry] = {}
+            for doc, new in batch:
+                head = new_heads.get(doc) or heads.get(doc) or _head(conn, doc)
+                stored = chain(doc, head, new)
+                if stored:
+                    new_heads[doc] = stored[-1]
+                results.append(stored)
+            conn.executemany(
+                f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.doc,
+                        e.seq,
+                        seal(self.keyring, ENTRY, e.doc, e.seq, e.update),
+                        e.time_ms,
+                        e.client_id,
+                        e.principal,
+                        e.prev_hash,
+                        e.hash,
+                    )
+                    for stored in results
+                    for e in stored
+                ],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            heads.clear()
+            self._data_version = -1
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._data_version = version
+        if len(heads) + len(new_heads) > HEAD_CACHE_DOCS:
+            heads.clear()
+        # Only what chaining after a head needs: not its update, which may be big.
+        for doc, head in new_heads.items():
+            heads[doc] = dataclasses.replace(head, update=b"")
+        return results
+
+    async def _append_on_thread(
         self, batch: Sequence[tuple[str, Sequence[NewEntry]]]
     ) -> list[list[Entry]]:
         def write(conn: sqlite3.Connection) -> list[list[Entry]]:

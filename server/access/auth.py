@@ -844,12 +844,16 @@ def create_auth(settings: Settings, keyring: Keyring | None = None) -> Auth:
     from server.directory import open_directory
 
     directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
-    return Auth(settings, directory, create_signer(settings))
+    return Auth(settings, directory, create_signer(settings, keyring))
 
 
-def create_signer(settings: Settings) -> Signer:
+def create_signer(settings: Settings, keyring: Keyring | None = None) -> Signer:
+    """The JWT signer; its key file wrapped by the master key when there is one."""
     from crdt import keyfiles
+    from crdt.keyring import open_keyring
 
-    private = keyfiles.load_or_create(settings.auth_key_file)
+    if keyring is None:
+        keyring = open_keyring(settings.key_url)
+    private = keyfiles.load_or_create(settings.auth_key_file, keyring)
     issuer = (settings.public_url or "urn:sinopia").rstrip("/")
     return Signer.from_private_key(private, issuer)

@@ -56,10 +56,10 @@ async def create_token(
         detail["workspaces"] = list(workspaces)
     if max_role:
         detail["role"] = max_role
-    await audit(directory, "token-created", actor, target=user.name, detail=detail)
+    await audit(directory, "token-created", actor, target=user.label, detail=detail)
     for workspace in workspaces or ():
         await audit(
-            directory, "token-created", actor, workspace=workspace, target=user.name, detail=detail
+            directory, "token-created", actor, workspace=workspace, target=user.label, detail=detail
         )
     return token, record
 
@@ -70,7 +70,7 @@ async def revoke_token(directory: Directory, token: ApiToken, actor: str) -> Non
         raise Refused(404, f"token {token.id} is unknown or already revoked")
     owner = await directory.user(token.user_id)
     detail = {"token": token.id, "label": token.label}
-    target = owner.name if owner else token.user_id
+    target = owner.label if owner else f"user:{token.user_id}"
     await audit(directory, "token-revoked", actor, target=target, detail=detail)
     for workspace in token.workspaces or ():
         await audit(
@@ -272,7 +272,7 @@ async def create_login_link(
         directory,
         "login-link-created",
         actor,
-        target=user.name,
+        target=user.label,
         detail={"expires_ms": link.expires_ms},
     )
     return secret

@@ -19,6 +19,7 @@ from server.access.oidc import Flow, OIDCClient
 from server.access.roles import Role
 from server.access.tokens import AUDIENCE_ACCESS, AUDIENCE_SESSION, AUDIENCE_SIGNIN, BadCredential
 from server.directory import ApiToken, DirectoryError, Session, User, new_id, operations
+from server.directory.people import People
 from server.http.problems import HTTPProblem
 from server.http.requests import int_param
 from server.http.routes import Api, Param, Record, also, json
@@ -166,6 +167,10 @@ class Event(BaseModel):
     target: str = ""
     detail: dict[str, Any] = {}
     address: str | None = None
+    # Actors and user targets are pseudonymous (`user:<id>`): their names, looked up now
+    # (an erased person reads "erased user N").
+    actor_name: str | None = None
+    target_name: str | None = None
 
 
 class Events(BaseModel):
@@ -180,7 +185,8 @@ def token_out(t: ApiToken) -> TokenOut:
     return TokenOut.model_validate(t)
 
 
-def events_out(found: list[Any]) -> Events:
+def events_out(found: list[Any], names: dict[str, str] | None = None) -> Events:
+    names = names or {}
     return Events(
         events=[
             Event(
@@ -192,6 +198,8 @@ def events_out(found: list[Any]) -> Events:
                 target=e.target,
                 detail=e.detail,
                 address=e.address,
+                actor_name=names.get(e.actor),
+                target_name=names.get(e.target),
             )
             for e in found
         ]
@@ -296,7 +304,7 @@ async def begin_session(
     await auth.audit(
         "sign-in",
         user.label,
-        target=user.name,
+        target=user.label,
         detail=detail,
         address=_address(request),
     )
@@ -315,6 +323,7 @@ async def logout(request: Request) -> Response:
     principal = caller(request)
     if principal.session_id is not None:
         await auth.directory.revoke_session(principal.session_id)
+        await auth.watch_once()  # this instance knows at once
         await auth.audit(
             "sign-out", principal.label, target=principal.label, address=_address(request)
         )
@@ -455,6 +464,7 @@ async def revoke_token(request: Request) -> Response:
     if token is None or (token.user_id != principal.user.id and not principal.is_admin):
         raise HTTPProblem(404, "no such token of yours")
     await grants.revoke_token(auth.directory, token, principal.label)
+    await auth.watch_once()  # this instance knows at once (others within their poll)
     revoked = await auth.directory.token(token.id)
     assert revoked is not None
     return json(token_out(revoked))
@@ -491,4 +501,7 @@ async def audit_page(request: Request, workspace: str | None) -> Response:
         found = await auth_of(request).directory.events(workspace, limit=limit, before=before)
     except DirectoryError:
         raise HTTPProblem(503, "the directory is unavailable") from None
-    return json(events_out(found))
+    names = await People(auth_of(request).directory).labels(
+        label for e in found for label in (e.actor, e.target)
+    )
+    return json(events_out(found, names))

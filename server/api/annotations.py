@@ -427,6 +427,7 @@ async def create_annotation(request: Request) -> Response:
         if annotation.creator is None and creator is not None:
             extra["creator"] = creator
         annotation = annotation.model_copy(update=extra)
+        annotation = annotation.as_stored()  # names are looked up when read
         commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, name.kind)
         body = to_jsonld(annotation, container)
@@ -542,6 +543,7 @@ async def replace_annotation(request: Request) -> Response:
             }
         )
         commenter_may(request, current, new=False)
+        annotation = annotation.as_stored()  # names are looked up when read
         commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, name.kind)
         body = to_jsonld(annotation, container)

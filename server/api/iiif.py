@@ -520,11 +520,15 @@ async def _search(request: Request, build: Any, offers: Any, *, v1: bool) -> Res
     workspace = _workspace(request)
     offer = negotiate(request, offers)
     urls = links.workspace_urls(request, workspace)
+    annotations = await _workspace_annotations(request, workspace)
+    if request.query_params.get("user"):
+        # People are stored by id: their names, as they are now, for the `user` filter.
+        await People(auth_of(request).directory).name_creators(annotations)
     try:
         data = build(
             urls.search_v1() if v1 else urls.search(),
             request.query_params,
-            await _workspace_annotations(request, workspace),
+            annotations,
             page_size=_page_size(request),
             # A share link's token is kept in the page links, not reported as ignored.
             supported=(*SUPPORTED, "token"),

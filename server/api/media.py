@@ -4,6 +4,10 @@ any other (server/api/iiif_import.py), so its subjects are exported, searched an
 as imported ones are. Files that are not subjects (a scanned legacy report, a photograph
 attached to a report) are kept in the same blob store and served only as downloads.
 
+The uploaded file itself, byte for byte (a museum's master), is kept too and downloaded at
+`GET /api/media/{workspace}/{upload}/original`; `DELETE /api/media/{workspace}/{upload}`
+removes an upload's files (see `delete_upload` for what happens to its subjects).
+
 What an upload becomes is chosen by what its bytes are (server/media/sniff.py), in
 `UPLOADERS`: one entry per kind (`image` here; 3D models plug in as `model`).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import shutil
 from collections.abc import Awaitable, Callable
@@ -28,14 +33,16 @@ from crdt import DocumentName, RoomManager
 from iiif import ManifestError, WorkspaceUrls
 from iiif.subjects import SUBJECT_ID
 from iiif.uploads import UploadedImage, canvas_subject_id, upload_manifest
+from server.api import workspace_index
 from server.api.iiif_import import Import, import_manifest
+from server.api.workspace_index import Entry
 from server.http import links
 from server.http.problems import HTTPProblem
 from server.http.requests import principal
 from server.http.routes import Api
 from server.http.routes import json as json_answer
 from server.http.uploads import Received, receive_file
-from server.media.blobs import BlobError, Blobs
+from server.media.blobs import BlobError, BlobInfo, Blobs
 from server.media.convert import Refused
 from server.media.images import Images, safe_filename
 from server.media.sniff import HEAD_BYTES, Sniffed, sniff
@@ -43,6 +50,9 @@ from server.media.sniff import HEAD_BYTES, Sniffed, sniff
 api = Api("media")
 MEDIA = "/api/media/{workspace}"
 FILES = MEDIA + "/files/{file}"
+UPLOAD = MEDIA + "/{upload}"
+ORIGINAL = UPLOAD + "/original"
+UPLOAD_ID = re.compile(r"upload-[0-9a-f]{12}")
 # What may be attached to a report (served back only as downloads).
 ATTACHABLE = {"image", "document"}
 
@@ -67,6 +77,7 @@ class UploadOut(BaseModel):
     filename: str
     format: str = Field(description="what the bytes are (jpeg, png, tiff, ...)")
     manifest: str = Field(description="the upload's IIIF Presentation 3 manifest")
+    original: str = Field(description="the uploaded file as sent, to download (members)")
     subjects: list[UploadedSubject]
 
 
@@ -211,13 +222,49 @@ async def take_images(upload: Upload) -> list[UploadedSubject]:
     ]
 
 
+def original_key(workspace: str, upload_id: str, name: str = "original") -> str:
+    """Where an upload's own file (`original`) and its record (`original.json`) are."""
+    return f"{workspace}/uploads/{upload_id}/{name}"
+
+
+def original_url(base_url: str, workspace: str, upload_id: str) -> str:
+    return f"{base_url.rstrip('/')}/api/media/{workspace}/{upload_id}/original"
+
+
+async def keep_original(upload: Upload) -> None:
+    """The uploaded file as sent, streamed into the blob store (encrypted there when the
+    instance has a key), with its name and type."""
+    key = original_key(upload.workspace, upload.upload_id)
+    await upload.blobs.put_file(key, upload.path, content_type=upload.sniffed.media_type)
+    meta = json.dumps(
+        {"filename": upload.filename, "format": upload.sniffed.format}, ensure_ascii=False
+    ).encode()
+
+    async def one() -> Any:
+        yield meta
+
+    await upload.blobs.put(key + ".json", one(), content_type="application/json")
+
+
+async def forget_original(blobs: Blobs, workspace: str, upload_id: str) -> None:
+    key = original_key(workspace, upload_id)
+    await blobs.delete(key + ".json")
+    await blobs.delete(key)
+
+
 async def take(upload: Upload) -> list[UploadedSubject]:
-    """What the upload becomes, by its kind; HTTPProblem when it is not taken."""
+    """What the upload becomes, by its kind, its original kept; HTTPProblem when it is not
+    taken (and then nothing of it is stored)."""
     uploader = UPLOADERS.get(upload.sniffed.kind)
     if uploader is None:
         raise refuse_kind(upload.sniffed)
     try:
-        return await uploader(upload)
+        try:
+            await keep_original(upload)
+            return await uploader(upload)
+        except BaseException:
+            await forget_original(upload.blobs, upload.workspace, upload.upload_id)
+            raise
     except Refused as exc:
         raise HTTPProblem(exc.status, exc.detail) from None
     except BlobError as exc:
@@ -252,7 +299,8 @@ def refuse_kind(sniffed: Sniffed) -> HTTPProblem:
         return HTTPProblem(415, f"{sniffed.label} uploads are not taken by this server yet")
     return HTTPProblem(
         415,
-        f"the file is {sniffed.label}, not an image we read: send JPEG, PNG, TIFF or WebP "
+        f"the file is {sniffed.label}, not an image we read: send JPEG, PNG, TIFF, WebP or "
+        "JPEG 2000 "
         "(the file's contents decide, not its name)",
     )
 
@@ -290,7 +338,8 @@ async def upload(request: Request) -> Response:
     """Upload an image (one subject per image, per page of a multi-page TIFF) or a 3D model.
 
     Send `multipart/form-data` with the file in the field `file`. The bytes decide what
-    it is (JPEG, PNG, TIFF including BigTIFF, 16-bit and multi-page, WebP), not its name.
+    it is (JPEG, PNG, TIFF including BigTIFF, 16-bit and multi-page, WebP, JPEG 2000 up to
+    100 million pixels), not its name.
     Each image is converted once into a tiled pyramid and served by the IIIF Image API
     (`image_service`); the upload gets a IIIF Presentation 3 manifest (`manifest`) whose
     label and metadata can be changed with `PATCH`. Refused with nothing stored: over
@@ -327,6 +376,7 @@ async def upload(request: Request) -> Response:
         filename=job.filename,
         format=sniffed.format,
         manifest=manifest_url,
+        original=original_url(job.base_url, workspace, job.upload_id),
         subjects=subjects,
     )
     return json_answer(answer, status=201, headers={"Location": manifest_url})
@@ -414,6 +464,11 @@ async def download(request: Request) -> Response:
     except (BlobError, ValueError):
         meta = {}
     name = meta.get("filename") or file_id
+    return await _attachment(request, file_key(workspace, file_id), info, name)
+
+
+async def _attachment(request: Request, key: str, info: BlobInfo, name: str) -> Response:
+    """A stored file as a download (never shown inline), with its name."""
     ascii_name = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
@@ -432,10 +487,102 @@ async def download(request: Request) -> Response:
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers, media_type=info.content_type)
     return StreamingResponse(
-        await blobs.read(file_key(workspace, file_id)),
-        media_type=info.content_type,
-        headers=headers,
+        await blobs_of(request).read(key), media_type=info.content_type, headers=headers
     )
+
+
+# ---------------------------------------------------------------------------- uploads
+
+
+def _upload_id(request: Request) -> str:
+    upload_id = str(request.path_params["upload"])
+    if not UPLOAD_ID.fullmatch(upload_id):
+        raise HTTPProblem(404, f"no such upload: {upload_id[:80]}")
+    return upload_id
+
+
+@api.get_and_head(
+    ORIGINAL, "read", statuses={404: "No such upload, or one made before originals were kept"}
+)
+async def download_original(request: Request) -> Response:
+    """Download the uploaded file as it was sent (the master), as an attachment.
+
+    For the workspace's members (share links load the images, not the masters).
+    """
+    workspace, upload_id = _workspace(request), _upload_id(request)
+    blobs = blobs_of(request)
+    key = original_key(workspace, upload_id)
+    info = await blobs.info(key)
+    if info is None:
+        raise HTTPProblem(404, f"no original of {upload_id} in {workspace}")
+    try:
+        meta = json.loads(await blobs.read_all(key + ".json"))
+    except (BlobError, ValueError):
+        meta = {}
+    return await _attachment(request, key, info, meta.get("filename") or upload_id)
+
+
+async def _subjects_of(request: Request, workspace: str, upload_id: str) -> list[Entry]:
+    own = f"/iiif/{workspace}/manifest/{upload_id}"
+    return [
+        entry
+        for entry in await workspace_index.of(request.app).entries(workspace)
+        if entry.subject and entry.subject.manifest and entry.subject.manifest.endswith(own)
+    ]
+
+
+@api.delete(
+    UPLOAD,
+    "write",
+    statuses={
+        204: "Deleted: its images, model, original and manifest record",
+        404: "No such upload",
+        409: "Its subjects have annotations (named in `subjects`): send ?force=true",
+    },
+)
+async def delete_upload(request: Request) -> Response:
+    """Delete an upload's files: its images' pyramids, its 3D model, its original.
+
+    Annotations are never lost: the subjects' live documents stay, with every annotation
+    and their whole history (still exported, searched and listed, but without their
+    picture). While any of its subjects has annotations, the deletion is refused (409,
+    naming them in `subjects` with their counts) unless `?force=true` says that the
+    pictures may go from under them.
+    """
+    workspace, upload_id = _workspace(request), _upload_id(request)
+    blobs = blobs_of(request)
+    # An upload is its manifest record (every upload has one) or its original: once they
+    # are gone, so is the upload, whatever its subjects' documents still say.
+    if (
+        await blobs.info(manifest_key(workspace, upload_id)) is None
+        and await blobs.info(original_key(workspace, upload_id)) is None
+    ):
+        raise HTTPProblem(404, f"no upload {upload_id} in {workspace}")
+    entries = await _subjects_of(request, workspace, upload_id)
+    annotated = [e for e in entries if e.annotations]
+    if annotated and request.query_params.get("force") != "true":
+        raise HTTPProblem(
+            409,
+            f"{len(annotated)} of this upload's subjects have annotations: "
+            + ", ".join(f"{e.name} ({len(e.annotations)})" for e in annotated[:20])
+            + ". They would stay, without their picture: send ?force=true to delete anyway",
+            subjects=[
+                {"document": str(e.name), "annotations": len(e.annotations)} for e in annotated
+            ],
+        )
+    from server.api.models import model_key  # here: models.py imports this module
+
+    images = images_of(request)
+    for entry in entries:
+        subject = entry.subject
+        assert subject is not None
+        if subject.kind == "canvas":
+            request.app.state.tiles.forget(await images.delete(workspace, subject.id))
+        elif subject.asset and "/models/" in subject.asset.url:
+            await blobs.delete(model_key(workspace, subject.asset.url.rsplit("/", 1)[-1]))
+    await forget_original(blobs, workspace, upload_id)
+    await blobs.delete(manifest_key(workspace, upload_id))
+    return Response(status_code=204)
 
 
 __all__ = ["UPLOADERS", "Upload", "UploadedSubject", "Uploader", "api"]

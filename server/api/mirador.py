@@ -161,6 +161,7 @@ async def create(request: Request) -> Response:
         if annotation.creator is None and creator is not None:
             extra["creator"] = creator
         annotation = annotation.model_copy(update=extra)
+        annotation = annotation.as_stored()  # names are looked up when read
         commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, "canvas")
 
@@ -241,6 +242,7 @@ async def update_one(request: Request) -> Response:
             }
         )
         commenter_may(request, current, new=False)
+        annotation = annotation.as_stored()  # names are looked up when read
         commenter_may(request, annotation, new=True)
         check_on_subject(room.doc, annotation, "canvas")
         await write(request, room, lambda doc: write_annotation(doc, annotation), 8192)

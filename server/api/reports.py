@@ -15,6 +15,8 @@ records, each a live `report` document (`/collab/{workspace}/report/{id}`).
   annotations/workflow.py, with the caller's role (403 when it is not enough).
 - `GET /api/reports/{ws}/{id}/signed`: the signed record, verified offline by
   `sinopia report verify FILE`.
+- `POST /api/reports/{ws}/{id}/comments` `{"text", "reply_to"}`: a comment in the
+  report's review discussion, attributed to the caller and dated by the server.
 - `GET /api/reports/{ws}/{id}/comparison?with=ID`: each damage entry against another
   report (by default the previous one): new, changed, unchanged, resolved; and the whole
   series of previous reports, damage by damage.
@@ -30,7 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pycrdt import Doc
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -40,11 +42,13 @@ from annotations.linked_art import to_linked_art
 from annotations.models import ID_PATTERN
 from annotations.report_document import (
     APPROVALS,
+    COMMENTS,
     LISTS,
     REPORT_KEYS,
     TEXTS,
     WORKFLOW_KEYS,
     add_approval,
+    add_comment,
     lock_reason,
     migrate,
     parse_report,
@@ -52,7 +56,7 @@ from annotations.report_document import (
     set_fields,
     write_report,
 )
-from annotations.reports import Attachment, Report
+from annotations.reports import MAX_COMMENTS, NOTE, Attachment, Report, ReviewComment
 from annotations.signed_record import b64, record_of, sign
 from annotations.subject_document import read_annotation
 from annotations.tracking import carry_over, compare, follow
@@ -69,7 +73,7 @@ from server.api.vocabularies import term_iri, workspace_terms
 from server.http import links
 from server.http.negotiation import Offer, negotiate
 from server.http.problems import HTTPProblem
-from server.http.requests import read_json
+from server.http.requests import read_body, read_json
 from server.http.routes import Api, Param, json
 
 api = Api("reports")
@@ -101,6 +105,20 @@ class WorkflowAction(BaseModel):
 
     action: str
     note: str = Field("", max_length=2000)
+
+
+class NewComment(BaseModel):
+    """A comment in a report's review discussion (who and when are the server's)."""
+
+    text: str = Field(min_length=1, max_length=NOTE)
+    reply_to: str | None = Field(None, description="the id of the comment this answers")
+
+    @field_validator("text")
+    @classmethod
+    def _said_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a comment says something")
+        return value
 
 
 class Created(BaseModel):
@@ -478,6 +496,12 @@ async def patch_report(request: Request) -> Response:
                 f"{', '.join(forbidden)}: change only through "
                 f"POST /api/reports/{name.workspace}/{name.id}/workflow",
             )
+        if COMMENTS in patch:
+            raise HTTPProblem(
+                409,
+                f"comments: added only through POST /api/reports/{name.workspace}/{name.id}"
+                "/comments",
+            )
         _known_fields(patch)
         after = merge_patch(_fields_of(before), patch)
         report = parse_report(_stamp({**after, "signature": before.get("signature")}), terms=terms)
@@ -567,7 +591,8 @@ def _next_version_id(report_id: str) -> str:
 
 def _successor(report: Report, report_id: str) -> Report:
     data = report.to_json()
-    for key in (*WORKFLOW_KEYS, APPROVALS, "status", "modified"):
+    # A new version starts with no workflow steps and no discussion of its own.
+    for key in (*WORKFLOW_KEYS, APPROVALS, COMMENTS, "status", "modified"):
         data.pop(key, None)
     data["supersedes"] = report_id
     return parse_report(_stamp(data))
@@ -739,3 +764,52 @@ async def attach(request: Request) -> Response:
         {**attachment.model_dump(mode="json"), "size": stored.size, "download": stored.download},
         status=201,
     )
+
+
+# -- the review discussion --------------------------------------------------------------
+
+
+@api.post(
+    ONE + "/comments",
+    "comment",
+    body=NewComment,
+    statuses={
+        201: "Added: the comment, attributed and dated",
+        400: "An empty comment, or an answer to a comment that is not there",
+        404: "No such report",
+        409: "The report is locked",
+    },
+)
+async def comment(request: Request) -> Response:
+    """Add a comment to a report's review discussion.
+
+    Leads reviewing a report and its authors discuss it here; the comment is attributed to
+    the caller and dated by the server, appended, and never changed (the workflow's notes
+    stay with its steps). A locked report takes no more comments.
+    """
+    name = _name(request)
+    wanted = await read_body(request, NewComment)
+    actor = _actor(request)
+    role, _ = _has_role(request)
+    if await store_of(request).head(str(name)) == 0:
+        raise HTTPProblem(404, f"no such report: {name.id}")
+    async with live(request, name) as room:
+        before = _view(room.doc)
+        if not before:
+            raise HTTPProblem(404, "no report in this document yet")
+        if reason := lock_reason(before):
+            raise HTTPProblem(409, reason)
+        made = ReviewComment(
+            author=actor, role=role, at=now(), text=wanted.text, reply_to=wanted.reply_to
+        )
+        earlier = [c.get("id") for c in before.get(COMMENTS, []) if isinstance(c, dict)]
+        if len(earlier) >= MAX_COMMENTS:
+            raise Invalid(
+                [Problem(path=COMMENTS, message=f"a report takes at most {MAX_COMMENTS} comments")]
+            )
+        if made.reply_to is not None and made.reply_to not in earlier:
+            raise Invalid(
+                [Problem(path="reply_to", message=f"no comment {made.reply_to!r} to answer")]
+            )
+        await write(request, room, lambda doc: add_comment(doc, made))
+    return json(made.to_json(), status=201)

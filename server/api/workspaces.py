@@ -261,6 +261,8 @@ async def _set_role(request: Request, user: User, role: Role) -> MemberOut:
     auth = auth_of(request)
     workspace = request.path_params["workspace"]
     await operations.set_member(auth.directory, workspace, user, role, caller(request).label)
+    # This instance knows at once (others within their access poll).
+    await auth.watch_once()
     return _member_out(user, user.id, role, True)
 
 
@@ -296,6 +298,8 @@ async def remove_member(request: Request) -> Response:
     await operations.remove_member(
         auth.directory, request.path_params["workspace"], user, caller(request).label
     )
+    # This instance knows at once (others within their access poll).
+    await auth.watch_once()
     return json({"removed": user.name})
 
 
@@ -352,9 +356,10 @@ async def change_share(request: Request, wanted: ShareChange) -> Response:
     options: dict[str, Any] = {"origins": wanted.origins, "label": wanted.label}
     if wanted.expires is not None:
         options["expires_seconds"] = operations.duration_seconds(wanted.expires)
-    changed = await grants.change_share(
-        auth_of(request).directory, link, caller(request).label, **options
-    )
+    auth = auth_of(request)
+    changed = await grants.change_share(auth.directory, link, caller(request).label, **options)
+    # This instance knows at once (others within their access poll).
+    await auth.watch_once()
     return json(_share_out(changed))
 
 
@@ -366,6 +371,8 @@ async def revoke_share(request: Request) -> Response:
     auth = auth_of(request)
     link = await _link(request)
     await grants.revoke_share(auth.directory, link, caller(request).label)
+    # This instance knows at once (others within their access poll).
+    await auth.watch_once()
     revoked = await auth.directory.share(link.id)
     assert revoked is not None
     return json(_share_out(revoked))

@@ -318,11 +318,12 @@ async def _audit(args: argparse.Namespace, settings: Settings, d: Directory) -> 
         await operations.existing_workspace(d, args.workspace)
     found = await d.events(args.workspace, limit=args.limit)
     # Actors are pseudonymous labels (user:<id>): shown with the person's name now.
-    names = await People(d).labels(e.actor for e in found)
+    names = await People(d).labels(label for e in found for label in (e.actor, e.target))
     for e in found:
         detail = json.dumps(e.detail) if e.detail else ""
         actor = f"{names[e.actor]} ({e.actor})" if e.actor in names else e.actor
-        print(f"{_when(e.time_ms)}  {e.action:<20} {actor:<24} {e.target}  {detail}")
+        target = f"{names[e.target]} ({e.target})" if e.target in names else e.target
+        print(f"{_when(e.time_ms)}  {e.action:<20} {actor:<24} {target}  {detail}")
     return 0
 
 

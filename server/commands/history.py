@@ -128,7 +128,7 @@ def _public_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
     path = settings.seal_key_file
     if not path.exists():
         return {}
-    public = keyfiles.load_or_create(path).public_key()
+    public = keyfiles.load_or_create(path, open_keyring(settings.key_url)).public_key()
     return {key_id(public): public}
 
 
@@ -271,7 +271,8 @@ async def _export(args: argparse.Namespace, settings: Settings, store: Store) ->
     doc = _doc(args.doc)
     if settings.seal_key_file.exists():
         # Seal what is not sealed yet, so the bundle vouches for its every entry.
-        await Sealer(store, keyfiles.load_or_create(settings.seal_key_file), 1).seal(doc)
+        key = keyfiles.load_or_create(settings.seal_key_file, open_keyring(settings.key_url))
+        await Sealer(store, key, 1).seal(doc)
     try:
         bundle = await export(store, doc, _public_keys(settings))
     except LookupError as exc:

@@ -9,6 +9,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from crdt import keyfiles
 from crdt.keyring import Keyring, open_keyring, rotate
 from crdt.keys import file as keyfile
 from crdt.keys import open_master_key
@@ -113,11 +114,15 @@ def _rotate(args: argparse.Namespace) -> int:
         spool = path / "spool.db"
         if spool.exists():
             done += await asyncio.to_thread(rewrap_spool, spool, keyring)
+        # The seal and session signing keys are wrapped by the master key too.
+        for key_file in (settings.seal_key_file, settings.auth_key_file):
+            done += keyfiles.rewrap(key_file, keyring)
         return done
 
     done = asyncio.run(main())
     print(
-        f"rewrapped {done} data keys: from {old.key_id} to {new.key_id}; now set "
+        f"rewrapped {done} keys (data keys and signing key files): from {old.key_id} to "
+        f"{new.key_id}; now set "
         f"SINOPIA_KEY_URL=file://{args.file.absolute()} and restart; {old.key_id} opens "
         "nothing any more",
         file=sys.stderr,
@@ -159,6 +164,8 @@ def _encrypt(args: argparse.Namespace) -> int:
         directory = open_directory(settings.mongo_url, settings.data_dir, keyring)
         await directory.open()
         await directory.close()
+        for key_file in (settings.seal_key_file, settings.auth_key_file):
+            keyfiles.rewrap(key_file, keyring)  # the signing keys get wrapped too
         return done
 
     done = asyncio.run(main())

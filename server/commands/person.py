@@ -8,11 +8,14 @@ in the directory. The hash-chained log is not touched, so it still verifies; it 
 
 - entries written before ids were used carry `user:<name>` as their author label, which
   their hash covers (rewriting them would break every later hash and seal);
-- what people wrote into documents stays as history recorded it: an annotation's
-  `creator.name` written by the app, a name typed into a comment, report agents;
+- what people wrote into documents stays as history recorded it: a name typed into a
+  comment, the agents of reports, and the `creator.name` that the app and the REST API
+  stored with annotations before names were looked up at reading time;
 - signed approvals of reports: the signature covers the approver's name, and the record
   must keep verifying offline (`sinopia report verify`);
-- the audit log of security events keeps its past events (who changed access when).
+- the audit log of security events keeps its past events (who changed access when);
+  events name people by id (`user:<id>`), shown with the current name, so they read
+  "erased user N" after erasure; events written before that named the user by name.
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ async def _audit(d: Directory, user: User) -> list[dict[str, Any]]:
             if not page:
                 break
             for e in page:
-                if _by(e.actor, refs) or e.target in refs:
+                # Targets name users by label (`user:<id>`), or by name before ids.
+                if _by(e.actor, refs) or _by(e.target, refs) or e.target in refs:
                     out.append({**e.__dict__, "time": _time(e.time_ms)})
             before = page[-1].seq
     return out
@@ -205,8 +209,8 @@ async def erase_user(d: Directory, user: User, actor: str) -> User:
         erased_ms=now_ms(),
     )
     await d.update_user(tombstone)
-    # The event names the tombstone, never the person.
-    await operations.audit(d, "user-erased", actor, target=name)
+    # The event names the pseudonymous id, never the person.
+    await operations.audit(d, "user-erased", actor, target=tombstone.label)
     return tombstone
 
 

@@ -104,7 +104,7 @@ async def add_user(
     except Exists:
         raise Refused(409, f"there is already a user named {name}") from None
     detail: dict[str, Any] = {"admin": admin, **({"issuer": issuer} if issuer else {})}
-    await audit(directory, "user-created", actor, target=name, detail=detail)
+    await audit(directory, "user-created", actor, target=user.label, detail=detail)
     return user
 
 
@@ -179,7 +179,7 @@ async def set_member(
     if previous != role:
         action = "member-added" if previous is None else "member-role-changed"
         detail = {"role": role, **({"previous": previous} if previous else {})}
-        await audit(directory, action, actor, workspace=workspace, target=user.name, detail=detail)
+        await audit(directory, action, actor, workspace=workspace, target=user.label, detail=detail)
     return previous
 
 
@@ -195,7 +195,7 @@ async def remove_member(directory: Directory, workspace: str, user: User, actor:
         "member-removed",
         actor,
         workspace=workspace,
-        target=user.name,
+        target=user.label,
         detail={"previous": current.role},
     )
 
@@ -209,4 +209,4 @@ async def _keep_an_owner(directory: Directory, workspace: str, leaving: str) -> 
 async def set_disabled(directory: Directory, user: User, disabled: bool, actor: str) -> None:
     await directory.update_user(replace(user, disabled=disabled))
     action = "user-disabled" if disabled else "user-enabled"
-    await audit(directory, action, actor, target=user.name)
+    await audit(directory, action, actor, target=user.label)

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from annotations.models import USER_AGENT_PREFIX
 from server.directory import Directory, User
 
-AGENT_PREFIX = "urn:sinopia:user:"
+AGENT_PREFIX = USER_AGENT_PREFIX
 
 
 def shown_name(user: User) -> str:

@@ -45,12 +45,21 @@ ALLOWED_CLASSES = (
 )
 
 
+# JPEG 2000 where libvips cannot read it (the binary wheel has no openjpeg): Pillow's
+# wheel bundles openjpeg, but decodes a whole image at once (no region by region), so the
+# child holds it whole in memory (3-4 bytes a pixel) before it is streamed into the
+# pyramid like any TIFF. Up to this many pixels (about 300 MB decoded); a larger JPEG 2000
+# is refused (413) with the advice to convert it to TIFF.
+JP2_MAX_PIXELS = 100_000_000
+
+
 @dataclass(frozen=True)
 class Limits:
     max_pixels: int  # per page, from the header, before decoding
     max_pages: int
     seconds: float  # the whole conversion
     memory_bytes: int  # the child's address space (0: unlimited)
+    jp2_max_pixels: int = JP2_MAX_PIXELS
 
 
 class Refused(Exception):
@@ -92,6 +101,7 @@ async def convert(source: Path, fmt: str, out: Path, limits: Limits) -> list[Pag
         "max_pixels": limits.max_pixels,
         "max_pages": limits.max_pages,
         "memory_bytes": limits.memory_bytes,
+        "jp2_max_pixels": limits.jp2_max_pixels,
     }
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -201,6 +211,47 @@ def _normalise(pyvips: Any, image: Any) -> Any:
     return image
 
 
+def _jp2_as_tiff(job: dict[str, Any]) -> dict[str, Any]:
+    """A JPEG 2000 decoded by Pillow (within JP2_MAX_PIXELS and the pixel limit, checked
+    from its header) and written as an uncompressed TIFF beside the output, for libvips to
+    stream into the pyramid: the job to run instead."""
+    from PIL import Image
+
+    # Pillow's own bomb check: never past our limit (it warns first, then refuses).
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        image = Image.open(job["source"], formats=["JPEG2000"])
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise Refused(400, f"the file is damaged or not a JPEG 2000 image: {exc}") from None
+    width, height = image.size
+    if width * height > job["max_pixels"]:
+        raise Refused(
+            413,
+            f"the image is {width} x {height} pixels; at most {job['max_pixels']:,} pixels "
+            "are taken",
+        )
+    most = job.get("jp2_max_pixels", JP2_MAX_PIXELS)
+    if width * height > most:
+        raise Refused(
+            413,
+            f"this JPEG 2000 is {width} x {height} pixels: JPEG 2000 is decoded whole here, "
+            f"up to {most:,} pixels. Convert it to TIFF (for example "
+            "`opj_decompress -i scan.jp2 -o scan.tif`, or `vips copy scan.jp2 scan.tif`) "
+            "and upload that: TIFF of any size is streamed",
+        )
+    try:
+        image.load()
+        if image.mode not in ("L", "LA", "RGB", "RGBA", "I;16"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+        target = Path(job["out"]) / "jp2-decoded.tif"
+        image.save(target, format="TIFF")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise Refused(400, f"the JPEG 2000 image is damaged or truncated: {exc}") from None
+    finally:
+        image.close()
+    return {**job, "source": str(target), "format": "tiff"}
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     import pyvips
 
@@ -208,6 +259,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     source = Path(job["source"])
     if source.stat().st_size == 0:
         raise Refused(400, "the file is empty")
+    if job["format"] == "jp2" and not hasattr(pyvips.Image, LOADERS["jp2"]):
+        job = _jp2_as_tiff(job)
     # Only the header is read here (libvips decodes lazily).
     first = _load(pyvips, job, access="sequential")
     pages = _pages(pyvips, job, first)
@@ -254,6 +307,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         for level in range(n):
             found = pyvips.Image.tiffload(str(target), page=level)
             levels.append([found.width, found.height])
+        append_edge_tiles(pyvips, target, len(levels))
         out.append(
             {
                 "path": str(target),
@@ -265,6 +319,35 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {"pages": out}
+
+
+# The trailer after a pyramid's edge tiles: their index (JSON), its length, this mark.
+EDGE_MARK = b"SNPEDGE1"
+
+
+def append_edge_tiles(pyvips: Any, target: Path, levels: int) -> None:
+    """Each level's right and bottom tiles, cut to the image and encoded as JPEG, appended
+    to the pyramid file after the TIFF (whose readers ignore bytes no directory points
+    at), with their index. The TIFF pads edge tiles to full size, so a viewer's request
+    for one would otherwise be decoded, cut and encoded on every request: a few ms each,
+    against a few µs for a stored tile (see server/media/pyramid.py)."""
+    index: list[list[int]] = []
+    with open(target, "ab") as f:
+        for level in range(levels):
+            page = pyvips.Image.tiffload(str(target), page=level, access="random")
+            across, down = -(-page.width // TILE), -(-page.height // TILE)
+            for row in range(down):
+                for col in range(across):
+                    w = min(TILE, page.width - col * TILE)
+                    h = min(TILE, page.height - row * TILE)
+                    if (w, h) == (TILE, TILE):
+                        continue
+                    tile = page.crop(col * TILE, row * TILE, w, h)
+                    data = bytes(tile.jpegsave_buffer(Q=QUALITY, keep="none"))
+                    index.append([level, col, row, f.tell(), len(data)])
+                    f.write(data)
+        table = json.dumps(index, separators=(",", ":")).encode()
+        f.write(table + len(table).to_bytes(8, "little") + EDGE_MARK)
 
 
 def main() -> None:

@@ -176,12 +176,22 @@ class Images:
             self._records.popitem(last=False)
         return image
 
-    async def delete(self, workspace: str, image_id: str) -> None:
-        gone = self._records.pop((workspace, image_id), None)
+    async def delete(self, workspace: str, image_id: str) -> list[Path]:
+        """Remove the image's record and pyramid (and a local copy of a remote one); the
+        local files its pyramid was read from, for readers to close."""
+        gone = await self.get(workspace, image_id)
+        self._records.pop((workspace, image_id), None)
+        read_from: list[Path] = []
         if gone is not None:
-            self._local.pop(gone.sha256, None)
+            local = self._local.pop(gone.sha256, None) or await self.blobs.local_path(gone.key)
+            copy = self.work_dir / "pyramids" / f"{gone.sha256}.tif"
+            read_from = [p for p in (local, copy) if p is not None]
         for name in (RECORD, PYRAMID):
             await self.blobs.delete(image_key(workspace, image_id, name))
+        # A remote pyramid's local copy goes too (unless another image is the same).
+        if gone is not None and not any(i.sha256 == gone.sha256 for i in self._records.values()):
+            await asyncio.to_thread(copy.unlink, True)
+        return read_from
 
     async def pyramid_file(self, image: StoredImage) -> Path:
         """A local file holding the image's pyramid: the blob store's own, or a copy of a

@@ -1,11 +1,14 @@
 """Reading a stored pyramid (a tiled, JPEG-compressed, pyramidal BigTIFF made by
 server/media/convert.py): regions at any size, turned, toned and encoded by libvips; and
-a fast path for what viewers ask most, a whole interior tile as JPEG, which is the stored
-tile's own bytes (its JPEG tables joined in), decoded and encoded by nobody.
+a fast path for what viewers ask most, a whole tile of a level as JPEG, which is the
+stored tile's own bytes (its JPEG tables joined in), or for a tile at the right or bottom
+edge the copy cut to size that the converter appended to the file: decoded and encoded by
+nobody.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import struct
@@ -17,6 +20,7 @@ from typing import Any
 import pyvips
 
 from iiif.image_api import ImageRequest
+from server.media.convert import EDGE_MARK
 
 # Output JPEG quality: what image servers commonly answer with; tiles on the fast path
 # keep the stored quality.
@@ -24,6 +28,9 @@ JPEG_QUALITY = 85
 WEBP_QUALITY = 80
 # zlib level of PNG answers: 1-3 cost little CPU and compress nearly as well.
 PNG_COMPRESSION = 3
+
+# libvips' cache of recent operations (loads, crops): small, renders rarely repeat.
+OPERATIONS_CACHED = 100
 
 # TIFF tags we read.
 WIDTH, LENGTH, COMPRESSION, TILE_WIDTH, TILE_LENGTH = 256, 257, 259, 322, 323
@@ -43,7 +50,14 @@ def serve_setup() -> None:
     logging.getLogger("pyvips").setLevel(logging.WARNING)
     restrict_loaders()
     pyvips.concurrency_set(1)
-    pyvips.cache_set_max(100)
+    pyvips.cache_set_max(OPERATIONS_CACHED)
+
+
+def drop_cached_operations() -> None:
+    """Empty libvips' operation cache, whose loads hold their files open (a deleted
+    image's pyramid would keep its disk space)."""
+    pyvips.cache_set_max(0)
+    pyvips.cache_set_max(OPERATIONS_CACHED)
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,25 @@ def read_levels(path: Path) -> list[Level]:
         return levels
 
 
+def read_edges(fd: int) -> dict[tuple[int, int, int], tuple[int, int]]:
+    """Where the edge tiles cut to size are, (level, col, row) -> (offset, length), if the
+    converter appended them (server/media/convert.py); pyramids made before have none."""
+    end = os.fstat(fd).st_size
+    if end < 16:
+        return {}
+    trailer = os.pread(fd, 16, end - 16)
+    if trailer[8:] != EDGE_MARK:
+        return {}
+    length = int.from_bytes(trailer[:8], "little")
+    if length > end - 16:
+        return {}
+    try:
+        index = json.loads(os.pread(fd, length, end - 16 - length))
+        return {(lv, col, row): (at, n) for lv, col, row, at, n in index}
+    except (ValueError, TypeError):
+        return {}
+
+
 class Pyramid:
     """One stored pyramid, open for reading by many threads at once."""
 
@@ -125,11 +158,35 @@ class Pyramid:
         self.path = path
         self.levels = read_levels(path)
         self._fd = os.open(path, os.O_RDONLY)
+        self.edges = read_edges(self._fd)
+        self._in_memory = in_memory(path)
         self._pages: dict[int, pyvips.Image] = {}
         self._lock = threading.Lock()
 
+    def _read(self, count: int, offset: int, wait: bool) -> bytes:
+        if wait or self._in_memory:
+            return os.pread(self._fd, count, offset)
+        if not hasattr(os, "RWF_NOWAIT"):
+            raise BlockingIOError("no non-blocking reads here")
+        buffer = bytearray(count)
+        try:
+            got = os.preadv(self._fd, [buffer], offset, os.RWF_NOWAIT)
+        except OSError as exc:  # EAGAIN: not all cached; EOPNOTSUPP: not on this file system
+            raise BlockingIOError(str(exc)) from None
+        if got != count:
+            raise BlockingIOError("partly cached")
+        return bytes(buffer)
+
     def close(self) -> None:
-        os.close(self._fd)
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        # Readers drop a pyramid (LRU, deleted image) without closing it: a thread may be
+        # reading it still, and a closed descriptor's number can be reused by another
+        # file at once. The last reference closes it.
+        self.close()
 
     def _page(self, level: int) -> pyvips.Image:
         with self._lock:
@@ -139,36 +196,87 @@ class Pyramid:
                 self._pages[level] = page
             return page
 
-    def stored_tile(self, req: ImageRequest) -> bytes | None:
+    def tile_at(self, index: int, region: tuple[int, int, int, int]) -> tuple[int, int] | None:
+        """The column and row of the tile of level `index` whose area is `region` (at full
+        size, as a viewer reckons it: the last column and row cut at the image's edge)."""
+        x, y, w, h = region
+        full, level = self.levels[0], self.levels[index]
+        factor = 2**index
+        tw, th = level.tile_width, level.tile_height
+        span_w, span_h = tw * factor, th * factor
+        if x % span_w or y % span_h:
+            return None
+        col, row = x // span_w, y // span_h
+        if col * tw >= level.width or row * th >= level.height:
+            return None
+        if (w, h) != (min(span_w, full.width - x), min(span_h, full.height - y)):
+            return None
+        # A whole tile of the level must be a whole span at full size (the levels' sizes
+        # are rounded, so at the edge they may disagree by a pixel).
+        size = self.tile_size(index, col, row)
+        if size == (tw, th) and (w, h) != (span_w, span_h):
+            return None
+        return col, row
+
+    def tile_size(self, index: int, col: int, row: int) -> tuple[int, int]:
+        level = self.levels[index]
+        tw, th = level.tile_width, level.tile_height
+        return (min(tw, level.width - col * tw), min(th, level.height - row * th))
+
+    def stored_tile(self, req: ImageRequest, *, wait: bool = True) -> bytes | None:
         """The answer as the stored JPEG tile itself, when the request is exactly one whole
-        tile of a level, untouched; None otherwise."""
+        tile of a level (or an edge tile cut to size), untouched; None otherwise. With
+        `wait=False` the tile is read only if it is in the page cache already, else
+        BlockingIOError: the event loop may call it so, and hand the request to a thread
+        only when the disk must be read."""
         if req.format != "jpg" or req.mirror or req.rotation or req.quality == "bitonal":
             return None
-        x, y, w, h = req.region
-        full = self.levels[0]
         for index, level in enumerate(self.levels):
-            factor = 2**index
-            tw, th = level.tile_width, level.tile_height
-            if (w, h) != (tw * factor, th * factor) or req.size != (tw, th):
+            at = self.tile_at(index, req.region)
+            if at is None or req.size != self.tile_size(index, *at):
                 continue
-            if not level.jpeg or x % w or y % h:
-                return None
             if req.quality == "gray" and level.samples != 1:
                 return None
-            col, row = x // w, y // h
-            # A whole tile inside the level (edge tiles are padded in the file) and inside
-            # the full image as the request reckons it.
-            if (col + 1) * tw > level.width or (row + 1) * th > level.height:
+            return self._tile_jpeg(index, *at, wait)
+        return None
+
+    def _tile_jpeg(self, index: int, col: int, row: int, wait: bool) -> bytes | None:
+        """Tile `col`, `row` of level `index` as a JPEG of its own pixels: the stored tile
+        (its tables joined in), or at the right and bottom edges the copy cut to size;
+        None where there is none (pyramids made before edge copies, or not JPEG)."""
+        level = self.levels[index]
+        tw, th = level.tile_width, level.tile_height
+        if (col + 1) * tw > level.width or (row + 1) * th > level.height:
+            edge = self.edges.get((index, col, row))
+            return self._read(edge[1], edge[0], wait) if edge else None
+        if not level.jpeg:
+            return None
+        n = row * level.across + col
+        data = self._read(level.counts[n], level.offsets[n], wait)
+        if not data.startswith(b"\xff\xd8"):
+            return None
+        if level.tables:
+            return b"\xff\xd8" + level.tables[2:-2] + data[2:]
+        return data
+
+    def _one_tile(self, index: int, req: ImageRequest) -> pyvips.Image | None:
+        """The request's region when it is one tile of level `index` or a finer one,
+        decoded from that tile's JPEG alone and scaled down by the JPEG decoder itself (to
+        a half, a quarter or an eighth) as far as the size wanted allows: far cheaper than
+        reading the region through the TIFF, whole tiles decoded, and resizing it."""
+        sw, sh = req.size
+        for finer in range(index, -1, -1):
+            at = self.tile_at(finer, req.region)
+            if at is None:
+                continue
+            data = self._tile_jpeg(finer, *at, True)
+            if data is None:
                 return None
-            if x + w > full.width or y + h > full.height:
-                return None
-            n = row * level.across + col
-            data = os.pread(self._fd, level.counts[n], level.offsets[n])
-            if not data.startswith(b"\xff\xd8"):
-                return None
-            if level.tables:
-                return b"\xff\xd8" + level.tables[2:-2] + data[2:]
-            return data
+            width, height = self.tile_size(finer, *at)
+            shrink = 1
+            while shrink < 8 and width >= sw * shrink * 2 and height >= sh * shrink * 2:
+                shrink *= 2
+            return pyvips.Image.jpegload_buffer(data, shrink=shrink)
         return None
 
     def render(self, req: ImageRequest) -> bytes:
@@ -179,12 +287,14 @@ class Pyramid:
         index = 0
         while index + 1 < len(self.levels) and 2 ** (index + 1) <= shrink * (1 + 1e-9):
             index += 1
-        full, level = self.levels[0], self.levels[index]
-        fx, fy = full.width / level.width, full.height / level.height
-        left, top = min(int(x / fx), level.width - 1), min(int(y / fy), level.height - 1)
-        right = max(left + 1, min(level.width, math.ceil((x + w) / fx)))
-        bottom = max(top + 1, min(level.height, math.ceil((y + h) / fy)))
-        image = self._page(index).crop(left, top, right - left, bottom - top)
+        image = self._one_tile(index, req)
+        if image is None:
+            full, level = self.levels[0], self.levels[index]
+            fx, fy = full.width / level.width, full.height / level.height
+            left, top = min(int(x / fx), level.width - 1), min(int(y / fy), level.height - 1)
+            right = max(left + 1, min(level.width, math.ceil((x + w) / fx)))
+            bottom = max(top + 1, min(level.height, math.ceil((y + h) / fy)))
+            image = self._page(index).crop(left, top, right - left, bottom - top)
         if (image.width, image.height) != (sw, sh):
             kernel = "lanczos3" if sw <= image.width else "linear"
             image = image.resize(sw / image.width, vscale=sh / image.height, kernel=kernel)
@@ -202,6 +312,22 @@ class Pyramid:
         if req.format == "png":
             return bytes(image.pngsave_buffer(compression=PNG_COMPRESSION, keep="none"))
         return bytes(image.webpsave_buffer(Q=WEBP_QUALITY, keep="none"))
+
+
+def in_memory(path: Path) -> bool:
+    """Whether `path` is on a tmpfs (the decrypted copies of an encrypted store are), where
+    a read never waits for a disk, though `RWF_NOWAIT` is not supported there."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    where, best = str(path.resolve()), ("", "")
+    for line in mounts:
+        fields = line.split()
+        if len(fields) > 2 and (where + "/").startswith(fields[1].rstrip("/") + "/"):
+            if len(fields[1]) > len(best[0]):
+                best = (fields[1], fields[2])
+    return best[1] == "tmpfs"
 
 
 def _rotate(image: pyvips.Image, degrees: float, *, transparent: bool) -> pyvips.Image:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from iiif.image_api import ImageRequest
 from server.media.images import Images, StoredImage
-from server.media.pyramid import Pyramid
+from server.media.pyramid import Pyramid, drop_cached_operations
 
 # Pyramids kept open (a file descriptor and the tile tables each).
 OPEN_PYRAMIDS = 256
@@ -37,6 +37,15 @@ class Tiles:
             pyramid.close()
         self._open.clear()
 
+    def forget(self, paths: list[Path]) -> None:
+        """Let go of the pyramids read from `paths` (their image was deleted): closed once
+        no render holds them, so their disk space is freed now, not when they would have
+        left the LRU."""
+        with self._lock:
+            for path in paths:
+                self._open.pop(path, None)
+        drop_cached_operations()
+
     def _pyramid(self, path: Path) -> Pyramid:
         with self._lock:
             found = self._open.get(path)
@@ -47,8 +56,8 @@ class Tiles:
         with self._lock:
             self._open[path] = opened
             while len(self._open) > OPEN_PYRAMIDS:
-                _, old = self._open.popitem(last=False)
-                old.close()
+                # Not closed here: a render may hold it (see Pyramid.__del__).
+                self._open.popitem(last=False)
         return opened
 
     def _render(self, path: Path, req: ImageRequest) -> bytes:
@@ -63,7 +72,19 @@ class Tiles:
             self._cache.move_to_end(key)
             return hit
         path = await self.images.pyramid_file(image)
-        data = await asyncio.get_running_loop().run_in_executor(self.pool, self._render, path, req)
+        data = None
+        opened = self._open.get(path)
+        if opened is not None:
+            # What viewers ask most, a stored tile already in the page cache, is answered
+            # here: a copy of some kilobytes costs less than handing it to a thread, and it
+            # does not queue behind renders.
+            try:
+                data = opened.stored_tile(req, wait=False)
+            except BlockingIOError:
+                pass
+        if data is None:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self.pool, self._render, path, req)
         if self.cache_bytes and len(data) <= self.cache_bytes // 16:
             self._cache[key] = data
             self._cached += len(data)

@@ -3,6 +3,8 @@ import {
   colorFor,
   followTarget,
   localPresence,
+  ownColor,
+  PALETTE,
   peersOf,
   people,
   selectionsByAnnotation,
@@ -78,5 +80,27 @@ describe('presence', () => {
     expect(viewportMoved(a, { ...a, x: 100.5 })).toBe(false);
     expect(viewportMoved(a, { ...a, x: 150 })).toBe(true);
     expect(viewportMoved(null, a)).toBe(true);
+  });
+
+  it('shows two people present whose ids hash to one colour in different colours, the same on every screen', () => {
+    // Find two ids that collide in the palette, as one pair in ten does.
+    const ids = Array.from({ length: 200 }, (_, i) => `urn:sinopia:user:${i}`);
+    const a = ids[0]!;
+    const b = ids.find((id) => id !== a && colorFor(id) === colorFor(a))!;
+    expect(b).toBeDefined();
+    const state = (id: string) => localPresence({ name: id, id });
+    // Two screens: a's (client 1) and b's (client 2), with the states in either order.
+    const onA = new Map<number, unknown>([[1, state(a)], [2, state(b)]]);
+    const onB = new Map<number, unknown>([[2, state(b)], [1, state(a)]]);
+    const aSeenByB = peersOf(onB, 2)[0]!.color;
+    const bSeenByA = peersOf(onA, 1)[0]!.color;
+    expect(aSeenByB).not.toBe(bSeenByA);
+    expect(ownColor(onA, 1, a)).toBe(aSeenByB);
+    expect(ownColor(onB, 2, b)).toBe(bSeenByA);
+    expect(PALETTE).toContain(bSeenByA as (typeof PALETTE)[number]);
+    // One person in two tabs keeps one colour.
+    const twoTabs = new Map<number, unknown>([[1, state(a)], [2, state(b)], [3, state(a)]]);
+    const [p1, p3] = [peersOf(twoTabs, 2).find((p) => p.clientId === 1)!, peersOf(twoTabs, 2).find((p) => p.clientId === 3)!];
+    expect(p1.color).toBe(p3.color);
   });
 });

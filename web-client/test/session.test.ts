@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as syncProtocol from 'y-protocols/sync';
 import { WebsocketProvider, messageSync } from 'y-websocket';
 import * as Y from 'yjs';
-import { skipEcho } from '../src/canvas/session';
+import { skipEcho } from '../src/binding/session';
 
 /** A socket that keeps what the provider sends and lets the test play the server. */
 class FakeSocket {

@@ -13,6 +13,7 @@ import {
   META,
   META_FIELDS as M,
   TEXTUAL_BODY_TEXT_FIELD,
+  USER_AGENT_PREFIX,
 } from '../generated/schema';
 
 export interface Agent {
@@ -20,6 +21,17 @@ export interface Agent {
   type?: string;
   name?: string;
 }
+
+export const isUserAgent = (id: string | undefined): id is string => !!id && id.startsWith(USER_AGENT_PREFIX);
+
+/** A creator as documents store it: a Sinopia user by id alone, so that erasing the
+ * person leaves no name in the document or its history (the server refuses a name there);
+ * the name shown is looked up (src/people). */
+export const storedAgent = (agent: Agent): Agent => {
+  if (!isUserAgent(agent.id)) return { ...agent };
+  const { name: _name, ...rest } = agent;
+  return rest;
+};
 
 export interface BodyView {
   index: number;
@@ -229,7 +241,7 @@ export const createAnnotation = (doc: Y.Doc, a: NewAnnotation, origin: unknown):
     const now = new Date().toISOString();
     entry.set(A.MOTIVATION, a.motivation);
     entry.set(A.TARGET, a.target);
-    entry.set(A.CREATOR, { ...a.creator });
+    entry.set(A.CREATOR, storedAgent(a.creator));
     entry.set(A.CREATED, now);
     entry.set(A.MODIFIED, now);
     const bodies = new Y.Array<Y.Map<unknown>>();

@@ -11,14 +11,21 @@
 import * as Y from 'yjs';
 import {
   AGENT,
+  ANALYSIS_FIELDS as AN,
   APPROVAL_FIELDS as AP,
+  ATTACHMENT_FIELDS as AT,
+  COMMENT_FIELDS as C,
+  IMAGE_FIELDS as IM,
   DAMAGE_FIELDS as D,
   LOCKED_STATUSES,
   REPORT,
   REPORT_APPROVALS,
+  REPORT_COMMENTS,
   REPORT_DAMAGE,
   REPORT_FIELDS as F,
+  REPORT_LIST,
   REPORT_TEXTS,
+  STEP_FIELDS as S,
   WORKFLOW_FIELDS,
 } from '../generated/schema';
 import type { Agent } from './document';
@@ -313,3 +320,174 @@ export const unlinkAnnotation = (doc: Y.Doc, id: string, link: Link, origin: unk
 /** The damage entries that point at `annotation` of `subject`. */
 export const damageLinkedTo = (view: ReportView, subject: string, annotation: string): DamageView[] =>
   view.damage.filter((d) => d.annotations.some((l) => l.subject === subject && l.annotation === annotation));
+
+// ---------------------------------------------------------------------------- entry lists
+// Treatment steps, analyses and samples, images and attachments: each an Array of Maps,
+// one map per entry, matched by its id (as damage entries): a colleague's edit to another
+// entry, or to another field of the same entry, survives.
+
+export type ListName = Exclude<(typeof REPORT_LIST)[keyof typeof REPORT_LIST], typeof REPORT_LIST.DAMAGE>;
+
+export const listOf = (doc: Y.Doc, name: ListName): Y.Array<unknown> => doc.getArray(name);
+
+const findEntry = (doc: Y.Doc, name: ListName, id: string): Y.Map<unknown> | null => {
+  for (const entry of listOf(doc, name).toArray()) if (entry instanceof Y.Map && entry.get('id') === id) return entry;
+  return null;
+};
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+export interface StepView {
+  id: string;
+  date: string;
+  description: string;
+  methods: string[];
+  materials_added: string[];
+  materials_removed: string[];
+  by?: Agent;
+}
+
+export interface AnalysisView {
+  id: string;
+  kind: string;
+  date: string;
+  method: string;
+  location: string;
+  sample: string;
+  result: string;
+  by?: Agent;
+}
+
+export interface ImageView extends Photo {
+  role: string;
+}
+
+export interface AttachmentView {
+  id: string;
+  blob: string;
+  filename: string;
+  media_type: string;
+  caption: string;
+}
+
+const entries = (doc: Y.Doc, name: ListName): Record<string, unknown>[] =>
+  listOf(doc, name)
+    .toArray()
+    .map((e) => plain(e))
+    .filter((e): e is Record<string, unknown> => isObject(e) && typeof e.id === 'string');
+
+export const readSteps = (doc: Y.Doc): StepView[] =>
+  entries(doc, REPORT_LIST.STEPS).map((m) => {
+    const out: StepView = {
+      id: m[S.ID] as string,
+      date: str(m[S.DATE]),
+      description: str(m[S.DESCRIPTION]),
+      methods: strings(m[S.METHODS]),
+      materials_added: strings(m[S.MATERIALS_ADDED]),
+      materials_removed: strings(m[S.MATERIALS_REMOVED]),
+    };
+    const by = agentOf(m[S.BY]);
+    if (by) out.by = by;
+    return out;
+  });
+
+export const readAnalyses = (doc: Y.Doc): AnalysisView[] =>
+  entries(doc, REPORT_LIST.ANALYSES).map((m) => {
+    const out: AnalysisView = {
+      id: m[AN.ID] as string,
+      kind: str(m[AN.KIND]) || 'analysis',
+      date: str(m[AN.DATE]),
+      method: str(m[AN.METHOD]),
+      location: str(m[AN.LOCATION]),
+      sample: str(m[AN.SAMPLE]),
+      result: str(m[AN.RESULT]),
+    };
+    const by = agentOf(m[AN.BY]);
+    if (by) out.by = by;
+    return out;
+  });
+
+export const readImages = (doc: Y.Doc): ImageView[] =>
+  entries(doc, REPORT_LIST.IMAGES).flatMap((m) => {
+    const photo = photoOf(m);
+    return photo ? [{ ...photo, role: str(m[IM.ROLE]) || 'general' }] : [];
+  });
+
+export const readAttachments = (doc: Y.Doc): AttachmentView[] =>
+  entries(doc, REPORT_LIST.ATTACHMENTS).map((m) => ({
+    id: m[AT.ID] as string,
+    blob: str(m[AT.BLOB]),
+    filename: str(m[AT.FILENAME]),
+    media_type: str(m[AT.MEDIA_TYPE]),
+    caption: str(m[AT.CAPTION]),
+  }));
+
+/** Append an entry (its required fields given: the model refuses one without them).
+ * Returns its id. */
+export const addEntry = (doc: Y.Doc, name: ListName, entry: Record<string, unknown>, origin: unknown): string => {
+  const id = typeof entry.id === 'string' ? entry.id : newId();
+  const map = new Y.Map<unknown>();
+  doc.transact(() => {
+    map.set('id', id);
+    for (const [key, value] of Object.entries(entry)) if (key !== 'id' && !empty(value)) map.set(key, JSON.parse(JSON.stringify(value)) as unknown);
+    listOf(doc, name).push([map]);
+  }, origin);
+  return id;
+};
+
+/** Change fields of one entry; an empty value removes the field (`keep`: fields the
+ * model requires, written even when empty, never removed). */
+export const updateEntry = (doc: Y.Doc, name: ListName, id: string, patch: Record<string, unknown>, origin: unknown, keep: readonly string[] = []): boolean => {
+  const entry = findEntry(doc, name, id);
+  if (!entry) return false;
+  let changed = false;
+  doc.transact(() => {
+    for (const [key, value] of Object.entries(patch)) {
+      if (key === 'id') continue;
+      if (empty(value) && !keep.includes(key)) {
+        if (entry.has(key)) {
+          entry.delete(key);
+          changed = true;
+        }
+      } else if (JSON.stringify(plain(entry.get(key))) !== JSON.stringify(value ?? '')) {
+        entry.set(key, JSON.parse(JSON.stringify(value ?? '')) as unknown);
+        changed = true;
+      }
+    }
+  }, origin);
+  return changed;
+};
+
+export const removeEntry = (doc: Y.Doc, name: ListName, id: string, origin: unknown): boolean => {
+  const array = listOf(doc, name);
+  const index = array.toArray().findIndex((e) => e instanceof Y.Map && e.get('id') === id);
+  if (index < 0) return false;
+  doc.transact(() => array.delete(index, 1), origin);
+  return true;
+};
+
+// ---------------------------------------------------------------------------- discussion
+// The review discussion: plain JSON objects appended by the server (POST .../comments),
+// who and when its own; the client only reads them.
+
+export interface CommentView {
+  id: string;
+  author: Agent;
+  role?: string;
+  at: string;
+  text: string;
+  reply_to?: string;
+}
+
+export const readComments = (doc: Y.Doc): CommentView[] =>
+  doc
+    .getArray(REPORT_COMMENTS)
+    .toArray()
+    .map((v) => plain(v))
+    .flatMap((o) => {
+      if (!isObject(o) || typeof o[C.ID] !== 'string' || typeof o[C.TEXT] !== 'string') return [];
+      const out: CommentView = { id: o[C.ID] as string, author: agentOf(o[C.AUTHOR]) ?? {}, at: str(o[C.AT]), text: o[C.TEXT] as string };
+      if (typeof o[C.ROLE] === 'string') out.role = o[C.ROLE] as string;
+      if (typeof o[C.REPLY_TO] === 'string') out.reply_to = o[C.REPLY_TO] as string;
+      return [out];
+    });

@@ -4,16 +4,16 @@
 import { enc, get } from '../api/http';
 import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
-import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
+import { errorDetail, errorPage, troubleOf } from '../app/errors';
+import { closedTrouble, connectionBadge, embedAction, meOf, roleNow } from '../app/live';
 import { workspacePath } from '../app/routes';
-import { embedDialog } from '../embed/dialog';
-import { t, type Key } from '../i18n';
+import { t } from '../i18n';
 import { h, replace } from '../ui/dom';
 import { readSubject } from '../binding/document';
 import { loadTags } from '../workspace/tags';
 import { loadPicture, type Picture } from './image';
 import { parseRoute } from '../app/routes';
-import { LiveSession, type Connection, type SessionEvents } from './session';
+import { LiveSession, type Connection, type SessionEvents } from '../binding/session';
 import type { CanvasView } from './view';
 
 // The viewer's code (OpenSeadragon, Annotorious, PixiJS: most of the page's JavaScript) is
@@ -84,19 +84,10 @@ let early: { ws: string; id: string; session: LiveSession; relay: Relay; answers
   }
 }
 
-const CONNECTION: Record<Connection, Key> = {
-  connecting: 'connection.connecting',
-  live: 'connection.live',
-  reconnecting: 'connection.reconnecting',
-  offline: 'connection.offline',
-};
-
-const CLOSED: Record<number, Trouble> = { 4401: 'forbidden', 4403: 'forbidden', 4404: 'no-subject' };
-
 export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promise<PageView> => {
   const back = { href: workspacePath(ws), label: t('error.backToWorkspace') };
-  const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.id ?? 'unknown'}`, name: ctx.me.principal };
-  const badge = h('span', { class: 'connection connection-connecting', role: 'status', 'aria-live': 'polite' }, t(CONNECTION.connecting));
+  const me = meOf(ctx);
+  const badge = connectionBadge();
   const title = h('h1', { id: 'canvas-title', class: 'canvas-title' }, id);
   const host = h('div', { class: 'canvas-host' }, h('p', { class: 'loading' }, t('canvas.opening')));
   const node = h('section', { class: 'page page-canvas', 'aria-labelledby': 'canvas-title' }, title, host);
@@ -111,11 +102,6 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
   let waiting: LiveSession | null = null; // synced before the REST answers came
   let picture: Promise<Picture> | null = null; // asked for once the document says where
 
-  const showConnection = (state: Connection) => {
-    badge.className = `connection connection-${state}`;
-    badge.textContent = t(CONNECTION[state]);
-  };
-
   const build = (current: LiveSession, keepViewport: ReturnType<CanvasView['currentViewport']>) => {
     if (view || disposed || session !== current) return;
     if (!workspace || !node.isConnected) {
@@ -129,7 +115,7 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
         if (view || disposed || session !== current || !workspace) return;
         const made = new CanvasView(
           current,
-          { ws, id, role, me: { id: agent.id, name: agent.name }, tags, toast: ctx.toast, picture: picture ?? Promise.resolve({ kind: 'refused', origin: '', why: 'bad' }) },
+          { ws, id, role, me, tags, toast: ctx.toast, picture: picture ?? Promise.resolve({ kind: 'refused', origin: '', why: 'bad' }) },
           keepViewport,
         );
         if (!made.start()) {
@@ -150,7 +136,7 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
   const open = (keepViewport: ReturnType<CanvasView['currentViewport']> = null, adopted?: { session: LiveSession; relay: Relay }) => {
     let current: LiveSession;
     const events: SessionEvents = {
-      connection: showConnection,
+      connection: badge.show,
       synced: () => {
         performance.mark('sinopia:synced');
         // The picture is asked for at once: its server answers while the rest is built.
@@ -167,16 +153,14 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
         current.destroy();
         replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
         // A refusal often means our role changed: ask again before reopening.
-        void get<Workspace>(`/api/workspaces/${enc(ws)}`)
-          .then((w) => (role = w.role ?? roleIn(ctx.me, ws)))
-          .catch(() => undefined)
-          .finally(() => {
-            if (!disposed) session = open(viewport);
-          });
+        void roleNow(ctx, ws, role).then((now) => {
+          role = now;
+          if (!disposed) session = open(viewport);
+        });
       },
       closed: (code, reason) => {
         if (session !== current || disposed) return;
-        const trouble = CLOSED[code];
+        const trouble = closedTrouble(code, 'no-subject');
         if (!trouble) return;
         view?.destroy();
         view = null;
@@ -209,18 +193,9 @@ export const canvasPage = async (ctx: AppContext, ws: string, id: string): Promi
     const trouble = troubleOf(error, 'no-subject');
     return errorPage(trouble, { detail: errorDetail(error), ...(trouble === 'no-subject' ? { back } : {}) });
   }
-  ctx.status(badge);
+  ctx.status(badge.node);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
-  if (role === 'owner') {
-    // Owners make the share links a museum's website embeds (a live, read-only view).
-    const embed = h('button', { type: 'button', class: 'embed-action', 'aria-haspopup': 'dialog' }, t('embed.action'));
-    embed.addEventListener('click', () => {
-      const dialog = embedDialog(`${ws}/canvas/${id}`, title.textContent || id);
-      document.body.append(dialog);
-      dialog.showModal();
-    });
-    title.after(embed);
-  }
+  if (role === 'owner') title.after(embedAction(`${ws}/canvas/${id}`, () => title.textContent || id));
   // Built once the shell has put the page in the document (OpenSeadragon measures it).
   if (waiting) {
     const ready = waiting;

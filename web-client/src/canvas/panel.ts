@@ -23,6 +23,8 @@ export interface PanelOptions {
   all: () => Map<string, AnnotationView>;
   actor: () => Actor;
   creator: () => Agent;
+  /** The name to show for a creator (looked up: documents store people by id). */
+  nameOf: (agent: Agent | undefined) => string;
   visible: (view: AnnotationView) => boolean;
   colorOf: (view: AnnotationView) => string;
   tagSources: TagSource[];
@@ -38,8 +40,6 @@ export const commentOf = (view: AnnotationView): string =>
 
 export const tagsOf = (view: AnnotationView): string[] =>
   view.bodies.filter((b) => b.purpose === 'tagging' || b.purpose === 'classifying').map((b) => b.value);
-
-const agentName = (agent: Agent | undefined) => agent?.name || agent?.id?.replace(/^urn:sinopia:user:/, '') || t('canvas.someone');
 
 // List entries built at once, then per batch (see refresh).
 const FIRST_ITEMS = 40;
@@ -112,7 +112,7 @@ export class Panel {
         h(
           'span',
           { class: 'item-meta' },
-          agentName(view.creator),
+          this.o.nameOf(view.creator),
           replies ? ` · ${tn('canvas.replies', replies)}` : '',
           tagsOf(view).length ? ` · ${tagsOf(view).join(', ')}` : '',
         ),
@@ -254,7 +254,7 @@ export class Panel {
       h(
         'div',
         { class: 'detail-head' },
-        h('h2', { id: 'detail-title' }, t('canvas.annotationBy', { name: agentName(view.creator) })),
+        h('h2', { id: 'detail-title' }, t('canvas.annotationBy', { name: this.o.nameOf(view.creator) })),
         h('button', { type: 'button', class: 'quiet', 'aria-label': t('canvas.closeDetail'), onclick: () => this.o.onSelect(null) }, '×'),
       ),
       view.created ? h('p', { class: 'meta' }, t('canvas.created', { when: formatTime(view.created) })) : null,
@@ -354,7 +354,7 @@ export class Panel {
               h(
                 'li',
                 { class: 'reply' },
-                h('p', { class: 'meta' }, agentName(r.creator), r.created ? ` · ${formatTime(r.created)}` : '', r.bodies[0]?.language ? ` · ${r.bodies[0].language}` : ''),
+                h('p', { class: 'meta' }, this.o.nameOf(r.creator), r.created ? ` · ${formatTime(r.created)}` : '', r.bodies[0]?.language ? ` · ${r.bodies[0].language}` : ''),
                 h('p', { class: 'reply-text', ...(r.bodies[0]?.language ? { lang: r.bodies[0].language } : {}) }, commentOf(r)),
                 canEdit(actor, r)
                   ? h(

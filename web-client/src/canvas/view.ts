@@ -10,7 +10,7 @@ import { isPointTarget, targetShape as targetShapeOf, type Canvas } from '../bin
 import { ellipse, nudged, point, pointRadius, rectangle, type Shape } from '../binding/shapes';
 import { Binding } from '../binding/sync';
 import { t, tn, language, type Key } from '../i18n';
-import { colorFor, localPresence, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
+import { colorFor, localPresence, ownColor, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
 import { canDraw, canEdit, canNameVersion, canRestore, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
 import { reloadFor } from '../app/policy';
@@ -19,8 +19,9 @@ import type { Picture, Refusal } from './image';
 import { Overlay, type Outline } from './overlay';
 import { Panel, tagsOf } from './panel';
 import { helpDialog, listen, type Action } from './shortcuts';
-import type { LiveSession } from './session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from './tagpicker';
+import { PeopleNames } from '../people/names';
 import { damageEntries, damageTagSource } from '../reports/links';
 
 export interface ViewOptions {
@@ -87,6 +88,8 @@ export class CanvasView {
   private annotated: Annotated | null = null;
   private binding: Binding | null = null;
   private panel: Panel | null = null;
+  private readonly names: PeopleNames;
+  private readonly stopNames: () => void;
   private overlay: Overlay | null = null;
   private undo: Y.UndoManager | null = null;
   private readonly origin = { local: true };
@@ -104,6 +107,7 @@ export class CanvasView {
   private following: number | null = null;
   private lastFollowed: Rect | null = null;
   private peers: Peer[] = [];
+  private myColor = '';
   private colourBy: ColourBy = 'creator';
   private hiddenCreators = new Set<string>();
   private hiddenTags = new Set<string>();
@@ -143,6 +147,12 @@ export class CanvasView {
     private readonly o: ViewOptions,
     private readonly restoreView?: Rect | null,
   ) {
+    // People are named by id in the document: their names are looked up to show.
+    this.names = new PeopleNames(o.ws, o.me);
+    this.stopNames = this.names.onChange(() => {
+      this.panel?.refresh();
+      this.drawLayers();
+    });
     // Focusable: the arrow keys move the view (or the chosen annotation) while it has focus.
     this.viewerEl = h('div', { class: 'viewer', role: 'region', tabindex: 0, 'aria-label': t('canvas.image'), 'aria-describedby': 'viewer-keys' },
       h('p', { id: 'viewer-keys', class: 'visually-hidden' }, t('canvas.keyboard.viewer')));
@@ -241,7 +251,7 @@ export class CanvasView {
     this.binding = new Binding(doc, annotated.surface, {
       canvas,
       actor: () => this.actor,
-      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      creator: () => ({ id: this.o.me.id, type: 'Person' }),
       language: () => language(),
       origin: this.origin,
       firstBodies: (lang) => [{ kind: 'text', value: '', purpose: 'commenting', language: lang }],
@@ -271,7 +281,8 @@ export class CanvasView {
       origin: this.origin,
       all: () => this.binding!.all,
       actor: () => this.actor,
-      creator: () => ({ id: this.o.me.id, type: 'Person', name: this.o.me.name }),
+      creator: () => ({ id: this.o.me.id, type: 'Person' }),
+      nameOf: (agent) => this.names.nameOf(agent),
       visible: (v) => this.visible(v),
       colorOf: (v) => this.colorOf(v),
       tagSources,
@@ -489,7 +500,7 @@ export class CanvasView {
   private creators(): { id: string; name: string }[] {
     const out = new Map<string, string>();
     for (const v of this.binding?.all.values() ?? [])
-      if (v.motivation !== 'replying') out.set(v.creator?.id ?? '', v.creator?.name ?? v.creator?.id ?? t('canvas.someone'));
+      if (v.motivation !== 'replying') out.set(v.creator?.id ?? '', this.names.nameOf(v.creator));
     return [...out].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -624,6 +635,7 @@ export class CanvasView {
     awareness.setLocalState({ ...state, selection: this.selected ? [this.selected] : [] });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -702,7 +714,7 @@ export class CanvasView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, this.dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, this.dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',
@@ -904,5 +916,6 @@ export class CanvasView {
     this.undo?.destroy();
     this.panel?.destroy();
     this.annotated?.destroy();
+    this.stopNames();
   }
 }

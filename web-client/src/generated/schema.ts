@@ -28,7 +28,8 @@ export const ROOTS = {
     "analyses": "Array",
     "images": "Array",
     "attachments": "Array",
-    "approvals": "Array"
+    "approvals": "Array",
+    "comments": "Array"
   }
 } as const;
 
@@ -205,6 +206,8 @@ export const AGENT_TYPES = [
   "Organization"
 ] as const;
 
+export const USER_AGENT_PREFIX = "urn:sinopia:user:" as const;
+
 export const LIMITS = {
   "MAX_BODY_BYTES": 65536,
   "MAX_BODIES": 32,
@@ -229,7 +232,8 @@ export const REPORT_ROOTS = [
   "analyses",
   "images",
   "attachments",
-  "approvals"
+  "approvals",
+  "comments"
 ] as const;
 
 export const DAMAGE_TERMS = [
@@ -701,6 +705,17 @@ export const REPORT_LISTS = [
 
 export const REPORT_APPROVALS = "approvals" as const;
 
+export const REPORT_COMMENTS = "comments" as const;
+
+export const COMMENT_FIELDS = {
+  "AT": "at",
+  "AUTHOR": "author",
+  "ID": "id",
+  "REPLY_TO": "reply_to",
+  "ROLE": "role",
+  "TEXT": "text"
+} as const;
+
 export const REPORT_DAMAGE = "damage" as const;
 
 export const WORKFLOW_FIELDS = [
@@ -715,6 +730,14 @@ export const LOCKED_STATUSES = [
   "superseded"
 ] as const;
 
+export const REPORT_LIST = {
+  "ANALYSES": "analyses",
+  "ATTACHMENTS": "attachments",
+  "DAMAGE": "damage",
+  "IMAGES": "images",
+  "STEPS": "steps"
+} as const;
+
 export const DAMAGE_FIELDS = {
   "ACTIVITY": "activity",
   "ANNOTATIONS": "annotations",
@@ -727,6 +750,47 @@ export const DAMAGE_FIELDS = {
   "TERM": "term",
   "TRACKS": "tracks"
 } as const;
+
+export const STEP_FIELDS = {
+  "BY": "by",
+  "DATE": "date",
+  "DESCRIPTION": "description",
+  "ID": "id",
+  "MATERIALS_ADDED": "materials_added",
+  "MATERIALS_REMOVED": "materials_removed",
+  "METHODS": "methods"
+} as const;
+
+export const ANALYSIS_FIELDS = {
+  "BY": "by",
+  "DATE": "date",
+  "ID": "id",
+  "KIND": "kind",
+  "LOCATION": "location",
+  "METHOD": "method",
+  "RESULT": "result",
+  "SAMPLE": "sample"
+} as const;
+
+export const IMAGE_FIELDS = {
+  "CAPTION": "caption",
+  "ID": "id",
+  "LIGHTING": "lighting",
+  "REGION": "region",
+  "ROLE": "role",
+  "SERVICE": "service",
+  "SUBJECT": "subject"
+} as const;
+
+export const ATTACHMENT_FIELDS = {
+  "BLOB": "blob",
+  "CAPTION": "caption",
+  "FILENAME": "filename",
+  "ID": "id",
+  "MEDIA_TYPE": "media_type"
+} as const;
+
+export const REGION_PATTERN = "full|square|(pct:)?\\d+(\\.\\d+)?(,\\d+(\\.\\d+)?){3}" as const;
 
 export const EXTENT_FIELDS = {
   "UNIT": "unit",
@@ -1190,6 +1254,12 @@ export const REPORT_LIMITS = {
   "MAX_TEXT_BYTES": 262144,
   "MAX_DAMAGE_ENTRIES": 500,
   "MAX_LINKS": 100,
+  "MAX_STEPS": 500,
+  "MAX_ANALYSES": 200,
+  "MAX_IMAGES": 200,
+  "MAX_ATTACHMENTS": 50,
+  "MAX_STEP_ITEMS": 50,
+  "MAX_COMMENTS": 500,
   "SHORT": 500,
   "NOTE": 5000,
   "WORKFLOW_NOTE": 2000

@@ -157,6 +157,7 @@ export const de: Messages = {
   'canvas.countFiltered': '{shown} von {total} Annotationen angezeigt',
   'canvas.noComment': 'Noch kein Kommentar',
   'canvas.someone': 'Jemand',
+  'people.erased': 'gelöschte Person {n}',
   'canvas.replies_one': '{count} Antwort',
   'canvas.replies_other': '{count} Antworten',
   'canvas.annotationBy': 'Annotation von {name}',

@@ -159,6 +159,7 @@ export const en = {
   'canvas.countFiltered': '{shown} of {total} annotations shown',
   'canvas.noComment': 'No comment yet',
   'canvas.someone': 'Someone',
+  'people.erased': 'erased user {n}',
   'canvas.replies_one': '{count} reply',
   'canvas.replies_other': '{count} replies',
   'canvas.annotationBy': 'Annotation by {name}',

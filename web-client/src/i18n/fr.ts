@@ -157,6 +157,7 @@ export const fr: Messages = {
   'canvas.countFiltered': '{shown} annotations affichées sur {total}',
   'canvas.noComment': 'Pas encore de commentaire',
   'canvas.someone': 'Quelqu’un',
+  'people.erased': 'utilisateur effacé {n}',
   'canvas.replies_one': '{count} réponse',
   'canvas.replies_other': '{count} réponses',
   'canvas.annotationBy': 'Annotation de {name}',

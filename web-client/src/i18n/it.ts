@@ -157,6 +157,7 @@ export const it: Messages = {
   'canvas.countFiltered': '{shown} annotazioni mostrate su {total}',
   'canvas.noComment': 'Ancora nessun commento',
   'canvas.someone': 'Qualcuno',
+  'people.erased': 'utente cancellato {n}',
   'canvas.replies_one': '{count} risposta',
   'canvas.replies_other': '{count} risposte',
   'canvas.annotationBy': 'Annotazione di {name}',

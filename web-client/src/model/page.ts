@@ -5,28 +5,19 @@
 import { enc, get } from '../api/http';
 import type { Tag, Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
-import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
-import { embedDialog } from '../embed/dialog';
+import { errorDetail, errorPage, troubleOf } from '../app/errors';
+import { closedTrouble, connectionBadge, embedAction, meOf, roleNow } from '../app/live';
 import { workspacePath } from '../app/routes';
-import { LiveSession, type Connection } from '../canvas/session';
-import { t, type Key } from '../i18n';
+import { LiveSession } from '../binding/session';
+import { t } from '../i18n';
 import { h, replace } from '../ui/dom';
 import { loadTags } from '../workspace/tags';
 import { ModelView } from './view';
 
-const CONNECTION: Record<Connection, Key> = {
-  connecting: 'connection.connecting',
-  live: 'connection.live',
-  reconnecting: 'connection.reconnecting',
-  offline: 'connection.offline',
-};
-
-const CLOSED: Record<number, Trouble> = { 4401: 'forbidden', 4403: 'forbidden', 4404: 'no-subject' };
-
 export const modelPage = async (ctx: AppContext, ws: string, id: string): Promise<PageView> => {
   const back = { href: workspacePath(ws), label: t('error.backToWorkspace') };
-  const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.id ?? 'unknown'}`, name: ctx.me.principal };
-  const badge = h('span', { class: 'connection connection-connecting', role: 'status', 'aria-live': 'polite' }, t(CONNECTION.connecting));
+  const me = meOf(ctx);
+  const badge = connectionBadge();
   const title = h('h1', { id: 'canvas-title', class: 'canvas-title' }, id);
   const host = h('div', { class: 'canvas-host' }, h('p', { class: 'loading' }, t('model.opening')));
   const node = h('section', { class: 'page page-canvas page-model', 'aria-labelledby': 'canvas-title' }, title, host);
@@ -39,18 +30,13 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
   let tags: Tag[] = [];
   let waiting: LiveSession | null = null;
 
-  const showConnection = (state: Connection) => {
-    badge.className = `connection connection-${state}`;
-    badge.textContent = t(CONNECTION[state]);
-  };
-
   const build = (current: LiveSession) => {
     if (view || disposed || session !== current) return;
     if (!workspace || !node.isConnected) {
       waiting = current;
       return;
     }
-    const made = new ModelView(current, { ws, id, role, me: { id: agent.id, name: agent.name }, tags, toast: ctx.toast });
+    const made = new ModelView(current, { ws, id, role, me, tags, toast: ctx.toast });
     replace(host, made.node);
     if (!made.start()) {
       made.destroy();
@@ -65,7 +51,7 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
 
   const open = (): LiveSession => {
     const current = new LiveSession(`${ws}/model/${id}`, {
-      connection: showConnection,
+      connection: badge.show,
       synced: () => build(current),
       refused: (reason) => {
         if (session !== current) return;
@@ -74,16 +60,14 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
         view = null;
         current.destroy();
         replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        void get<Workspace>(`/api/workspaces/${enc(ws)}`)
-          .then((w) => (role = w.role ?? roleIn(ctx.me, ws)))
-          .catch(() => undefined)
-          .finally(() => {
-            if (!disposed) session = open();
-          });
+        void roleNow(ctx, ws, role).then((now) => {
+          role = now;
+          if (!disposed) session = open();
+        });
       },
       closed: (code, reason) => {
         if (session !== current || disposed) return;
-        const trouble = CLOSED[code];
+        const trouble = closedTrouble(code, 'no-subject');
         if (!trouble) return;
         view?.destroy();
         view = null;
@@ -108,18 +92,9 @@ export const modelPage = async (ctx: AppContext, ws: string, id: string): Promis
     const trouble = troubleOf(error, 'no-subject');
     return errorPage(trouble, { detail: errorDetail(error), ...(trouble === 'no-subject' ? { back } : {}) });
   }
-  ctx.status(badge);
+  ctx.status(badge.node);
   ctx.crumbs([{ label: workspace.title || ws, href: workspacePath(ws) }, { label: id }]);
-  if (role === 'owner') {
-    // Owners make the share links a museum's website embeds (a live, read-only view).
-    const embed = h('button', { type: 'button', class: 'embed-action', 'aria-haspopup': 'dialog' }, t('embed.action'));
-    embed.addEventListener('click', () => {
-      const dialog = embedDialog(`${ws}/model/${id}`, title.textContent || id);
-      document.body.append(dialog);
-      dialog.showModal();
-    });
-    title.after(embed);
-  }
+  if (role === 'owner') title.after(embedAction(`${ws}/model/${id}`, () => title.textContent || id));
   if (waiting) {
     const ready = waiting;
     setTimeout(() => build(ready), 0);

@@ -8,14 +8,16 @@ import { annotationsOf, createAnnotation, deleteAnnotations, metaOf, modelAssetO
 import { surfacePointOf, surfaceTarget, type CameraView, type SurfacePoint } from '../binding/points';
 import type { Tag } from '../api/types';
 import { Panel, tagsOf } from '../canvas/panel';
-import type { LiveSession } from '../canvas/session';
+import type { LiveSession } from '../binding/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
 import { language, t, tn } from '../i18n';
-import { cameraMoved, colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
+import { damageEntries } from '../reports/links';
 import { ModelScene, type Pin } from './scene';
+import { PeopleNames } from '../people/names';
 
 export interface ModelViewOptions {
   ws: string;
@@ -43,6 +45,8 @@ export class ModelView {
   private readonly origin = { local: true };
   private scene: ModelScene | null = null;
   private panel: Panel | null = null;
+  private readonly names: PeopleNames;
+  private readonly stopNames: () => void;
   private undo: Y.UndoManager | null = null;
   private all = new Map<string, AnnotationView>();
   private points = new Map<string, SurfacePoint>();
@@ -51,6 +55,7 @@ export class ModelView {
   private adding = false;
   private ready = false; // the model is shown: points can be placed
   private peers: Peer[] = [];
+  private myColor = '';
   private following: number | null = null;
   private lastFollowed: CameraView | null = null;
   private pointerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -62,6 +67,9 @@ export class ModelView {
     private readonly session: LiveSession,
     private readonly o: ModelViewOptions,
   ) {
+    // People are named by id in the document: their names are looked up to show.
+    this.names = new PeopleNames(o.ws, o.me);
+    this.stopNames = this.names.onChange(() => this.panel?.refresh());
     this.statusEl = h('p', { class: 'model-status', role: 'status', 'aria-live': 'polite' }, t('model.opening'));
     this.stageEl = h('div', { class: 'viewer model-viewer', role: 'region', 'aria-label': t('model.stage') });
     this.toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('model.tools') });
@@ -110,6 +118,9 @@ export class ModelView {
         this.drawPins();
         this.publishCamera();
         this.followPeer();
+        // Opened from a report's damage entry (?annotation=ID): the point, chosen and
+        // shown from where it was seen when it was made.
+        if (this.wanted && this.all.has(this.wanted)) this.select(this.wanted, true);
       })
       .catch((error: unknown) => {
         console.error(error);
@@ -129,14 +140,21 @@ export class ModelView {
       all: () => this.all,
       actor: () => this.actor,
       creator: () => this.creator(),
+      nameOf: (agent) => this.names.nameOf(agent),
       visible: () => true,
       colorOf: (v) => colorFor(v.creator?.id ?? v.creator?.name ?? ''),
       tagSources,
       onSelect: (id) => this.select(id, true),
       onDelete: (id) => this.remove(id),
       toast: this.o.toast,
+      damageOf: (id) => this.damageOf?.(id) ?? null,
     });
     replace(this.sideEl, this.presenceEl, this.panel.node);
+    // The damage entries of condition reports that point at these annotations.
+    void damageEntries(this.o.ws, `model/${this.o.id}`).then((of) => {
+      this.damageOf = of;
+      this.panel?.refresh();
+    });
     this.read();
     this.panel.refresh();
     annotationsOf(doc).observeDeep(this.observer);
@@ -146,11 +164,16 @@ export class ModelView {
     this.presence();
     this.drawToolbar();
     if (!canDraw(this.actor)) this.say(t('canvas.viewerBanner'));
+    // Chosen in the list at once; the camera moves to it once the model is drawn.
+    if (this.wanted && this.all.has(this.wanted)) this.select(this.wanted, false);
     return true;
   }
 
+  private readonly wanted = new URLSearchParams(location.search).get('annotation');
+  private damageOf: ((id: string) => HTMLElement | null) | null = null;
+
   private creator() {
-    return { id: this.o.me.id, type: 'Person', name: this.o.me.name };
+    return { id: this.o.me.id, type: 'Person' };
   }
 
   private status(message: string | null): void {
@@ -281,6 +304,8 @@ export class ModelView {
     if (id !== null && !this.all.has(id)) id = null;
     this.selected = id;
     this.panel?.select(id);
+    // Which point is lit on the model (the selected pin is larger, with a ring).
+    this.stageEl.dataset.selected = id ?? '';
     this.drawPins();
     this.drawToolbar();
     this.session.provider.awareness.setLocalStateField('selection', id ? [id] : []);
@@ -306,6 +331,7 @@ export class ModelView {
     awareness.setLocalState({ ...localPresence(this.o.me), pointer3d: null, camera: null });
     awareness.on('change', () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
       this.followPeer();
     });
@@ -368,7 +394,7 @@ export class ModelView {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) =>
           h(
             'li',
@@ -418,5 +444,6 @@ export class ModelView {
     this.undo?.destroy();
     this.panel?.destroy();
     this.scene?.destroy();
+    this.stopNames();
   }
 }

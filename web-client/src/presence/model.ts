@@ -94,9 +94,57 @@ const rectOf = (v: unknown): Rect | null => {
   return finite(x) && finite(y) && finite(w) && finite(h) && w > 0 && h > 0 ? { x, y, w, h } : null;
 };
 
+const personKey = (id: string | null, clientId: number): string => id ?? `client:${clientId}`;
+
+/**
+ * The colour each person present is shown in, by person key (user id, or `client:N`).
+ *
+ * Each client publishes the colour of its user id, so one person looks the same everywhere;
+ * but ten colours hashed from ids collide often (two people in one room share a colour
+ * about one time in ten), and then nobody can tell whose pointer is whose. So when two
+ * people present want one colour, the one whose key sorts first keeps it and the other
+ * takes the next free colour of the palette. Every screen sees the same people and sorts
+ * them the same way, so every screen agrees. Past ten people, colours repeat.
+ */
+const colorsOf = (states: Map<number, unknown>): Map<string, string> => {
+  const wanted = new Map<string, string>();
+  states.forEach((state, clientId) => {
+    if (!state || typeof state !== 'object') return;
+    const user = (state as Record<string, unknown>).user;
+    const u = (user && typeof user === 'object' ? user : {}) as Record<string, unknown>;
+    const id = typeof u.id === 'string' ? u.id : null;
+    const key = personKey(id, clientId);
+    if (wanted.has(key)) return;
+    wanted.set(key, typeof u.color === 'string' && COLOR.test(u.color) ? u.color : colorFor(id ?? String(clientId)));
+  });
+  const taken = new Set<string>();
+  const out = new Map<string, string>();
+  for (const key of [...wanted.keys()].sort()) {
+    let color = wanted.get(key)!;
+    if (taken.has(color.toLowerCase())) {
+      const start = Math.max(0, PALETTE.indexOf(color as (typeof PALETTE)[number]));
+      for (let i = 1; i <= PALETTE.length; i++) {
+        const next = PALETTE[(start + i) % PALETTE.length]!;
+        if (!taken.has(next)) {
+          color = next;
+          break;
+        }
+      }
+    }
+    taken.add(color.toLowerCase());
+    out.set(key, color);
+  }
+  return out;
+};
+
+/** The colour we are shown in to the others present (see `colorsOf`). */
+export const ownColor = (states: Map<number, unknown>, self: number, id: string): string =>
+  colorsOf(states).get(personKey(id, self)) ?? colorFor(id);
+
 /** Everyone else in the room, from the awareness states (clientId -> state). */
 export const peersOf = (states: Map<number, unknown>, self: number): Peer[] => {
   const out: Peer[] = [];
+  const colors = colorsOf(states);
   states.forEach((state, clientId) => {
     if (clientId === self || !state || typeof state !== 'object') return;
     const s = state as Record<string, unknown>;
@@ -106,8 +154,7 @@ export const peersOf = (states: Map<number, unknown>, self: number): Peer[] => {
     const id = typeof user.id === 'string' ? user.id : null;
     const rawName = typeof user.name === 'string' ? user.name.trim() : '';
     const name = rawName ? rawName.slice(0, MAX_NAME) : '';
-    const color =
-      typeof user.color === 'string' && COLOR.test(user.color) ? user.color : colorFor(id ?? String(clientId));
+    const color = colors.get(personKey(id, clientId)) ?? colorFor(id ?? String(clientId));
     const selection = Array.isArray(s.selection)
       ? s.selection.filter((v): v is string => typeof v === 'string').slice(0, MAX_SELECTION)
       : [];
@@ -130,7 +177,7 @@ export const peersOf = (states: Map<number, unknown>, self: number): Peer[] => {
 export const people = (peers: Peer[]): Peer[] => {
   const seen = new Set<string>();
   return peers.filter((p) => {
-    const key = p.id ?? `client:${p.clientId}`;
+    const key = personKey(p.id, p.clientId);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

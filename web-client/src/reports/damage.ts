@@ -75,6 +75,11 @@ export interface DamageOptions {
   focus: (field: string | null) => void;
 }
 
+const annotationText = (subject: SubjectInfo, annotation: string): string => {
+  const a = subject.annotations.find((x) => x.id === annotation);
+  return a?.text.trim() ? a.text.trim().slice(0, 60) : annotation.slice(0, 10);
+};
+
 const annotationLabel = (subjects: SubjectInfo[], link: Link): string => {
   const subject = subjects.find((s) => s.ref === link.subject);
   const a = subject?.annotations.find((x) => x.id === link.annotation);
@@ -220,15 +225,41 @@ export class DamageList {
         const regions = view.damage
           .map((d, i) => ({ d, i }))
           .filter(({ d }) => d.annotations.some((l) => l.subject === s.ref));
+        // A 3D model has no picture here: its linked points, each opening the model page
+        // with that point chosen (and lit when its entry is).
+        const [kind, sid] = s.ref.split('/') as [string, string];
+        const points = view.damage.flatMap((d, i) => d.annotations.filter((l) => l.subject === s.ref).map((l) => ({ d, i, l })));
+        const frame =
+          kind === 'model'
+            ? h(
+                'div',
+                { class: 'model-frame' },
+                h('p', { class: 'model-kind' }, t('report.damage.model3d')),
+                points.length
+                  ? h(
+                      'ul',
+                      { class: 'model-points' },
+                      points.map(({ d, i, l }) =>
+                        h(
+                          'li',
+                          { class: 'model-point', 'data-damage': d.id },
+                          h('span', { class: 'entry-number' }, String(i + 1)),
+                          h('a', { href: `${subjectPath(this.o.ws, kind, sid)}?annotation=${enc(l.annotation)}` }, annotationText(s, l.annotation)),
+                        ),
+                      ),
+                    )
+                  : h('p', { class: 'hint' }, t('report.damage.noPoints')),
+              )
+            : h(
+                'div',
+                { class: 'image-frame' },
+                s.service ? this.image(s.service, s.label) : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
+                overlay,
+              );
         return h(
           'figure',
-          { class: 'damage-image' },
-          h(
-            'div',
-            { class: 'image-frame' },
-            s.service ? this.image(s.service, s.label) : h('span', { class: 'thumb thumb-none' }, t('subjects.noImage')),
-            overlay,
-          ),
+          { class: kind === 'model' ? 'damage-image damage-model' : 'damage-image' },
+          frame,
           h(
             'figcaption',
             null,
@@ -487,7 +518,8 @@ export class DamageList {
 
   private photos(d: DamageView, editable: boolean): HTMLElement {
     const o = this.o;
-    const subjects = o.subjects();
+    // Photographs are IIIF image regions: of canvases, not of 3D models.
+    const subjects = o.subjects().filter((s) => s.ref.startsWith('canvas/'));
     const write = (photos: Photo[]) => updateDamage(o.doc, d.id, { photographs: photos }, o.origin);
     const subjectId = uid('photo-subject');
     const lightingId = uid('photo-light');

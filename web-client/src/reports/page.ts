@@ -6,28 +6,20 @@ import { enc, get } from '../api/http';
 import { loadDamageTerms } from './terms';
 import type { Workspace } from '../api/types';
 import { roleIn, type AppContext, type PageView } from '../app/context';
-import { errorDetail, errorPage, troubleOf, type Trouble } from '../app/errors';
+import { errorDetail, errorPage, troubleOf } from '../app/errors';
+import { closedTrouble, connectionBadge, meOf, roleNow } from '../app/live';
 import { workspacePath } from '../app/routes';
-import { LiveSession, type Connection } from '../canvas/session';
-import { t, type Key } from '../i18n';
+import { LiveSession } from '../binding/session';
+import { t } from '../i18n';
 import { h, replace } from '../ui/dom';
 import { CURATED, type DamageTerm } from './labels';
 import { ReportScreen } from './view';
 import './reports.css';
 
-const CONNECTION: Record<Connection, Key> = {
-  connecting: 'connection.connecting',
-  live: 'connection.live',
-  reconnecting: 'connection.reconnecting',
-  offline: 'connection.offline',
-};
-
-const CLOSED: Record<number, Trouble> = { 4401: 'forbidden', 4403: 'forbidden', 4404: 'not-found' };
-
 export const reportPage = async (ctx: AppContext, ws: string, id: string): Promise<PageView> => {
   const back = { href: workspacePath(ws), label: t('error.backToWorkspace') };
-  const agent = ctx.me.agent ?? { id: `urn:sinopia:user:${ctx.me.user?.name ?? 'unknown'}`, name: ctx.me.principal };
-  const badge = h('span', { class: 'connection connection-connecting', role: 'status', 'aria-live': 'polite' }, t(CONNECTION.connecting));
+  const me = meOf(ctx);
+  const badge = connectionBadge();
   const host = h('div', { class: 'report-host' }, h('p', { class: 'loading' }, t('report.opening')));
   const node = h('section', { class: 'page page-report', 'aria-labelledby': 'report-title' }, host);
 
@@ -54,7 +46,7 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
       ws,
       id,
       role,
-      me: { id: agent.id, name: agent.name },
+      me,
       terms,
       toast: (message, kind) => ctx.toast(message, kind),
       navigate: (path) => ctx.navigate(path),
@@ -71,10 +63,7 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
 
   const open = (): LiveSession => {
     const current = new LiveSession(`${ws}/report/${id}`, {
-      connection: (state) => {
-        badge.className = `connection connection-${state}`;
-        badge.textContent = t(CONNECTION[state]);
-      },
+      connection: badge.show,
       synced: () => build(current),
       refused: (reason) => {
         if (session !== current) return;
@@ -83,16 +72,14 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
         screen = null;
         current.destroy();
         replace(host, h('p', { class: 'loading' }, t('canvas.reloading')));
-        void get<Workspace>(`/api/workspaces/${enc(ws)}`)
-          .then((w) => (role = w.role ?? roleIn(ctx.me, ws)))
-          .catch(() => undefined)
-          .finally(() => {
-            if (!disposed) session = open();
-          });
+        void roleNow(ctx, ws, role).then((now) => {
+          role = now;
+          if (!disposed) session = open();
+        });
       },
       closed: (code, reason) => {
         if (session !== current || disposed) return;
-        const trouble = CLOSED[code];
+        const trouble = closedTrouble(code, 'not-found');
         if (!trouble) return;
         screen?.destroy();
         screen = null;
@@ -113,7 +100,7 @@ export const reportPage = async (ctx: AppContext, ws: string, id: string): Promi
   }
   session = open();
   terms = await loadDamageTerms(ws);
-  ctx.status(badge);
+  ctx.status(badge.node);
   titled(id);
   if (waiting) {
     const ready = waiting;

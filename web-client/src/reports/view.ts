@@ -4,15 +4,19 @@
 // the PDF. One ReportScreen per opened document; the page makes a new one after a refusal.
 
 import { ApiError, enc, get, post, request } from '../api/http';
-import { hasReport, lockOf, readReport, setPart, type ReportView } from '../binding/report';
-import type { LiveSession } from '../canvas/session';
+import { hasReport, lockOf, readImages, readReport, setPart, type ReportView } from '../binding/report';
+import type { LiveSession } from '../binding/session';
 import { ENVIRONMENT_FIELDS as EF, LOAN_FIELDS as LF, OBJECT_FIELDS as OF, REPORT_FIELDS as F, REPORT_LIMITS, REQUIREMENT_FIELDS } from '../generated/schema';
 import { formatTime, t, tn, type Key } from '../i18n';
-import { colorFor, localPresence, peersOf, people, type Peer } from '../presence/model';
+import { colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { atLeast } from '../roles/rules';
 import { h, replace, uid } from '../ui/dom';
 import { subjectPath } from '../app/routes';
+import { Attachments } from './attachments';
+import { Discussion } from './discussion';
 import { DamageList, loadSubject, type SubjectInfo } from './damage';
+import { loadMembers, personFieldControl, type Member, type PersonOptions } from './people';
+import { TreatmentRecord } from './treatment';
 import { fieldControl, textControl, type Control, type FieldSpec, type FormContext } from './fields';
 import { label, termLabel, type DamageTerm } from './labels';
 import { canStartFrom, canWrite, offers, signaturesMissing, type Action } from './workflow';
@@ -72,16 +76,28 @@ export class ReportScreen {
   private readonly controls: Control[] = [];
   private readonly headEl = h('div', { class: 'report-head' });
   private readonly bannerEl = h('div', { class: 'report-banner', role: 'status', 'aria-live': 'polite' });
+  // The report's sections as tabs to jump to, with its status and the next step: sticky
+  // on a narrow screen, where the page is one long column.
+  private readonly navEl = h('nav', { class: 'report-nav', 'aria-label': t('report.nav.label') });
+  private navKey = '';
+  private navObserver: IntersectionObserver | null = null;
   private readonly formEl = h('div', { class: 'report-form' });
   private readonly presenceEl = h('section', { class: 'presence', 'aria-labelledby': 'presence-title' });
   private readonly workflowEl = h('section', { class: 'report-workflow', 'aria-labelledby': 'workflow-title' });
   private readonly compareEl = h('section', { class: 'report-compare', 'aria-labelledby': 'compare-title', hidden: true });
   private readonly damage: DamageList;
+  private readonly record: TreatmentRecord;
+  private readonly attachments: Attachments;
+  private readonly discussion: Discussion;
+  private members: Member[] = [];
+  private readonly people: PersonOptions = { members: () => this.members };
+  private canvases: { ref: string; label: string }[] = [];
   private view: ReportView;
   private answer: Answer | null = null;
   private subjects: SubjectInfo[] = [];
   private loadingSubjects = new Set<string>();
   private peers: Peer[] = [];
+  private myColor = '';
   private shape = '';
   private busy = false;
   private workflowMessage: HTMLElement = h('div', { class: 'workflow-message', role: 'alert' });
@@ -105,16 +121,48 @@ export class ReportScreen {
       onSelect: (id) => this.session.provider.awareness.setLocalStateField('selection', id ? [id] : []),
       focus: (field) => this.focus(field),
     });
+    this.record = new TreatmentRecord({
+      doc: session.doc,
+      origin: this.origin,
+      editable: () => this.editable(),
+      type: () => this.view.type,
+      proposalApproved: () => this.view.approvals.some((a) => a.action === 'approved-proposal'),
+      me: { id: o.me.id, name: o.me.name },
+      subjects: () => this.subjects,
+      canvases: () => this.canvases,
+      people: this.people,
+      toast: o.toast,
+      focus: (field) => this.focus(field),
+    });
+    this.attachments = new Attachments({
+      ws: o.ws,
+      id: o.id,
+      doc: session.doc,
+      origin: this.origin,
+      editable: () => this.editable(),
+      toast: o.toast,
+      focus: (field) => this.focus(field),
+    });
+    this.discussion = new Discussion({
+      ws: o.ws,
+      id: o.id,
+      doc: session.doc,
+      canComment: () => atLeast(this.o.role, 'commenter') && !lockOf(this.view).locked,
+      whyNot: () => (lockOf(this.view).locked ? t('report.discuss.locked') : atLeast(this.o.role, 'commenter') ? null : t('report.discuss.role')),
+      people: this.people,
+      toast: o.toast,
+    });
     this.node = h(
       'div',
       { class: 'report-view' },
       this.headEl,
+      this.navEl,
       this.bannerEl,
       h(
         'div',
         { class: 'report-body' },
-        h('div', { class: 'report-main' }, this.formEl, this.damage.node, this.compareEl),
-        h('aside', { class: 'report-side', 'aria-label': t('report.side') }, this.presenceEl, this.workflowEl),
+        h('div', { class: 'report-main' }, this.formEl, this.damage.node, this.record.node, this.attachments.node, this.compareEl),
+        h('aside', { class: 'report-side', 'aria-label': t('report.side') }, this.presenceEl, this.workflowEl, this.discussion.node),
       ),
     );
   }
@@ -129,6 +177,21 @@ export class ReportScreen {
     this.session.doc.on('update', this.observer);
     this.presence();
     this.changed();
+    // Members to pick as checker, recorder, ...; the workspace's canvases for images.
+    void loadMembers(this.o.ws)
+      .then((members) => {
+        this.members = members;
+        for (const c of this.controls) c.show(this.view);
+        this.record.show();
+        this.discussion.show();
+      })
+      .catch(() => undefined);
+    void get<{ subjects: { kind: string; id: string; label: string }[] }>(`/api/workspaces/${enc(this.o.ws)}/subjects?limit=200`)
+      .then((page) => {
+        this.canvases = page.subjects.filter((s) => s.kind === 'canvas').map((s) => ({ ref: `${s.kind}/${s.id}`, label: s.label || s.id }));
+        this.record.show();
+      })
+      .catch(() => undefined);
     // Opened from a canvas's annotation (?damage=ID): that entry, chosen.
     const wanted = new URLSearchParams(location.search).get('damage');
     if (wanted && this.view.damage.some((d) => d.id === wanted)) setTimeout(() => this.damage.select(wanted, true), 0);
@@ -147,7 +210,11 @@ export class ReportScreen {
     }
     for (const c of this.controls) c.show(this.view);
     this.damage.show(this.view);
+    this.record.show();
+    this.attachments.show();
+    this.discussion.show();
     this.drawHead();
+    this.drawNav();
     this.drawBanner();
     this.drawWorkflow();
     this.loadSubjects();
@@ -181,7 +248,8 @@ export class ReportScreen {
       for (const l of d.annotations) refs.add(l.subject);
       for (const p of d.photographs) if (p.subject) refs.add(p.subject);
     }
-    return [...refs].filter((r) => r.startsWith('canvas/'));
+    for (const image of readImages(this.session.doc)) if (image.subject) refs.add(image.subject);
+    return [...refs].filter((r) => r.startsWith('canvas/') || r.startsWith('model/'));
   }
 
   private loadSubjects(): void {
@@ -193,6 +261,7 @@ export class ReportScreen {
         .then((info) => {
           this.subjects = [...this.subjects.filter((s) => s.ref !== ref), info];
           this.damage.show(this.view);
+          this.record.show();
           this.drawObjectSubjects();
         })
         .catch(() => this.o.toast(t('report.subjectFailed', { subject: ref }), 'error'))
@@ -221,8 +290,6 @@ export class ReportScreen {
         'p',
         { class: 'actions report-downloads' },
         h('button', { type: 'button', onclick: (e: Event) => void this.pdf(e.currentTarget as HTMLButtonElement) }, t('report.pdf')),
-        // On a narrow screen the review comes after the whole form: one step there.
-        h('a', { class: 'button to-review', href: '#workflow-title' }, t('report.toReview')),
         this.answer?.signed || v.fields[F.SIGNATURE]
           ? h('a', { class: 'button', href: `/api/reports/${enc(this.o.ws)}/${enc(this.o.id)}/signed`, download: `${this.o.ws}-${this.o.id}.signed.json` }, t('report.signedRecord'))
           : null,
@@ -232,6 +299,86 @@ export class ReportScreen {
           : null,
       ),
     );
+  }
+
+  /** The sections present now (by report type), each its heading's id and text. */
+  private sections(): { id: string; label: string }[] {
+    const out: { id: string; label: string }[] = [];
+    for (const heading of this.node.querySelectorAll<HTMLElement>('.report-main h2[id], .report-side h2[id]')) {
+      if (heading.id === 'presence-title' || heading.closest('[hidden]')) continue;
+      out.push({ id: heading.id, label: heading.textContent ?? heading.id });
+    }
+    return out;
+  }
+
+  private drawNav(): void {
+    const v = this.view;
+    const sections = this.sections();
+    const next = offers(v, this.o.role, this.o.me.id).find((o) => o.allowed && (o.action === 'approve' || o.action === 'sign' || o.action === 'submit'));
+    const key = JSON.stringify([sections, v.status, next?.action ?? null]);
+    if (key === this.navKey) return;
+    this.navKey = key;
+    const jump = (id: string, focus?: () => HTMLElement | null) => (e: Event) => {
+      e.preventDefault();
+      const heading = document.getElementById(id);
+      if (!heading) return;
+      heading.scrollIntoView({ block: 'start' });
+      // The heading (or the step's button) takes the focus, so reading goes on from there.
+      const target = focus?.() ?? heading;
+      if (target === heading) heading.setAttribute('tabindex', '-1');
+      target.focus({ preventScroll: true });
+    };
+    replace(
+      this.navEl,
+      h(
+        'div',
+        { class: 'nav-bar' },
+        h('span', { class: `status status-${v.status}` }, label('status', v.status)),
+        next
+          ? h(
+              'a',
+              {
+                class: 'button primary nav-step',
+                href: '#workflow-title',
+                onclick: jump('workflow-title', () => {
+                  const wanted = t(ACTION_LABEL[next.action]);
+                  return [...this.workflowEl.querySelectorAll('button')].find((b) => b.textContent === wanted) ?? null;
+                }),
+              },
+              t(ACTION_LABEL[next.action]),
+            )
+          : null,
+      ),
+      h(
+        'ol',
+        { class: 'nav-tabs' },
+        sections.map((sec) => h('li', null, h('a', { href: `#${sec.id}`, 'data-section': sec.id, onclick: jump(sec.id) }, sec.label))),
+      ),
+    );
+    // The tab of the section being read is marked as the current one.
+    this.navObserver?.disconnect();
+    if (typeof IntersectionObserver === 'undefined') return;
+    const visible = new Map<string, boolean>();
+    this.navObserver = new IntersectionObserver(
+      (changes) => {
+        for (const c of changes) visible.set((c.target as HTMLElement).dataset.navSection ?? '', c.isIntersecting);
+        const current = sections.find((sec) => visible.get(sec.id))?.id;
+        if (!current) return;
+        for (const a of this.navEl.querySelectorAll<HTMLAnchorElement>('a[data-section]')) {
+          const on = a.dataset.section === current;
+          if (on) a.setAttribute('aria-current', 'true');
+          else a.removeAttribute('aria-current');
+          if (on && matchMedia('(max-width: 64rem)').matches) a.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        }
+      },
+      { rootMargin: '-20% 0px -60% 0px' },
+    );
+    for (const sec of sections) {
+      const box = document.getElementById(sec.id)?.closest('section') as HTMLElement | null;
+      if (!box) continue;
+      box.dataset.navSection = sec.id;
+      this.navObserver.observe(box);
+    }
   }
 
   private drawBanner(): void {
@@ -280,6 +427,11 @@ export class ReportScreen {
       this.controls.push(c);
       return c.node;
     };
+    const person = (key: string, part: string | undefined, label: Key, hint?: Key, needs?: { key: string; part: string; message: Key }) => {
+      const c = personFieldControl(ctx, this.people, key, part, label, hint, needs);
+      this.controls.push(c);
+      return c.node;
+    };
     const text = (name: Parameters<typeof textControl>[1], key: Key, hint?: Key) => {
       const c = textControl(ctx, name, key, hint);
       this.controls.push(c);
@@ -317,8 +469,8 @@ export class ReportScreen {
         field({ key: F.DATE, label: 'report.f.date', kind: 'date' }),
         field({ key: F.METHOD, label: 'report.f.method', vocabulary: 'method', optional: true }),
         field({ key: F.REASON, label: 'report.f.reason', vocabulary: 'reason' }),
-        field({ key: F.CHECKER, label: 'report.f.checker', kind: 'agent', max: 200, hint: 'report.f.checkerHint' }),
-        field({ key: F.RECORDER, label: 'report.f.recorder', kind: 'agent', max: 200, hint: 'report.f.recorderHint' }),
+        person(F.CHECKER, undefined, 'report.f.checker', 'report.f.checkerHint'),
+        person(F.RECORDER, undefined, 'report.f.recorder', 'report.f.recorderHint'),
         type === 'treatment' ? field({ key: F.TREATMENT_PURPOSE, label: 'report.f.purpose', kind: 'textarea' }) : null,
         type === 'treatment' ? field({ key: F.CONSERVATORS, label: 'report.f.conservators', kind: 'list', hint: 'report.f.listHint' }) : null,
       ),
@@ -333,8 +485,8 @@ export class ReportScreen {
           field({ key: F.LOAN, part: LF.LENDER, label: 'report.f.lender', needs: needsHandover }),
           field({ key: F.LOAN, part: LF.BORROWER, label: 'report.f.borrower', needs: needsHandover }),
           field({ key: F.LOAN, part: LF.VENUE, label: 'report.f.venue', needs: needsHandover }),
-          field({ key: F.LOAN, part: LF.COURIER, label: 'report.f.courier', kind: 'agent', max: 200, needs: needsHandover }),
-          field({ key: F.LOAN, part: LF.REGISTRAR, label: 'report.f.registrar', kind: 'agent', max: 200, needs: needsHandover }),
+          person(F.LOAN, LF.COURIER, 'report.f.courier', 'report.f.courierHint', needsHandover),
+          person(F.LOAN, LF.REGISTRAR, 'report.f.registrar', undefined, needsHandover),
         ),
       );
     sections.push(
@@ -433,7 +585,7 @@ export class ReportScreen {
         .then((page) => {
           for (const s of page.subjects) {
             const ref = `${s.kind}/${s.id}`;
-            if (s.kind === 'canvas' && !refs.includes(ref)) select.append(h('option', { value: ref }, s.label || s.id));
+            if ((s.kind === 'canvas' || s.kind === 'model') && !refs.includes(ref)) select.append(h('option', { value: ref }, s.kind === 'model' ? t('report.f.model', { label: s.label || s.id }) : s.label || s.id));
           }
         })
         .catch(() => undefined);
@@ -450,6 +602,7 @@ export class ReportScreen {
     awareness.setLocalState({ ...localPresence(this.o.me), field: null });
     const read = () => {
       this.peers = peersOf(awareness.getStates() as Map<number, unknown>, awareness.clientID);
+      this.myColor = ownColor(awareness.getStates() as Map<number, unknown>, awareness.clientID, this.o.me.id);
       this.drawPresence();
     };
     awareness.on('change', read);
@@ -497,7 +650,7 @@ export class ReportScreen {
       h(
         'ul',
         { class: 'people' },
-        h('li', { class: 'person me' }, dot(colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
+        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
         present.map((p) => {
           const field = where(p);
           return h(
@@ -751,6 +904,7 @@ export class ReportScreen {
   }
 
   destroy(): void {
+    this.navObserver?.disconnect();
     if (this.answerTimer) clearTimeout(this.answerTimer);
     this.session.doc.off('update', this.observer);
     for (const c of this.controls) c.destroy();
