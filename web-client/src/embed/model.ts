@@ -32,9 +32,18 @@ const PIN_COLOR = '#ffb547';
 // Pins half again as large as the app's: visitors look for them on the model.
 const PIN_SCALE = 1.5;
 
+// Whether the browser offers WebGL 2 (three.js needs it), asked without three.js, which
+// would log an error on the museum's page when it finds none.
+const hasWebgl = (): boolean => {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  gl?.getExtension('WEBGL_lose_context')?.loseContext();
+  return gl !== null;
+};
+
 /** A 3D view whose pins, clicked (or Enter on the middle of the view), call `choose`.
  * Throws when the browser offers no WebGL. */
 export const openModel = (label: string, choose: (id: string | null) => void): ModelSurface => {
+  if (!hasWebgl()) throw new Error('no WebGL 2');
   const nothing = () => undefined;
   const scene: ModelScene = new ModelScene(label, {
     click: (x, y) => choose(scene.pinAt(x, y)),
