@@ -2,10 +2,10 @@
 JavaScript the element loads from Sinopia (gzipped, as `sinopia serve` sends it), and how
 long from navigation until the image is drawn and until the annotations are drawn, on a
 1000 x 1000 image with some annotations; then the same for a 3D subject (a GLB box, WebGL
-through SwiftShader): the size of the 3D chunk (three.js, loaded only for models) and the
-time to the first frame with the model drawn.
+through SwiftShader, or a sphere of many triangles): the size of the 3D chunk (three.js,
+loaded only for models) and the time to the first frame with the model drawn.
 
-    python bench/embed.py [--annotations 50] [--runs 5]
+    python bench/embed.py [--annotations 50] [--runs 5] [--model-runs 5] [--triangles 0]
 
 Needs the built web client (pip install -e ., or npm run build --prefix web-client) and
 Debian's chromium. Target (issue 15): the image viewer under 150 KB gzipped.
@@ -14,8 +14,10 @@ Debian's chromium. Target (issue 15): the image viewer under 150 KB gzipped.
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import gzip
+import math
 import statistics
 import sys
 import tempfile
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from annotations import parse_annotation, write_annotation  # noqa: E402
 from bench.webapp import annotation  # noqa: E402
+from iiif.gltf import glb  # noqa: E402
 from server.app import Server, create_app, server_config  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests import access, staticiiif  # noqa: E402
@@ -57,6 +60,55 @@ MARKS = """() => {
 }"""
 
 
+def sphere_glb(triangles: int) -> bytes:
+    """A GLB of a unit sphere of about `triangles` triangles (positions, normals, 32-bit
+    indices): a photogrammetry scan's size, where the box is a test's."""
+    rings = max(4, round(math.sqrt(triangles / 4)))
+    segments = 2 * rings
+    positions, indices = array.array("f"), array.array("I")
+    for r in range(rings + 1):
+        theta = math.pi * r / rings
+        for g in range(segments + 1):
+            phi = 2 * math.pi * g / segments
+            positions.extend(
+                (math.sin(theta) * math.cos(phi), math.cos(theta), math.sin(theta) * math.sin(phi))
+            )
+    for r in range(rings):
+        for g in range(segments):
+            a = r * (segments + 1) + g
+            b = a + segments + 1
+            indices.extend((a, b, a + 1, b, b + 1, a + 1))
+    pos, idx = positions.tobytes(), indices.tobytes()
+    count = len(positions) // 3
+    document = {
+        "asset": {"version": "2.0", "generator": "sinopia bench"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1}, "indices": 2}]}],
+        "buffers": [{"byteLength": 2 * len(pos) + len(idx)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(pos), "target": 34962},
+            {"buffer": 0, "byteOffset": len(pos), "byteLength": len(pos), "target": 34962},
+            {"buffer": 0, "byteOffset": 2 * len(pos), "byteLength": len(idx), "target": 34963},
+        ],
+        "accessors": [
+            {
+                "bufferView": 0,
+                "componentType": 5126,
+                "count": count,
+                "type": "VEC3",
+                "min": [-1, -1, -1],
+                "max": [1, 1, 1],
+            },
+            # A unit sphere's normals are its positions.
+            {"bufferView": 1, "componentType": 5126, "count": count, "type": "VEC3"},
+            {"bufferView": 2, "componentType": 5125, "count": len(indices), "type": "SCALAR"},
+        ],
+    }
+    return glb(document, pos + pos + idx)
+
+
 async def _fresh_page(browser: Any) -> Any:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
@@ -66,7 +118,9 @@ async def _fresh_page(browser: Any) -> Any:
     return page
 
 
-async def main(count: int, runs: int, model_runs: int) -> None:
+async def main(count: int, runs: int, model_runs: int, triangles: int) -> None:
+    model_file = sphere_glb(triangles) if triangles else box_glb()
+    model_name = f"a sphere of {triangles} triangles" if triangles else "a GLB box"
     import httpx
     from playwright.async_api import async_playwright
 
@@ -110,7 +164,9 @@ async def main(count: int, runs: int, model_runs: int) -> None:
             async with httpx.AsyncClient(
                 base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
             ) as http:
-                made = await http.post(f"/api/media/{WS}", files={"file": ("Box.glb", box_glb())})
+                made = await http.post(
+                    f"/api/media/{WS}", files={"file": ("Model.glb", model_file)}
+                )
                 (model,) = made.json()["subjects"]
                 share = await http.post(
                     f"/api/workspaces/{WS}/shares",
@@ -201,8 +257,8 @@ async def main(count: int, runs: int, model_runs: int) -> None:
     if not model_runs:
         return
     print()
-    size = len(box_glb())
-    print(f"3D subject (GLB box, {size} bytes), WebGL through SwiftShader, {model_runs} runs")
+    size = len(model_file) / 1e6
+    print(f"3D subject ({model_name}, {size:.2f} MB), WebGL by SwiftShader, {model_runs} runs")
     for name, data in sorted(model_bodies.items()):
         if name in bodies:
             continue
@@ -222,5 +278,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--model-runs", type=int, default=5, help="0: no 3D subject (a build without 3D)"
     )
+    parser.add_argument(
+        "--triangles", type=int, default=0, help="a sphere of this many triangles (0: a box)"
+    )
     options = parser.parse_args()
-    asyncio.run(main(options.annotations, options.runs, options.model_runs))
+    asyncio.run(main(options.annotations, options.runs, options.model_runs, options.triangles))

@@ -165,7 +165,7 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
         pinned = await _stage(visitor, "pinned")
         return _difference(before, pinned) > 0.00005
 
-    await until(pin_drawn, 5, "the new annotation's pin drawn")
+    await until(pin_drawn, 15, "the new annotation's pin drawn")
 
     # Chosen from the list with the keyboard: its text, and the view flies to its camera.
     item = shadow.locator(".item-button").first
@@ -184,7 +184,7 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
         last = now
         return moved and still
 
-    await until(flown, 5, "the view moved to the annotation's saved camera")
+    await until(flown, 15, "the view moved to the annotation's saved camera")
     await visitor.page.keyboard.press("Escape")
     assert await shadow.locator(".item.chosen").count() == 0
 

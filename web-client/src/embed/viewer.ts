@@ -334,7 +334,10 @@ export const mountViewer = (host: HTMLElement, root: ShadowRoot, options: Viewer
       shareButton(),
     );
     try {
-      await made.load(url, options.share, (share) => {
+      // The share link goes only to Sinopia: a model an imported manifest names on
+      // another site is read from there without it.
+      const token = new URL(url, server).origin === server ? options.share : null;
+      await made.load(url, token, (share) => {
         loading.textContent = share === null ? t('embed.loading') : t('embed.model.loading', { percent: Math.round(share * 100) });
       });
     } catch {
