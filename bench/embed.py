@@ -257,8 +257,8 @@ async def main(count: int, runs: int, model_runs: int, triangles: int) -> None:
     if not model_runs:
         return
     print()
-    size = len(model_file) / 1e6
-    print(f"3D subject ({model_name}, {size:.2f} MB), WebGL by SwiftShader, {model_runs} runs")
+    size = len(model_file) / 1024
+    print(f"3D subject ({model_name}, {size:.1f} KB), WebGL by SwiftShader, {model_runs} runs")
     for name, data in sorted(model_bodies.items()):
         if name in bodies:
             continue

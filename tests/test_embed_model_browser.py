@@ -185,6 +185,13 @@ async def test_a_museum_page_shows_a_live_3d_model(site: Site, visit: Any) -> No
         return moved and still
 
     await until(flown, 15, "the view moved to the annotation's saved camera")
+    # And landed: a flight lasts FLY_MS (450 ms, src/model/scene.ts) of the page's time;
+    # its last step is drawn in the first frame after that (on a busy machine frames can
+    # lag the screenshots above).
+    await visitor.page.evaluate(
+        "() => new Promise(r => setTimeout(() => requestAnimationFrame(() =>"
+        " requestAnimationFrame(r)), 500))"
+    )
     await visitor.page.keyboard.press("Escape")
     assert await shadow.locator(".item.chosen").count() == 0
 

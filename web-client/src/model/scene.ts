@@ -38,6 +38,8 @@ export interface Picked {
 const FLY_MS = 450;
 // A press that moves less than this many pixels is a click, not a turn of the model.
 const CLICK_SLOP = 5;
+// A click this close (screen pixels) to a pin's head still chooses it.
+const PIN_SLOP_PX = 14;
 const BACKGROUND = 0xe8e6e1;
 // A pin's head, as a share of the model's radius: visible, not hiding the surface.
 const PIN_SIZE = 0.022;
@@ -201,15 +203,34 @@ export class ModelScene {
     return { point: v3(hit.point), normal };
   }
 
-  /** The annotation pin under the screen point. */
+  /** The annotation pin under the screen point, or the nearest head within PIN_SLOP_PX
+   * of it (a finger, or Enter on the middle of the view, is not a precise pointer). */
   pinAt(x: number, y: number): string | null {
     this.raycaster.setFromCamera(this.ndc(x, y), this.camera);
     const hit = this.raycaster.intersectObjects(this.pins.children, false)[0];
-    if (!hit) return null;
-    // A pin behind the model (on its far side) is not what the person clicked on.
+    if (hit && !this.behindModel(hit.distance)) return (hit.object.userData.id as string | undefined) ?? null;
+    const r = this.canvas.getBoundingClientRect();
+    let best: string | null = null;
+    let nearest = PIN_SLOP_PX;
+    for (const head of this.pins.children) {
+      if (!(head instanceof THREE.Mesh) || !(head.geometry instanceof THREE.SphereGeometry)) continue;
+      const p = head.position.clone().project(this.camera);
+      if (p.z > 1) continue;
+      const away = Math.hypot(r.left + ((p.x + 1) / 2) * r.width - x, r.top + ((1 - p.y) / 2) * r.height - y);
+      if (away >= nearest) continue;
+      this.raycaster.set(this.camera.position, head.position.clone().sub(this.camera.position).normalize());
+      if (this.behindModel(this.camera.position.distanceTo(head.position))) continue;
+      best = (head.userData.id as string | undefined) ?? null;
+      nearest = away;
+    }
+    return best;
+  }
+
+  /** Whether the model's surface comes first along the raycaster's ray, before
+   * `distance`: a pin on the far side is not what the person pointed at. */
+  private behindModel(distance: number): boolean {
     const surface = this.model ? this.raycaster.intersectObject(this.model, true)[0] : undefined;
-    if (surface && surface.distance < hit.distance - this.radius * 0.05) return null;
-    return (hit.object.userData.id as string | undefined) ?? null;
+    return surface !== undefined && surface.distance < distance - this.radius * 0.05;
   }
 
   view(): CameraView {
