@@ -463,3 +463,22 @@ async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(
     assert [e.seq for e in stored] == [2]
     _assert_chain(await store.read(DOC))
     await store.close()
+
+
+async def test_sqlite_log_is_copied_back_and_rewritten_under_steady_appends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop's connection never checkpoints; a thread does, often enough that the WAL is
+    # rewritten from its start instead of growing for as long as edits keep coming.
+    from crdt.stores import sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY_COMMITS", 32)
+    store = open_store("sqlite:", tmp_path)
+    await store.open()
+    update = _edits(1)[0]
+    for i in range(400):
+        await store.append_batch([(f"ws/canvas/c{i % 10}", _new([update]))])
+    # 400 commits of three pages or more: over 4 MB in a log never rewritten.
+    assert (tmp_path / "sinopia.db-wal").stat().st_size < 1_500_000
+    assert sum([len(await store.read(f"ws/canvas/c{k}")) for k in range(10)]) == 400
+    await store.close()

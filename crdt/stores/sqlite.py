@@ -229,10 +229,13 @@ def _head(conn: sqlite3.Connection, doc: str) -> Entry | None:
 # Log heads kept between appends on the loop's connection, for at most this many
 # documents (then forgotten all at once: a head costs one indexed query to read again).
 HEAD_CACHE_DOCS = 10_000
-# The write-ahead log is copied into the database (a PASSIVE checkpoint, by a thread of
-# its own, never blocking a writer) every this many commits on the loop's connection,
-# which does not checkpoint itself as that would fsync on the loop. A commit adds a few
-# pages to the log: this is about SQLite's own default of 1000 pages.
+# The write-ahead log is copied into the database (a RESTART checkpoint, by a thread of
+# its own) every this many commits on the loop's connection, which does not checkpoint
+# itself as that would fsync on the loop. A commit adds a few pages to the log: this is
+# about SQLite's own default of 1000 pages. RESTART, not PASSIVE: under steady writing a
+# PASSIVE checkpoint never catches up with the log, which is then never rewritten from
+# its start and grows without end. While a RESTART holds writers off (until the database
+# file is synced), appends find the lock taken and go to the writer thread, which waits.
 CHECKPOINT_EVERY_COMMITS = 256
 
 
@@ -244,9 +247,9 @@ class _WalSync:
     frame it finds there, so syncing the WAL after a commit is what synchronous=FULL does
     (SQLite syncs a restarted WAL's header itself, before the frames that follow it).
     Requests that arrive while a sync is in flight share the next one. A second thread
-    copies the WAL into the database when it has grown (a PASSIVE checkpoint, which never
-    blocks a writer, and syncs the database file: slow on a busy disk, so never in the way
-    of a sync that commits wait for); the loop's connection never checkpoints.
+    copies the WAL into the database now and then (see CHECKPOINT_EVERY_COMMITS; it syncs
+    the database file, slow on a busy disk, so never in the way of a sync that commits
+    wait for); the loop's connection never checkpoints.
     """
 
     def __init__(self, path: Path) -> None:
@@ -328,7 +331,7 @@ class _WalSync:
             try:
                 if conn is None:
                     conn = sqlitefiles.connect(self._path)
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             except sqlite3.Error:
                 pass  # busy (another process checkpoints): the next look tries again
         if conn is not None:
