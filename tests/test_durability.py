@@ -16,7 +16,9 @@ DOC = "studio/report/cr-2026-114"
 
 
 # `synchronous=normal` gives up only power-loss durability: a killed process loses nothing.
-@pytest.mark.parametrize("store_url", ["sqlite:", "sqlite:?synchronous=normal"])
+@pytest.mark.parametrize(
+    "store_url", ["sqlite:", "sqlite:?commit=loop", "sqlite:?synchronous=normal"]
+)
 async def test_sigkill_loses_nothing_that_was_broadcast(process_factory, store_url: str) -> None:
     proc: Process = process_factory("killed", env={"SINOPIA_STORE_URL": store_url})
     server = await proc.start()

@@ -348,7 +348,7 @@ async def test_sqlite_synchronous_is_chosen_in_the_url(tmp_path: Path) -> None:
     [
         ("sqlite:?synchronous=off", "synchronous must be one of full, normal"),
         ("sqlite:?sync=normal", "unknown sqlite store option"),
-        ("sqlite:?commit=later", "commit must be one of loop, thread"),
+        ("sqlite:?commit=later", "commit must be one of thread, loop"),
     ],
 )
 def test_sqlite_url_options_are_checked(tmp_path: Path, url: str, message: str) -> None:
@@ -417,10 +417,10 @@ def test_sqlite_file_opened_by_many_processes_at_once(tmp_path: Path) -> None:
 async def test_sqlite_append_returns_once_its_log_is_synced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Appends commit on the event loop without syncing; the WAL is then fdatasync'd off
-    # the loop (what synchronous=FULL does in WAL mode), and only then does the append
-    # return: a relayed update is on disk, power loss included.
-    store = open_store("sqlite:", tmp_path)
+    # With `commit=loop`, appends commit on the event loop without syncing; the WAL is then
+    # fdatasync'd off the loop (what synchronous=FULL does in WAL mode), and only then does
+    # the append return: a relayed update is on disk, power loss included.
+    store = open_store("sqlite:?commit=loop", tmp_path)
     await store.open()
     synced: list[tuple[str, int]] = []
     returned = 0
@@ -440,7 +440,7 @@ async def test_sqlite_append_returns_once_its_log_is_synced(
     await store.close()
 
 
-@pytest.mark.parametrize("options", ["", "?commit=thread"])
+@pytest.mark.parametrize("options", ["", "?commit=loop"])
 async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(
     tmp_path: Path, options: str
 ) -> None:
@@ -468,12 +468,13 @@ async def test_sqlite_append_waits_for_another_process_lock_off_the_loop(
 async def test_sqlite_log_is_copied_back_and_rewritten_under_steady_appends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The loop's connection never checkpoints; a thread does, often enough that the WAL is
-    # rewritten from its start instead of growing for as long as edits keep coming.
+    # With `commit=loop`, the loop's connection never checkpoints; a thread does, often
+    # enough that the WAL is rewritten from its start instead of growing for as long as
+    # edits keep coming.
     from crdt.stores import sqlite as sqlite_store
 
     monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY_COMMITS", 32)
-    store = open_store("sqlite:", tmp_path)
+    store = open_store("sqlite:?commit=loop", tmp_path)
     await store.open()
     update = _edits(1)[0]
     for i in range(400):
