@@ -157,6 +157,9 @@ async def _populate(scenario: Scenario) -> dict[str, Any]:
         await js.call("set", name="a" if i % 2 else "b", key=f"k{i}", value={"i": i, "s": "x" * i})
     await js.call("text_insert", name="a", index=0, value="Hello ")
     await js.call("text_insert", name="b", index=-1, value="world")
+    # a deletes b's first entry once it has it (a delete of a key not yet seen deletes
+    # nothing: on a busy machine the 100 sets can be done before b's first one arrives).
+    await js.wait_for("a", "map", key="k0", present=True, timeout_ms=TIMEOUT_MS)
     await js.call("map_delete", name="a", key="k0")
     await js.call("text_insert", name="a", index=-1, value="!")
     return await scenario.converged("a", "b")
