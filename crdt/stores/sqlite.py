@@ -493,6 +493,42 @@ class SQLiteStore(Store):
                 return results
         return await self._append_on_thread(batch)
 
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        batch: Sequence[tuple[str, Sequence[NewEntry]]],
+        heads: dict[str, Entry],
+        known: Callable[[str], Entry | None],
+    ) -> list[list[Entry]]:
+        """Chain each document's new entries after its head and insert them, in the open
+        transaction. `heads` collects the new heads (a document may come twice in a batch);
+        `known` gives a head known without reading it (the loop's cache), else it is read."""
+        results = []
+        for doc, new in batch:
+            head = heads.get(doc) or known(doc) or _head(conn, doc)
+            stored = chain(doc, head, new)
+            if stored:
+                heads[doc] = stored[-1]
+            results.append(stored)
+        conn.executemany(
+            f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.doc,
+                    e.seq,
+                    seal(self.keyring, ENTRY, e.doc, e.seq, e.update),
+                    e.time_ms,
+                    e.client_id,
+                    e.principal,
+                    e.prev_hash,
+                    e.hash,
+                )
+                for stored in results
+                for e in stored
+            ],
+        )
+        return results
+
     def _append_now(
         self, conn: sqlite3.Connection, batch: Sequence[tuple[str, Sequence[NewEntry]]]
     ) -> list[list[Entry]]:
@@ -510,31 +546,8 @@ class SQLiteStore(Store):
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             if version != self._data_version:
                 heads.clear()
-            results = []
             new_heads: dict[str, Entry] = {}
-            for doc, new in batch:
-                head = new_heads.get(doc) or heads.get(doc) or _head(conn, doc)
-                stored = chain(doc, head, new)
-                if stored:
-                    new_heads[doc] = stored[-1]
-                results.append(stored)
-            conn.executemany(
-                f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.doc,
-                        e.seq,
-                        seal(self.keyring, ENTRY, e.doc, e.seq, e.update),
-                        e.time_ms,
-                        e.client_id,
-                        e.principal,
-                        e.prev_hash,
-                        e.hash,
-                    )
-                    for stored in results
-                    for e in stored
-                ],
-            )
+            results = self._insert(conn, batch, new_heads, lambda doc: heads.get(doc))
             conn.execute("COMMIT")
         except BaseException:
             heads.clear()
@@ -559,31 +572,7 @@ class SQLiteStore(Store):
             self._ensure_keys(conn, [doc for doc, new in batch if new])
             conn.execute("BEGIN IMMEDIATE")
             try:
-                heads: dict[str, Entry | None] = {}
-                results = []
-                for doc, new in batch:
-                    head = heads[doc] if doc in heads else _head(conn, doc)
-                    stored = chain(doc, head, new)
-                    if stored:
-                        heads[doc] = stored[-1]
-                    results.append(stored)
-                conn.executemany(
-                    f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            e.doc,
-                            e.seq,
-                            seal(self.keyring, ENTRY, e.doc, e.seq, e.update),
-                            e.time_ms,
-                            e.client_id,
-                            e.principal,
-                            e.prev_hash,
-                            e.hash,
-                        )
-                        for stored in results
-                        for e in stored
-                    ],
-                )
+                results = self._insert(conn, batch, {}, lambda _doc: None)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
