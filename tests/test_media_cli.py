@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from pathlib import Path
 
 from server.commands.media import Progress
@@ -32,13 +33,20 @@ async def test_a_batch_into_the_store(make_server, tmp_path: Path) -> None:
     assert "taken front.jpg" in done.stdout and "taken folios.tif" in done.stdout
     assert "refused fake.jpg (415)" in done.stdout
     assert done.stdout.count("museum/canvas/") == 3  # one image and two pages
-    # What it made is there for the server started afterwards: subjects and their tiles.
+    originals = re.findall(
+        r"original: \S*(/api/media/museum/upload-[0-9a-f]+/original)", done.stdout
+    )
+    assert len(originals) == 2  # one per file taken, none for the refused one
+    # What it made is there for the server started afterwards: subjects and their tiles,
+    # and the masters as they were sent.
     server = await make_server(data_dir=data)
     async with server.http() as client:
         subjects = (await client.get("/api/workspaces/museum/subjects")).json()["subjects"]
         assert len(subjects) == 3
         tile = await client.get(f"/iiif/museum/image/{subjects[0]['id']}/full/100,/0/default.jpg")
+        masters = [(await client.get(path)).content for path in originals]
     assert tile.status_code == 200 and tile.headers["content-type"] == "image/jpeg"
+    assert sorted(masters) == sorted([jpg.read_bytes(), tif.read_bytes()])
 
 
 async def test_a_batch_through_a_running_server(server, tmp_path: Path) -> None:
@@ -57,6 +65,7 @@ async def test_a_batch_through_a_running_server(server, tmp_path: Path) -> None:
         server.token,
     )
     assert done.returncode == 0, done.stderr
+    assert done.stdout.count(f"original: {server.url}/api/media/museum/upload-") == 2
     async with server.http() as client:
         subjects = (await client.get("/api/workspaces/museum/subjects")).json()
     labels = sorted(s["label"] for s in subjects["subjects"])

@@ -119,10 +119,13 @@ def _head(path: Path, size: int) -> bytes:
         return f.read(size)
 
 
-def _said(subjects: list[dict[str, Any]], name: str) -> str:
+def _said(subjects: list[dict[str, Any]], name: str, original: str | None) -> str:
     lines = [f"taken {name}:"]
     for s in subjects:
         lines.append(f"  {s['document']}  {s.get('width')}x{s.get('height')}  {s['label']}")
+    if original:
+        # The master as sent, kept beside what it became (members download it there).
+        lines.append(f"  original: {original}")
     return "\n".join(lines)
 
 
@@ -181,7 +184,8 @@ def _through_server(args: argparse.Namespace, files: list[Path], progress: Progr
                 except httpx.HTTPError as exc:
                     raise Fail(f"cannot reach {args.server}: {exc}") from None
             if response.status_code == 201:
-                progress.say(_said(response.json()["subjects"], path.name))
+                answer = response.json()
+                progress.say(_said(answer["subjects"], path.name, answer.get("original")))
                 continue
             if response.status_code in (401, 403, 404):
                 raise Fail(f"upload refused ({response.status_code}): {_detail(response)}")
@@ -205,7 +209,7 @@ async def _into_store(
     from crdt.errors import InvalidName
     from crdt.stores import open_store
     from server.api import models  # noqa: F401 - registers the 3D model uploader
-    from server.api.media import Upload, new_upload_id, take
+    from server.api.media import Upload, new_upload_id, original_url, take
     from server.directory import open_directory
     from server.http.problems import HTTPProblem
     from server.media.blobs import open_blobs
@@ -256,7 +260,8 @@ async def _into_store(
                     manager=manager,
                 )
                 subjects = await take(job)
-                progress.say(_said([s.model_dump() for s in subjects], path.name))
+                original = original_url(base, args.workspace, job.upload_id)
+                progress.say(_said([s.model_dump() for s in subjects], path.name, original))
             except HTTPProblem as exc:
                 refused += 1
                 progress.say(f"refused {path.name} ({exc.status}): {exc.detail}")
