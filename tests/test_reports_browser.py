@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from . import test_webapp_browser as web
+from .conftest import eventually
 from .test_webapp_browser import AXE, SHOTS, WS, Site
 
 # The browser tests' fixtures: one server and one browser for this module too.
@@ -492,6 +493,9 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     await chiara.page.get_by_label("Checked by").press("Tab")
     await chiara.page.get_by_label("Recorded by").fill("Anna Verdi (Uffizi)")
     await chiara.page.get_by_label("Recorded by").press("Tab")
+    # Conservators likewise: a member by name (stored by id), and someone from outside.
+    await chiara.page.get_by_label("Conservators").fill("marco bianchi; Luca Neri (freelance)")
+    await chiara.page.get_by_label("Conservators").press("Tab")
     await (
         marco.page.locator(".person-field")
         .filter(has_text="Checked by")
@@ -516,6 +520,7 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
             and r["analyses"][0].get("result") == "Natural resin varnish, aged."
             and r["images"]
             and r.get("recorder", {}).get("name") == "Anna Verdi (Uffizi)"
+            and len(r.get("conservators") or []) == 2
         ),
         "the treatment record",
     )
@@ -541,6 +546,17 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
         "name": "Marco Bianchi",
     }
     assert "id" not in stored["recorder"]
+    assert stored["conservators"] == [
+        {"type": "Person", "id": f"urn:sinopia:user:{marco_id}", "name": "Marco Bianchi"},
+        {"type": "Person", "name": "Luca Neri (freelance)"},
+    ]
+    # Shown by the member's name as it is now, on the colleague's page too.
+    conservators = marco.page.get_by_label("Conservators")
+
+    async def shown() -> bool:
+        return await conservators.input_value() == "Marco Bianchi; Luca Neri (freelance)"
+
+    await eventually(shown, 5, "the conservators on the colleague's page")
 
     # A scanned legacy report is attached with a progress bar, listed on both pages, and
     # offered as a download only; a text file is refused with the reason.

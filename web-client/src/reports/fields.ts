@@ -3,6 +3,7 @@
 // it to the document only then — an invalid value would be refused by the server.
 
 import type * as Y from 'yjs';
+import type { Agent } from '../binding/document';
 import { setField, setPart, type ReportView } from '../binding/report';
 import { bindTextarea, type TextBinding } from '../binding/text';
 import { textOf, type TextName } from '../binding/report';
@@ -10,6 +11,7 @@ import { REPORT_LIMITS } from '../generated/schema';
 import { t, type Key } from '../i18n';
 import { h, uid } from '../ui/dom';
 import { label, valuesOf, type Vocabulary } from './labels';
+import { personOf, shownName, type PersonOptions } from './people';
 
 export interface FormContext {
   doc: Y.Doc;
@@ -82,6 +84,8 @@ export interface FieldSpec {
   vocabulary?: Vocabulary;
   /** Options of a vocabulary with an empty choice ("not given"). */
   optional?: boolean;
+  /** A list of people (the conservators): members' names are stored as their ids. */
+  people?: PersonOptions;
 }
 
 /** A control for one plain field (or one member of an object field). */
@@ -114,7 +118,10 @@ export const fieldControl = (ctx: FormContext, spec: FieldSpec): Control => {
   const fromDoc = (v: ReportView): string => {
     const value = get(v, spec.key, spec.part);
     if (value === undefined || value === null) return '';
-    if (kind === 'list') return Array.isArray(value) ? value.map((x) => (typeof x === 'string' ? x : (x as { name?: string }).name ?? '')).join('; ') : '';
+    if (kind === 'list')
+      return Array.isArray(value)
+        ? value.map((x) => (typeof x === 'string' ? x : spec.people ? shownName(spec.people, x as Agent) : (x as Agent).name ?? '')).join('; ')
+        : '';
     return String(value);
   };
 
@@ -124,7 +131,12 @@ export const fieldControl = (ctx: FormContext, spec: FieldSpec): Control => {
     if (kind === 'number') return Number(trimmed);
     if (kind === 'list') {
       const items = trimmed.split(';').map((s) => s.trim()).filter(Boolean);
-      return spec.key === 'conservators' ? items.map((n) => ({ type: 'Person', name: n })) : items;
+      if (!spec.people) return items;
+      // Each name a member's (stored by id) or someone's from outside; unchanged names
+      // keep what they were.
+      const people = spec.people;
+      const before = view ? ((get(view, spec.key, spec.part) as Agent[] | undefined) ?? []) : [];
+      return items.map((n) => personOf(people, n, before.find((a) => a && typeof a === 'object' && shownName(people, a) === n)));
     }
     return kind === 'text' || kind === 'textarea' ? text : trimmed;
   };

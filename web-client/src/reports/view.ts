@@ -488,7 +488,7 @@ export class ReportScreen {
         person(F.CHECKER, undefined, 'report.f.checker', 'report.f.checkerHint'),
         person(F.RECORDER, undefined, 'report.f.recorder', 'report.f.recorderHint'),
         type === 'treatment' ? field({ key: F.TREATMENT_PURPOSE, label: 'report.f.purpose', kind: 'textarea' }) : null,
-        type === 'treatment' ? field({ key: F.CONSERVATORS, label: 'report.f.conservators', kind: 'list', hint: 'report.f.listHint' }) : null,
+        type === 'treatment' ? field({ key: F.CONSERVATORS, label: 'report.f.conservators', kind: 'list', hint: 'report.f.conservatorsHint', people: this.people }) : null,
       ),
     ];
     if (type === 'loan')
