@@ -10,7 +10,11 @@ interface UploadResult {
   subjects: { document: string; id: string; label: string }[];
 }
 
-const ACCEPT = 'image/jpeg,image/png,image/tiff,image/webp,.jpg,.jpeg,.png,.tif,.tiff,.webp';
+// What the file chooser offers: what the server takes (it decides by the bytes, not these).
+const ACCEPT = [
+  'image/jpeg,image/png,image/tiff,image/webp,image/jp2,.jpg,.jpeg,.png,.tif,.tiff,.webp,.jp2,.j2k,.jpf',
+  'model/gltf-binary,model/gltf+json,.glb,.gltf',
+].join(',');
 
 export const uploadPanel = (ws: string, done: () => void): HTMLElement => {
   const inputId = uid('upload-files');
@@ -26,8 +30,10 @@ export const uploadPanel = (ws: string, done: () => void): HTMLElement => {
   );
   let busy = false;
 
+  // The alert inside the item: an item that is itself an alert is no list item any more
+  // (axe: a list must hold list items only).
   const say = (text: string, error: boolean) =>
-    messages.append(h('li', { class: error ? 'notice notice-error' : 'notice', role: error ? 'alert' : null }, text));
+    messages.append(h('li', { class: error ? 'notice notice-error' : 'notice' }, h('span', { role: error ? 'alert' : null }, text)));
 
   const send = async (files: File[]) => {
     if (busy || !files.length) return;
