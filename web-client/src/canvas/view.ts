@@ -9,7 +9,8 @@ import { annotationsOf, readSubject, type AnnotationView, type SubjectMeta } fro
 import { isPointTarget, targetShape as targetShapeOf, type Canvas } from '../binding/selectors';
 import { ellipse, nudged, point, pointRadius, rectangle, type Shape } from '../binding/shapes';
 import { Binding } from '../binding/sync';
-import { t, tn, language, type Key } from '../i18n';
+import { t, language, type Key } from '../i18n';
+import { followButton, presenceList } from '../presence/list';
 import { colorFor, localPresence, ownColor, peersOf, people, selectionsByAnnotation, viewportMoved, type Peer, type Rect } from '../presence/model';
 import { canDraw, canEdit, canNameVersion, canRestore, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
@@ -710,41 +711,11 @@ export class CanvasView {
     const present = people(this.peers);
     replace(
       this.presenceEl,
-      h('h2', { id: 'presence-title' }, t('presence.title')),
-      h(
-        'ul',
-        { class: 'people' },
-        h('li', { class: 'person me' }, this.dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
-        present.map((p) =>
-          h(
-            'li',
-            { class: 'person' },
-            this.dot(p.color),
-            h('span', { class: 'name' }, p.name || t('presence.anonymous')),
-            p.viewport
-              ? h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'quiet follow',
-                    'aria-pressed': this.following === p.clientId ? 'true' : 'false',
-                    onclick: () => this.follow(this.following === p.clientId ? null : p.clientId),
-                  },
-                  this.following === p.clientId ? t('presence.stop') : t('presence.follow', { name: p.name || t('presence.anonymous') }),
-                )
-              : null,
-          ),
-        ),
+      ...presenceList(this.o.me, this.myColor || colorFor(this.o.me.id), present, (p) =>
+        p.viewport ? followButton(p, this.following, (id) => this.follow(id)) : null,
       ),
-      present.length === 0 ? h('p', { class: 'hint' }, t('presence.alone')) : h('p', { class: 'visually-hidden' }, tn('presence.count', present.length)),
     );
     this.drawOverlay();
-  }
-
-  private dot(color: string): HTMLElement {
-    const el = h('span', { class: 'dot', 'aria-hidden': 'true' });
-    el.style.background = color;
-    return el;
   }
 
   private drawOverlay(): void {

@@ -11,7 +11,8 @@ import { Panel, tagsOf } from '../canvas/panel';
 import type { LiveSession } from '../binding/session';
 import type { TagSource } from '../canvas/tagpicker';
 import { META_FIELDS as M } from '../generated/schema';
-import { language, t, tn } from '../i18n';
+import { language, t } from '../i18n';
+import { followButton, presenceList } from '../presence/list';
 import { cameraMoved, colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { canDraw, canEdit, type Actor } from '../roles/rules';
 import { h, replace } from '../ui/dom';
@@ -383,40 +384,11 @@ export class ModelView {
 
   private drawPresence(): void {
     const present = people(this.peers);
-    const dot = (color: string) => {
-      const el = h('span', { class: 'dot', 'aria-hidden': 'true' });
-      el.style.background = color;
-      return el;
-    };
     replace(
       this.presenceEl,
-      h('h2', { id: 'presence-title' }, t('presence.title')),
-      h(
-        'ul',
-        { class: 'people' },
-        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
-        present.map((p) =>
-          h(
-            'li',
-            { class: 'person' },
-            dot(p.color),
-            h('span', { class: 'name' }, p.name || t('presence.anonymous')),
-            p.camera
-              ? h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'quiet follow',
-                    'aria-pressed': this.following === p.clientId ? 'true' : 'false',
-                    onclick: () => this.follow(this.following === p.clientId ? null : p.clientId),
-                  },
-                  this.following === p.clientId ? t('presence.stop') : t('presence.follow', { name: p.name || t('presence.anonymous') }),
-                )
-              : null,
-          ),
-        ),
+      ...presenceList(this.o.me, this.myColor || colorFor(this.o.me.id), present, (p) =>
+        p.camera ? followButton(p, this.following, (id) => this.follow(id)) : null,
       ),
-      present.length === 0 ? h('p', { class: 'hint' }, t('presence.alone')) : h('p', { class: 'visually-hidden' }, tn('presence.count', present.length)),
     );
     this.scene?.setPointers(
       this.peers

@@ -8,6 +8,7 @@ import { hasReport, lockOf, readImages, readReport, setPart, type ReportView } f
 import type { LiveSession } from '../binding/session';
 import { ENVIRONMENT_FIELDS as EF, LOAN_FIELDS as LF, OBJECT_FIELDS as OF, REPORT_FIELDS as F, REPORT_LIMITS, REQUIREMENT_FIELDS } from '../generated/schema';
 import { formatTime, t, tn, type Key } from '../i18n';
+import { presenceList } from '../presence/list';
 import { colorFor, localPresence, ownColor, peersOf, people, type Peer } from '../presence/model';
 import { atLeast } from '../roles/rules';
 import { h, replace, uid } from '../ui/dom';
@@ -655,30 +656,12 @@ export class ReportScreen {
       const el = this.formEl.querySelector(`[data-field="${CSS.escape(field)}"] label`);
       return el?.firstChild?.textContent ?? field;
     };
-    const dot = (color: string) => {
-      const el = h('span', { class: 'dot', 'aria-hidden': 'true' });
-      el.style.background = color;
-      return el;
-    };
     replace(
       this.presenceEl,
-      h('h2', { id: 'presence-title' }, t('presence.title')),
-      h(
-        'ul',
-        { class: 'people' },
-        h('li', { class: 'person me' }, dot(this.myColor || colorFor(this.o.me.id)), t('presence.you', { name: this.o.me.name })),
-        present.map((p) => {
-          const field = where(p);
-          return h(
-            'li',
-            { class: 'person' },
-            dot(p.color),
-            h('span', { class: 'name' }, p.name || t('presence.anonymous')),
-            field ? h('span', { class: 'where' }, t('report.presence.in', { field: fieldLabel(field) })) : null,
-          );
-        }),
-      ),
-      present.length === 0 ? h('p', { class: 'hint' }, t('presence.alone')) : h('p', { class: 'visually-hidden' }, tn('presence.count', present.length)),
+      ...presenceList(this.o.me, this.myColor || colorFor(this.o.me.id), present, (p) => {
+        const field = where(p);
+        return field ? h('span', { class: 'where' }, t('report.presence.in', { field: fieldLabel(field) })) : null;
+      }),
     );
     for (const c of this.controls) c.others(fields.get(c.name) ?? []);
     const damage = new Map<string, { name: string; color: string }[]>();
