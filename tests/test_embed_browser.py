@@ -31,20 +31,14 @@ from server.settings import Settings
 from server.webapp.pages import DIST
 
 from . import access, staticiiif
+from .chromium import CHROMIUM, HEADLESS, launched
 from .conftest import free_port
 from .statichttp import serve
 from .yclient import YClient
 
 pytestmark = pytest.mark.timeout(180)
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 WS = "museum"
 # How soon a visitor sees a conservator's new annotation (the issue asks within a second).
 LIVE_WITHIN_S = 1.0
@@ -142,7 +136,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"  # noqa: ASYNC240
+    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
     assert (DIST / "embed" / "sinopia-viewer.js").exists(), (
         "the embed is not built: npm run build --prefix web-client"
     )
@@ -189,14 +183,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
 @pytest.fixture(scope="module")
 async def browser(site: Site) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with launched(HEADLESS) as chromium:
         yield chromium
-        await chromium.close()
 
 
 class Visitor:

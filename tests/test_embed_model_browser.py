@@ -18,10 +18,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from PIL import Image, ImageChops
 
+from .chromium import WEBGL, launched
 from .models import box_glb
 from .test_embed_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HOST_PAGE,
     LIVE_WITHIN_S,
     SHOTS,
@@ -38,24 +37,14 @@ __all__ = ["site", "visit"]  # the image embed's fixtures, shared
 
 pytestmark = pytest.mark.timeout(240)
 
-WEBGL_ARGS = [
-    *CHROMIUM_ARGS,
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 # Generous: on the shared 2-core test machine a cold page and its software WebGL are slow.
 MODEL_WITHIN_S = 40
 
 
 @pytest.fixture(scope="module")
 async def browser(site: Site) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=WEBGL_ARGS)
+    async with launched(WEBGL) as chromium:
         yield chromium
-        await chromium.close()
 
 
 async def _drawn(visitor: Visitor) -> None:

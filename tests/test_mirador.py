@@ -19,19 +19,12 @@ from typing import Any
 
 import pytest
 
+from .chromium import CHROMIUM, HEADLESS, launched
 from .conftest import Running
 from .jsclients import JS_DIR
 from .statichttp import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 MIRADOR = JS_DIR / "node_modules" / "mirador" / "dist" / "mirador.min.js"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 WORKSPACE = "gallery"
 
 PAGE = """<!doctype html>
@@ -114,7 +107,6 @@ def _browser_available() -> None:
 
 
 async def test_mirador_shows_our_annotations(server: Running, tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright
 
     site = tmp_path / "site"
     site.mkdir()
@@ -149,29 +141,23 @@ async def test_mirador_shows_our_annotations(server: Running, tmp_path: Path) ->
                 assert made.status_code == 201, made.text
         ours = imported.json()["iiif_manifest"] + f"?token={server.token}"
 
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 900})
-                errors: list[str] = []
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                fetched: list[str] = []
-                page.on("requestfinished", lambda request: fetched.append(request.url))
-                await page.goto(f"{base}/index.html?manifest={ours}")
-                # The annotations panel lists both, with their text.
-                for text in texts:
-                    await page.get_by_text(text).first.wait_for(timeout=30_000)
-                panel = await page.locator("body").inner_text()
-                assert "Showing 2 annotations" in panel or "2 annotations" in panel, panel[:2000]
-                # Mirador fetched the manifest and the annotation page from Sinopia.
-                assert any(u.startswith(subject["annotation_page"]) for u in fetched), fetched
-                # And drew on the canvas: OpenSeadragon's canvas is there with the image.
-                await page.locator(".openseadragon-canvas canvas").first.wait_for(timeout=30_000)
-                # Selecting an annotation in the list highlights it on the canvas.
-                await page.get_by_text(texts[0]).first.click()
-                await page.screenshot(path=str(tmp_path / "mirador.png"))
-                assert not [e for e in errors if "sinopia" in e.lower()], errors
-            finally:
-                await browser.close()
+        async with launched(HEADLESS) as browser:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            fetched: list[str] = []
+            page.on("requestfinished", lambda request: fetched.append(request.url))
+            await page.goto(f"{base}/index.html?manifest={ours}")
+            # The annotations panel lists both, with their text.
+            for text in texts:
+                await page.get_by_text(text).first.wait_for(timeout=30_000)
+            panel = await page.locator("body").inner_text()
+            assert "Showing 2 annotations" in panel or "2 annotations" in panel, panel[:2000]
+            # Mirador fetched the manifest and the annotation page from Sinopia.
+            assert any(u.startswith(subject["annotation_page"]) for u in fetched), fetched
+            # And drew on the canvas: OpenSeadragon's canvas is there with the image.
+            await page.locator(".openseadragon-canvas canvas").first.wait_for(timeout=30_000)
+            # Selecting an annotation in the list highlights it on the canvas.
+            await page.get_by_text(texts[0]).first.click()
+            await page.screenshot(path=str(tmp_path / "mirador.png"))
+            assert not [e for e in errors if "sinopia" in e.lower()], errors

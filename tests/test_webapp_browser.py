@@ -35,24 +35,15 @@ from server.settings import Settings
 from server.webapp.pages import DIST
 
 from . import access, staticiiif
+from .chromium import CHROMIUM, WEBGL, launched
 from .conftest import free_port
 from .jsclients import JS_DIR
 from .statichttp import serve
 
 pytestmark = pytest.mark.timeout(180)
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = JS_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--use-gl=angle",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 WS = "museum"
 PEOPLE = {
     "chiara": ("Chiara Rossi", "editor"),
@@ -92,7 +83,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"  # noqa: ASYNC240
+    assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
     assert (DIST / "index.html").exists(), (
         "the browser app is not built: pip install -e . (Node 20+), or npm ci && npm run build "
         "in web-client/"
@@ -135,14 +126,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
 @pytest.fixture(scope="module")
 async def browser(site: Site) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with launched(WEBGL) as chromium:
         yield chromium
-        await chromium.close()
 
 
 class Person:
