@@ -33,10 +33,10 @@ from iiif.gltf import glb  # noqa: E402
 from server.app import Server, create_app, server_config  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests import access, staticiiif  # noqa: E402
+from tests.chromium import CHROMIUM, HEADLESS, WEBGL  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.models import box_glb  # noqa: E402
 from tests.statichttp import serve  # noqa: E402
-from tests.test_embed_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 WS = "bench"
 SIDE = 1000
@@ -49,8 +49,6 @@ PAGE = """<!doctype html>
 <sinopia-viewer server="{server}" document="{document}" share="{token}"></sinopia-viewer>
 </body></html>
 """
-
-WEBGL = ["--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
 MARKS = """() => {
   const out = {};
@@ -178,7 +176,7 @@ async def main(count: int, runs: int, model_runs: int, triangles: int) -> None:
 
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM), args=HEADLESS
                 )
                 page = await _fresh_page(browser)
                 image_times, drawn_times, scripts, marks = [], [], set(), {}
@@ -207,7 +205,7 @@ async def main(count: int, runs: int, model_runs: int, triangles: int) -> None:
                 await browser.close()
                 # WebGL (software) for the 3D subject, as the browser tests have it.
                 browser = await playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *WEBGL]
+                    executable_path=str(CHROMIUM), args=WEBGL
                 )
                 page = await _fresh_page(browser)
                 model_times, model_scripts = [], set()

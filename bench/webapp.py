@@ -31,9 +31,9 @@ from server.app import Server, create_app, server_config  # noqa: E402
 from server.directory import operations  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests import access, staticiiif  # noqa: E402
+from tests.chromium import CHROMIUM, WEBGL  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.statichttp import serve  # noqa: E402
-from tests.test_webapp_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 WS = "bench"
 
@@ -194,7 +194,7 @@ async def main(count: int, runs: int, profile: bool) -> None:
 
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM), args=WEBGL
                 )
                 context = await browser.new_context(viewport={"width": 1280, "height": 800})
                 page = await context.new_page()
