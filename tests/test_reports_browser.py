@@ -18,7 +18,7 @@ import pytest
 
 from . import test_webapp_browser as web
 from .conftest import eventually
-from .test_webapp_browser import AXE, SHOTS, WS, Site
+from .test_webapp_browser import SHOTS, WS, Site, serious_axe_findings
 
 # The browser tests' fixtures: one server and one browser for this module too.
 site = web.site
@@ -322,13 +322,7 @@ async def test_axe_finds_nothing_serious_on_the_report_page(site: Site, people: 
     chiara = await people("chiara")
     await _open(chiara, "axe-1")
     await chiara.page.wait_for_load_state("networkidle")
-    await chiara.page.evaluate(f"() => {{ {AXE.read_text()}\n}}")
-    result = await chiara.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    found = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    found = await serious_axe_findings(chiara.page)
     assert not found, found
 
 
@@ -603,13 +597,7 @@ async def test_a_treatment_record_is_written_live_with_people_and_attachments(
     await attach.get_by_text("Nothing attached.").wait_for(timeout=5000)
     await _until_stored(site, "treat-1", lambda r: not r["attachments"], "the removal")
     # Nothing serious for axe-core on the record with every list filled in.
-    await chiara.page.evaluate(f"() => {{ {AXE.read_text()}\n}}")
-    result = await chiara.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    found = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    found = await serious_axe_findings(chiara.page)
     assert not found, found
     # The browser logs the refused upload's 415; nothing else went wrong.
     unexpected = [e for e in chiara.errors + marco.errors if "status of 415" not in e]

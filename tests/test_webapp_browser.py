@@ -130,6 +130,19 @@ async def browser(site: Site) -> AsyncIterator[Any]:
         yield chromium
 
 
+async def serious_axe_findings(page: Any) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now, one line each."""
+    # Through the devtools protocol: the page's own policy refuses inline scripts.
+    await page.evaluate(f"() => {{ {AXE.read_text()}\n}}")
+    assert await page.evaluate("() => typeof axe") == "object"
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 class Person:
     """One person's browser context, signed in with a one-time link."""
 
@@ -504,7 +517,6 @@ async def test_spent_links_and_unknown_subjects_say_what_happened(
 
 
 async def test_axe_finds_nothing_serious_on_the_three_pages(site: Site, people: Any) -> None:
-    axe = AXE.read_text()
     chiara = await people("chiara")
     found: dict[str, list[str]] = {}
     for name, path in (("home", "/"), ("workspace", f"/w/{WS}"), ("canvas", site.subject_path())):
@@ -515,14 +527,6 @@ async def test_axe_finds_nothing_serious_on_the_three_pages(site: Site, people: 
         else:
             await chiara.page.get_by_role("heading").first.wait_for(timeout=5000)
             await chiara.page.wait_for_load_state("networkidle")
-        # Through the devtools protocol: the page's own policy refuses inline scripts.
-        await chiara.page.evaluate(f"() => {{ {axe}\n}}")
-        assert await chiara.page.evaluate("() => typeof axe") == "object"
-        result = await chiara.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        found[name] = [
-            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        found[name] = await serious_axe_findings(chiara.page)
         await chiara.page_shot(f"axe-{name}")
     assert not any(found.values()), found

@@ -11,7 +11,7 @@ import pytest
 
 from tests import pictures
 from tests import test_webapp_browser as app_tests
-from tests.test_webapp_browser import AXE, SHOTS, WS, Site
+from tests.test_webapp_browser import SHOTS, WS, Site, serious_axe_findings
 
 # The browser tests' server, browser and signed-in people.
 site, browser, people = app_tests.site, app_tests.browser, app_tests.people
@@ -59,13 +59,7 @@ async def test_images_dropped_on_the_workspace_become_subjects(
     await page.screenshot(path=str(SHOTS / "upload-after.png"), full_page=True)
     # The refusal is an alert inside its list item (an item that is itself an alert is no
     # list item): nothing serious for axe-core on the page with its messages.
-    await page.evaluate(f"() => {{ {AXE.read_text()}\n}}")
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = await serious_axe_findings(page)
     assert not serious, serious
 
     # Choosing files works the same (the zone is a button for the keyboard too).
