@@ -61,6 +61,11 @@ async def test_images_dropped_on_the_workspace_become_subjects(
     # list item): nothing serious for axe-core on the page with its messages.
     serious = await serious_axe_findings(page)
     assert not serious, serious
+    # On a phone the panel and its message fit the width: nothing to scroll sideways to.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.screenshot(path=str(SHOTS / "upload-narrow.png"), full_page=True)
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     # Choosing files works the same (the zone is a button for the keyboard too).
     tif = pictures.multi_page(tmp_path / "register.tif", [pictures.picture(900, 600)] * 2)
